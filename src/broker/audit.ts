@@ -1,0 +1,199 @@
+// The `audit` table: one record per issuance and per authenticated denial, and the per-token use counter.
+// An issuance's record IS its use reservation: one conditional write does both (no transactions needed).
+import { PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { storeUnavailable } from './dynamo'
+
+export type Outcome = 'issued' | 'denied' | 'failed'
+
+/** What an audit record holds. Never a token, secret key or session token: the token only as its SHA-256. */
+export interface AuditRecord {
+  /** `token#<sha256>`: every record of one ID token sits in one partition. */
+  readonly pk: string
+  /** `use#<scope>#<role>#<n>` (a use of a maxUses mapping), `issue#<at>#<requestId>` or `deny#<at>#<requestId>`. */
+  readonly sk: string
+  readonly at: string
+  readonly requestId: string
+  readonly outcome: Outcome
+  readonly reason?: string
+  readonly condition?: string
+  readonly issuer: string
+  /** The project's URL (issuer + path): the index partition for "who got credentials for X". */
+  readonly project: string
+  readonly project_path: string
+  readonly project_id: string
+  readonly namespace_path?: string
+  readonly ref: string
+  readonly ref_type: string
+  readonly ref_protected: string
+  readonly pipeline_id: string
+  readonly job_id: string
+  readonly user_login?: string
+  readonly environment?: string
+  readonly role: string
+  readonly scope?: string
+  readonly roleArn?: string
+  readonly sessionName?: string
+  readonly sourceIdentity?: string
+  readonly durationSeconds?: number
+  readonly issuanceId?: string
+  readonly use?: number
+  readonly accessKeyId?: string
+  readonly expiration?: string
+  readonly token_sha256: string
+  readonly jti: string
+  /** TTL, epoch seconds. */
+  readonly expiresAt: number
+}
+
+export type AuditKey = Pick<AuditRecord, 'pk' | 'sk'>
+
+export class UsesExhausted extends Error {
+  constructor (readonly maxUses: number) {
+    super(`This ID token has already been used ${maxUses} time(s) for this role (maxUses).`)
+    this.name = 'UsesExhausted'
+  }
+}
+
+const conditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException'
+
+export interface AuditStore {
+  /**
+   * Writes the issuance record before any credentials exist. With maxUses, the record takes the next free use slot
+   * with a conditional put, so concurrent requests cannot overuse a token; throws UsesExhausted when none is left.
+   * Round trips: 1 without maxUses or with maxUses 1; 2 (a consistent count, then the put) above that.
+   */
+  reserveIssuance (record: Omit<AuditRecord, 'sk'>, maxUses: number | undefined): Promise<AuditRecord>
+  recordDenial (record: Omit<AuditRecord, 'sk'>): Promise<AuditRecord>
+  /** Marks a reserved issuance as failed (STS refused): the use stays consumed, the record stays. */
+  markFailed (key: AuditKey, reason: string): Promise<void>
+  /** Adds what only STS knew (the event Lambda calls this): AccessKeyId and expiration. */
+  recordCredentials (key: AuditKey, credentials: { accessKeyId: string; expiration: string }): Promise<void>
+}
+
+export function useSlotPrefix (scope: string, role: string): string {
+  return `use#${scope}#${role}#`
+}
+
+export function createAuditStore (db: DynamoDBClient, table: string): AuditStore {
+  async function putNew (record: AuditRecord): Promise<boolean> {
+    try {
+      await db.send(new PutItemCommand({
+        TableName: table,
+        Item: marshall(record, { removeUndefinedValues: true }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }))
+      return true
+    }
+    catch (err) {
+      if (conditionFailed(err)) return false
+      throw storeUnavailable('audit table', err)
+    }
+  }
+
+  async function usedSlots (pk: string, prefix: string): Promise<number> {
+    try {
+      const result = await db.send(new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':prefix': { S: prefix } },
+        Select: 'COUNT',
+        ConsistentRead: true,
+      }))
+      return result.Count ?? 0
+    }
+    catch (err) { throw storeUnavailable('audit table', err) }
+  }
+
+  return {
+    async reserveIssuance (record, maxUses) {
+      if (maxUses === undefined) {
+        const full = { ...record, sk: `issue#${record.at}#${record.requestId}` }
+        if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
+        return full
+      }
+      const prefix = useSlotPrefix(record.scope ?? '', record.role)
+      // maxUses 1 needs no count: slot 1 is free or it is not.
+      for (let use = maxUses === 1 ? 1 : await usedSlots(record.pk, prefix) + 1; use <= maxUses; use++) {
+        const full = { ...record, sk: `${prefix}${use}`, use }
+        if (await putNew(full)) return full
+      }
+      throw new UsesExhausted(maxUses)
+    },
+
+    async recordDenial (record) {
+      const full = { ...record, sk: `deny#${record.at}#${record.requestId}` }
+      if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
+      return full
+    },
+
+    async markFailed (key, reason) {
+      try {
+        await db.send(new UpdateItemCommand({
+          TableName: table,
+          Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+          UpdateExpression: 'SET outcome = :o, reason = :r',
+          ExpressionAttributeValues: { ':o': { S: 'failed' }, ':r': { S: reason } },
+        }))
+      }
+      catch (err) { throw storeUnavailable('audit table', err) }
+    },
+
+    async recordCredentials (key, credentials) {
+      await db.send(new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+        UpdateExpression: 'SET accessKeyId = :a, expiration = :e',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':a': { S: credentials.accessKeyId }, ':e': { S: credentials.expiration } },
+      }))
+    },
+  }
+}
+
+export interface AuditQuery {
+  project: string
+  since?: string
+  limit?: number
+  startKey?: Record<string, AttributeValue>
+}
+
+/** Newest first, from the byProject index: "who got credentials for this project". */
+export async function queryAuditByProject (db: DynamoDBClient, table: string, q: AuditQuery) {
+  const result = await db.send(new QueryCommand({
+    TableName: table,
+    IndexName: 'byProject',
+    KeyConditionExpression: q.since ? 'project = :p AND #at >= :since' : 'project = :p',
+    ExpressionAttributeNames: q.since ? { '#at': 'at' } : undefined,
+    ExpressionAttributeValues: { ':p': { S: q.project }, ...(q.since && { ':since': { S: q.since } }) },
+    ScanIndexForward: false,
+    Limit: q.limit ?? 100,
+    ExclusiveStartKey: q.startKey,
+  }))
+  return { records: (result.Items ?? []).map(i => unmarshall(i) as AuditRecord), next: result.LastEvaluatedKey }
+}
+
+/** How many use slots of a maxUses mapping one token has taken (read-only; `tanuki-sts explain`). */
+export async function countUses (db: DynamoDBClient, table: string, tokenSha256: string, scope: string, role: string): Promise<number> {
+  const result = await db.send(new QueryCommand({
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': { S: `token#${tokenSha256}` }, ':prefix': { S: useSlotPrefix(scope, role) } },
+    Select: 'COUNT',
+    ConsistentRead: true,
+  }))
+  return result.Count ?? 0
+}
+
+/** One page of a Scan of the whole table (unordered), optionally only records at or after `since`. */
+export async function scanAudit (db: DynamoDBClient, table: string, q: { since?: string; startKey?: Record<string, AttributeValue> }) {
+  const result = await db.send(new ScanCommand({
+    TableName: table,
+    ...(q.since && {
+      FilterExpression: '#at >= :since', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':since': { S: q.since } },
+    }),
+    ExclusiveStartKey: q.startKey,
+  }))
+  return { records: (result.Items ?? []).map(i => unmarshall(i) as AuditRecord), next: result.LastEvaluatedKey }
+}

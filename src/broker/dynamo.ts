@@ -1,0 +1,26 @@
+// The DynamoDB client the broker and the CLI share, and the one translation of its failures.
+// What is read and written is mappings.ts's and audit.ts's.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { Unavailable } from './errors'
+
+export function createDynamoClient (options: {
+  region: string
+  endpoint?: string
+  /** Only for a local DynamoDB (the CLI's --local without AWS credentials set); otherwise the provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string }
+}): DynamoDBClient {
+  return new DynamoDBClient({
+    region: options.region,
+    ...(options.endpoint && { endpoint: options.endpoint }),
+    ...(options.credentials && { credentials: options.credentials }),
+    // Fail fast: a Lambda answers 503 rather than hanging until API Gateway's 30 s.
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+  })
+}
+
+/** DynamoDB being unreachable or failing is never the caller's fault: 503, and nothing issued. */
+export function storeUnavailable (what: string, cause: unknown): Unavailable {
+  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+  return new Unavailable(`The broker's ${what} could not be reached; no credentials were issued. Try again shortly.`, { cause, detail })
+}

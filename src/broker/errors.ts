@@ -1,0 +1,93 @@
+// Every failure the broker answers with: one class per code of the HTTP contract (DESIGN §2).
+// `message` is safe to show the caller; `detail` and `cause` are for logs only. Mapping to a body is respond.ts's job.
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'access_denied'
+  | 'method_not_allowed'
+  | 'payload_too_large'
+  | 'upstream_error'
+  | 'unavailable'
+  | 'internal_error'
+
+/** Why an authenticated caller was refused: the same value feeds the audit record and `explain`. */
+export interface Denial {
+  condition: string
+  expected?: string | string[]
+  actual?: string
+}
+
+export abstract class BrokerError extends Error {
+  static code: ErrorCode
+  abstract readonly code: ErrorCode
+  abstract readonly status: number
+  /** For logs: never shown to the caller, never contains a token or secret. */
+  detail?: string
+
+  constructor (message: string, options?: { cause?: unknown; detail?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = this.constructor.name
+    this.detail = options?.detail
+  }
+}
+
+export class InvalidRequest extends BrokerError {
+  static override code = 'invalid_request' as const
+  readonly code = 'invalid_request' as const
+  readonly status = 400
+}
+
+export class InvalidToken extends BrokerError {
+  static override code = 'invalid_token' as const
+  readonly code = 'invalid_token' as const
+  readonly status = 401
+}
+
+export class AccessDenied extends BrokerError {
+  static override code = 'access_denied' as const
+  readonly code = 'access_denied' as const
+  readonly status = 403
+  readonly denial: Denial
+
+  constructor (message: string, denial: Denial, options?: { cause?: unknown; detail?: string }) {
+    super(message, options)
+    this.denial = denial
+  }
+}
+
+export class MethodNotAllowed extends BrokerError {
+  static override code = 'method_not_allowed' as const
+  readonly code = 'method_not_allowed' as const
+  readonly status = 405
+}
+
+export class PayloadTooLarge extends BrokerError {
+  static override code = 'payload_too_large' as const
+  readonly code = 'payload_too_large' as const
+  readonly status = 413
+}
+
+export class UpstreamError extends BrokerError {
+  static override code = 'upstream_error' as const
+  readonly code = 'upstream_error' as const
+  readonly status = 502
+}
+
+export class Unavailable extends BrokerError {
+  static override code = 'unavailable' as const
+  readonly code = 'unavailable' as const
+  readonly status = 503
+}
+
+/** Anything that is not a BrokerError: answered as a generic 500, its stack logged, never shown. */
+export class InternalError extends BrokerError {
+  static override code = 'internal_error' as const
+  readonly code = 'internal_error' as const
+  readonly status = 500
+}
+
+export function asBrokerError (err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err
+  return new InternalError('The broker failed unexpectedly; the error was logged with this request id.', { cause: err })
+}

@@ -1,0 +1,163 @@
+// The request path of DESIGN §1, top to bottom: verify, find the mapping, match, reserve + audit, AssumeRole, publish.
+// Parsing the HTTP request and shaping the answer are request.ts's and respond.ts's.
+import { randomUUID } from 'node:crypto'
+import type { AuditRecord, AuditStore } from './audit'
+import { UsesExhausted } from './audit'
+import type { GitLabClaims } from './claims'
+import type { Config } from './config'
+import { AccessDenied, BrokerError } from './errors'
+import type { Denial } from './errors'
+import type { Logger } from './log'
+import { errorFields } from './log'
+import type { MappingStore } from './mappings'
+import { DEFAULT_SESSION_TAGS, candidateScopes, decide } from './policy'
+import type { Mapping } from './policy'
+import type { Issued } from './respond'
+import { sessionName, sessionTags, sourceIdentity } from './sts'
+import type { StsPort } from './sts'
+import type { TokenVerifier, VerifiedToken } from './token'
+
+export interface ExchangeRequest {
+  readonly token: string
+  readonly role: string
+  readonly duration?: number
+  readonly requestId: string
+}
+
+/** What the `credentials-issued` event carries: the audit record's key and fields, plus what STS answered. No secrets. */
+export interface IssuedEvent extends AuditRecord {
+  readonly accessKeyId: string
+  readonly expiration: string
+  readonly assumedRoleArn: string
+}
+
+export interface ExchangeDeps {
+  readonly config: Pick<Config, 'maxDuration' | 'auditRetentionDays'>
+  readonly verifyToken: TokenVerifier
+  readonly mappings: MappingStore
+  readonly audit: AuditStore
+  readonly sts: StsPort
+  readonly publish: (event: IssuedEvent) => Promise<void>
+  readonly log: Logger
+  readonly now?: () => Date
+}
+
+export type Exchange = (request: ExchangeRequest) => Promise<Issued>
+
+/** The session length: the request's, clamped by the mapping's and the broker's ceilings. */
+export function sessionDuration (requested: number | undefined, mapping: Pick<Mapping, 'maxDuration'>, ceiling: number): number {
+  const max = Math.min(mapping.maxDuration ?? ceiling, ceiling)
+  return Math.min(requested ?? max, max)
+}
+
+function baseRecord (token: VerifiedToken, request: ExchangeRequest, now: Date, retentionDays: number): Omit<AuditRecord, 'sk' | 'outcome'> {
+  const c: GitLabClaims = token.claims
+  return {
+    pk: `token#${token.sha256}`,
+    at: now.toISOString(),
+    requestId: request.requestId,
+    issuer: c.iss,
+    project: `${c.iss}/${c.project_path}`,
+    project_path: c.project_path,
+    project_id: c.project_id,
+    namespace_path: c.namespace_path,
+    ref: c.ref,
+    ref_type: c.ref_type,
+    ref_protected: c.ref_protected,
+    pipeline_id: c.pipeline_id,
+    job_id: c.job_id,
+    ...(c.user_login !== undefined && { user_login: c.user_login }),
+    ...(typeof c.environment === 'string' && { environment: c.environment }),
+    role: request.role,
+    token_sha256: token.sha256,
+    jti: c.jti,
+    // The record outlives the token: it must, since the use counter lives in it until the token expires.
+    expiresAt: Math.max(Math.floor(now.getTime() / 1000) + retentionDays * 86400, c.exp),
+  }
+}
+
+function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial): string {
+  if (!mapping) {
+    if (denial.actual === 'none') return `No mapping lets ${project} use the role "${role}". Ask an admin to add one (tanuki-sts mappings put).`
+    return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings validate).`
+  }
+  if (denial.condition === 'maxUses') return `This ID token has used up the role "${role}" (maxUses ${mapping.maxUses}); request a new token.`
+  const expected = Array.isArray(denial.expected) ? denial.expected.map(e => JSON.stringify(e)).join(' or ') : JSON.stringify(denial.expected)
+  const actual = denial.actual === undefined ? 'nothing' : JSON.stringify(denial.actual)
+  const note = denial.condition === 'ref_protected' && !('ref_protected' in mapping.conditions)
+    ? ' (the default: only protected refs may use a mapping that does not say otherwise)' : ''
+  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to be ${expected}${note}; this token has ${actual}.`
+}
+
+export function createExchange (deps: ExchangeDeps): Exchange {
+  const now = deps.now ?? (() => new Date())
+
+  return async function exchange (request) {
+    const at = now()
+    const token = await deps.verifyToken(request.token, at)
+    const claims = token.claims
+    const base = baseRecord(token, request, at, deps.config.auditRetentionDays)
+
+    const deny = async (mapping: Mapping | undefined, denial: Denial): Promise<never> => {
+      const reason = denialMessage(request.role, base.project, mapping, denial)
+      await deps.audit.recordDenial({
+        ...base, outcome: 'denied', reason, condition: denial.condition,
+        ...(mapping && { scope: mapping.scope, roleArn: mapping.roleArn }),
+      })
+      deps.log('info', 'credentials denied', { requestId: request.requestId, project: base.project, role: request.role, job_id: base.job_id, ...denial })
+      throw new AccessDenied(reason, denial)
+    }
+
+    const scopes = candidateScopes(claims.iss, claims.project_path)
+    const decision = decide(scopes, await deps.mappings.find(scopes, request.role), claims, at)
+    if (!decision.allow) {
+      if (decision.invalid) {
+        deps.log('error', 'mapping does not parse; denying', { requestId: request.requestId, scopes, role: request.role, problems: decision.invalid.problems })
+      }
+      return deny(decision.mapping, decision.denial)
+    }
+    const mapping = decision.mapping
+
+    const input = {
+      roleArn: mapping.roleArn,
+      sessionName: sessionName(claims),
+      sourceIdentity: sourceIdentity(claims),
+      tags: sessionTags(claims, mapping.sessionTags ?? DEFAULT_SESSION_TAGS),
+      durationSeconds: sessionDuration(request.duration, mapping, deps.config.maxDuration),
+      ...(mapping.sessionPolicy && { policy: mapping.sessionPolicy }),
+    }
+    const issuanceId = randomUUID()
+    let record: AuditRecord
+    try {
+      record = await deps.audit.reserveIssuance({
+        ...base, outcome: 'issued', scope: mapping.scope, roleArn: mapping.roleArn, issuanceId,
+        sessionName: input.sessionName, durationSeconds: input.durationSeconds,
+        ...(input.sourceIdentity && { sourceIdentity: input.sourceIdentity }),
+      }, mapping.maxUses)
+    }
+    catch (err) {
+      if (err instanceof UsesExhausted) return deny(mapping, { condition: 'maxUses', expected: `at most ${mapping.maxUses}`, actual: 'exhausted' })
+      throw err
+    }
+
+    let credentials
+    try {
+      credentials = await deps.sts.assumeRole(input)
+    }
+    catch (err) {
+      const reason = err instanceof BrokerError ? err.message : 'STS failed'
+      await deps.audit.markFailed(record, reason).catch(e => deps.log('error', 'could not mark issuance failed', { requestId: request.requestId, ...errorFields(e) }))
+      throw err
+    }
+
+    const event: IssuedEvent = {
+      ...record,
+      accessKeyId: credentials.accessKeyId,
+      expiration: credentials.expiration.toISOString(),
+      assumedRoleArn: credentials.assumedRoleArn,
+    }
+    // The audit record is already durable: a failed publish is logged, and the caller still gets its credentials.
+    await deps.publish(event).catch(err => deps.log('error', 'credentials-issued event not published', { requestId: request.requestId, issuanceId, ...errorFields(err) }))
+    return { credentials, roleArn: mapping.roleArn, issuanceId }
+  }
+}

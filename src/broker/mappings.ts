@@ -1,0 +1,129 @@
+// The `mappings` table: the lookup the broker makes (every candidate scope in one BatchGetItem) and the admin writes.
+// What a mapping means is policy.ts's; this file only moves items and parses them with parseMapping.
+import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
+import type { AttributeValue, DynamoDBClient, PutItemCommandInput } from '@aws-sdk/client-dynamodb'
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { storeUnavailable } from './dynamo'
+import { MappingInvalid, parseMapping } from './policy'
+import type { Mapping } from './policy'
+
+/** What a stored item holds: a parsed mapping, or why it does not parse (the broker then denies, never falls back). */
+export type StoredMapping = Mapping | MappingInvalid
+
+export interface MappingStore {
+  /** The mappings for `role` at each of `scopes`, in one round trip (BatchGetItem, retried only for unprocessed keys). */
+  find (scopes: readonly string[], role: string): Promise<Map<string, StoredMapping>>
+}
+
+function parseItem (item: Record<string, AttributeValue>): StoredMapping {
+  try { return parseMapping(unmarshall(item)) }
+  catch (err) {
+    if (err instanceof MappingInvalid) return err
+    throw err
+  }
+}
+
+export function createMappingStore (db: DynamoDBClient, table: string): MappingStore {
+  return {
+    async find (scopes, role) {
+      const found = new Map<string, StoredMapping>()
+      let keys: Array<Record<string, AttributeValue>> = [...new Set(scopes)].map(scope => ({ scope: { S: scope }, role: { S: role } }))
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt === 3) throw storeUnavailable('mappings table', new Error('BatchGetItem left keys unprocessed 3 times'))
+        let result
+        try {
+          result = await db.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }))
+        }
+        catch (err) { throw storeUnavailable('mappings table', err) }
+        for (const item of result.Responses?.[table] ?? []) {
+          const scope = item.scope?.S
+          if (scope !== undefined) found.set(scope, parseItem(item))
+        }
+        keys = result.UnprocessedKeys?.[table]?.Keys ?? []
+      }
+      return found
+    },
+  }
+}
+
+/** Thrown when a conditional admin write lost to a concurrent one. */
+export class MappingConflict extends Error {
+  constructor (readonly scope: string, readonly role: string) {
+    super(`The mapping ${scope} ${role} was changed by someone else since it was read; nothing was written. Re-run to see the new state.`)
+    this.name = 'MappingConflict'
+  }
+}
+
+function toItem (mapping: Mapping): Record<string, AttributeValue> {
+  return marshall(mapping, { removeUndefinedValues: true, convertClassInstanceToMap: false })
+}
+
+/** One stored item: its key, what it parses to, and the item itself (the CLI shows an invalid one's fields). */
+export interface StoredEntry { scope: string; role: string; mapping: StoredMapping; item: Record<string, unknown> }
+
+/** Admin access to the table (the CLI); writes are conditional so two concurrent applies cannot silently overwrite. */
+export function createMappingAdmin (db: DynamoDBClient, table: string) {
+  return {
+    async get (scope: string, role: string): Promise<StoredMapping | undefined> {
+      const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { scope: { S: scope }, role: { S: role } }, ConsistentRead: true }))
+      return Item ? parseItem(Item) : undefined
+    },
+
+    /** Like get, with the stored item as read: an invalid mapping's fields (and its updatedAt) are only there. */
+    async read (scope: string, role: string): Promise<StoredEntry | undefined> {
+      const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { scope: { S: scope }, role: { S: role } }, ConsistentRead: true }))
+      return Item ? { scope, role, mapping: parseItem(Item), item: unmarshall(Item) } : undefined
+    },
+
+    async list (): Promise<StoredEntry[]> {
+      const out: StoredEntry[] = []
+      let ExclusiveStartKey: Record<string, AttributeValue> | undefined
+      do {
+        const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }))
+        for (const item of page.Items ?? []) {
+          out.push({ scope: item.scope?.S ?? '', role: item.role?.S ?? '', mapping: parseItem(item), item: unmarshall(item) })
+        }
+        ExclusiveStartKey = page.LastEvaluatedKey
+      } while (ExclusiveStartKey)
+      return out.sort((a, b) => a.scope.localeCompare(b.scope) || a.role.localeCompare(b.role))
+    },
+
+    /**
+     * Writes a mapping. `expected` is what the writer last saw: undefined = must not exist yet; a string = the
+     * `updatedAt` it must still have. Throws MappingConflict when another writer got there first.
+     */
+    async put (mapping: Mapping, expected: { updatedAt?: string } | undefined): Promise<void> {
+      const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> = expected === undefined
+        ? { ConditionExpression: 'attribute_not_exists(#s)', ExpressionAttributeNames: { '#s': 'scope' } }
+        : expected.updatedAt === undefined
+          ? { ConditionExpression: 'attribute_exists(#s) AND attribute_not_exists(#u)', ExpressionAttributeNames: { '#s': 'scope', '#u': 'updatedAt' } }
+          : { ConditionExpression: '#u = :u', ExpressionAttributeNames: { '#u': 'updatedAt' }, ExpressionAttributeValues: { ':u': { S: expected.updatedAt } } }
+      try {
+        await db.send(new PutItemCommand({ TableName: table, Item: toItem(mapping), ...condition }))
+      }
+      catch (err) {
+        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new MappingConflict(mapping.scope, mapping.role)
+        throw err
+      }
+    },
+
+    async delete (scope: string, role: string, expected?: { updatedAt?: string }): Promise<boolean> {
+      try {
+        const result = await db.send(new DeleteItemCommand({
+          TableName: table,
+          Key: { scope: { S: scope }, role: { S: role } },
+          ReturnValues: 'ALL_OLD',
+          ...(expected?.updatedAt !== undefined && {
+            ConditionExpression: '#u = :u', ExpressionAttributeNames: { '#u': 'updatedAt' }, ExpressionAttributeValues: { ':u': { S: expected.updatedAt } },
+          }),
+        }))
+        return result.Attributes !== undefined
+      }
+      catch (err) {
+        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new MappingConflict(scope, role)
+        throw err
+      }
+    },
+  }
+}
+export type MappingAdmin = ReturnType<typeof createMappingAdmin>

@@ -1,0 +1,358 @@
+// Mappings: the one parser every reader uses (Lambda, CLI put/apply/validate/explain), scopes, and the pure matcher.
+// Reading and writing mappings is mappings.ts's; turning a denial into a response is respond.ts's.
+import { BOOLEAN_CLAIMS, ID_CLAIMS, claimValues, isGitLabPath, isKnownClaim } from './claims'
+import type { Denial } from './errors'
+import { patternMatcher } from './glob'
+
+export type Pin = { readonly project_id: string } | { readonly namespace_id: string } | 'none'
+export type ScopeKind = 'project' | 'group' | 'subtree'
+
+/** One (scope, role) mapping, as stored in the `mappings` table and written in mapping files (DESIGN §4). */
+export interface Mapping {
+  readonly scope: string
+  readonly role: string
+  readonly roleArn: string
+  readonly pin: Pin
+  readonly conditions: Readonly<Record<string, readonly string[]>>
+  readonly maxDuration?: number
+  readonly sessionPolicy?: string
+  readonly sessionTags?: readonly string[]
+  readonly maxUses?: number
+  readonly maxTokenAge?: number
+  readonly description?: string
+  readonly enabled: boolean
+  readonly updatedAt?: string
+  readonly updatedBy?: string
+}
+
+export interface Problem { path: Array<string | number>; message: string }
+
+/** A mapping that does not parse: every problem found, each with the field path it concerns. */
+export class MappingInvalid extends Error {
+  readonly code = 'ERR_MAPPING_INVALID'
+  constructor (readonly problems: Problem[]) {
+    super(problems.map(p => (p.path.length ? `${p.path.join('.')}: ` : '') + p.message).join('; '))
+    this.name = 'MappingInvalid'
+  }
+}
+
+/** Role names are what a job asks for: the same rule for the request parameter and the mapping field. */
+export const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$/
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
+const ID = /^[1-9][0-9]{0,19}$/
+/** AssumeRole from a Lambda role is role chaining: AWS caps the session at one hour. */
+export const MIN_DURATION = 900
+export const MAX_DURATION = 3600
+/** AWS: at most 50 session tags per AssumeRole; 6 are ours by default. */
+const MAX_SESSION_TAGS = 40
+export const DEFAULT_SESSION_TAGS: readonly string[] =
+  ['project_path', 'ref', 'pipeline_id', 'job_id', 'user_login', 'environment']
+const FIELDS = new Set(['scope', 'role', 'roleArn', 'pin', 'conditions', 'maxDuration', 'sessionPolicy', 'sessionTags',
+  'maxUses', 'maxTokenAge', 'description', 'enabled', 'updatedAt', 'updatedBy'])
+
+/** `https://host[/sub/path]/group/project`, `.../group/*` (projects directly in it) or `.../group/**` (any depth). */
+export function parseScope (scope: string): { kind: ScopeKind; base: string } | undefined {
+  const kind: ScopeKind = scope.endsWith('/**') ? 'subtree' : scope.endsWith('/*') ? 'group' : 'project'
+  const base = kind === 'subtree' ? scope.slice(0, -3) : kind === 'group' ? scope.slice(0, -2) : scope
+  let url: URL
+  try { url = new URL(base) }
+  catch { return undefined }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) return undefined
+  if (`${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}` !== base) return undefined
+  const path = url.pathname.slice(1)
+  if (path === '' ? kind !== 'subtree' : !isGitLabPath(path)) return undefined
+  return { kind, base }
+}
+
+/** The scopes that may hold a mapping for this project, most specific first: project, `/*` of its group, then `/**` upwards. */
+export function candidateScopes (issuer: string, projectPath: string): string[] {
+  const segments = projectPath.split('/')
+  const scopes = [`${issuer}/${projectPath}`, `${issuer}/${segments.slice(0, -1).join('/')}/*`]
+  for (let depth = segments.length - 1; depth >= 0; depth--) {
+    scopes.push(depth === 0 ? `${issuer}/**` : `${issuer}/${segments.slice(0, depth).join('/')}/**`)
+  }
+  return scopes
+}
+
+/** Whether a scope covers this project: the same answer as membership in candidateScopes. */
+export function scopeCovers (scope: string, issuer: string, projectPath: string): boolean {
+  return candidateScopes(issuer, projectPath).includes(scope)
+}
+
+type Raw = Record<string, unknown>
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function patternText (value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (typeof value === 'boolean') return value ? 'true' : 'false'
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value)
+  return undefined
+}
+
+/** Why a pattern can never match any token GitLab issues, or undefined. */
+export function neverMatches (claim: string, pattern: string): string | undefined {
+  if (pattern === '') return 'an empty pattern never matches'
+  const probe = pattern.replace(/\*+/g, '')
+  if (BOOLEAN_CLAIMS.has(claim) && !['true', 'false'].some(v => patternMatcher(pattern)(v))) {
+    return `${claim} is "true" or "false"; "${pattern}" matches neither`
+  }
+  if (ID_CLAIMS.has(claim) && !/^[0-9]*$/.test(probe)) return `${claim} is a decimal ID; "${pattern}" can never match one`
+  return undefined
+}
+
+function intField (raw: Raw, field: string, min: number, max: number, problems: Problem[]): number | undefined {
+  const value = raw[field]
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    problems.push({ path: [field], message: `must be a whole number from ${min} to ${max}` })
+    return undefined
+  }
+  return value
+}
+
+function parsePin (value: unknown, kind: ScopeKind | undefined, problems: Problem[]): Pin | undefined {
+  const problem = (message: string) => { problems.push({ path: ['pin'], message }); return undefined }
+  if (value === undefined) {
+    return problem('is required: { project_id: "N" } for a project scope, { namespace_id: "N" } for a /* scope, ' +
+      'or "none" to opt out explicitly (a /** scope must say "none")')
+  }
+  if (value === 'none') return 'none'
+  if (kind === 'subtree') return problem('must be "none" for a /** scope: a token names only its direct namespace, so it cannot be pinned')
+  if (!isObject(value) || Object.keys(value).length !== 1) {
+    return problem('must be { project_id: "N" }, { namespace_id: "N" } or "none"')
+  }
+  const [key, id] = Object.entries(value)[0]
+  const text = patternText(id)
+  if (text === undefined || !ID.test(text)) return problem(`${key} must be a decimal GitLab ID`)
+  if (key === 'project_id') {
+    if (kind === 'group') return problem('a /* scope is pinned by namespace_id, not project_id')
+    return { project_id: text }
+  }
+  if (key === 'namespace_id') {
+    if (kind === 'project') return problem('a project scope is pinned by project_id, not namespace_id')
+    return { namespace_id: text }
+  }
+  return problem(`unknown pin "${key}": use project_id or namespace_id`)
+}
+
+function parseConditions (value: unknown, problems: Problem[]): Record<string, readonly string[]> {
+  const conditions: Record<string, readonly string[]> = {}
+  if (value === undefined || value === null) return conditions
+  if (!isObject(value)) {
+    problems.push({ path: ['conditions'], message: 'must be a map of claim name to a pattern or a list of patterns' })
+    return conditions
+  }
+  for (const [claim, patterns] of Object.entries(value)) {
+    const path = ['conditions', claim]
+    if (!isKnownClaim(claim)) {
+      problems.push({ path, message: `"${claim}" is not a GitLab ID-token claim` })
+      continue
+    }
+    const list = Array.isArray(patterns) ? patterns : [patterns]
+    if (list.length === 0 || list.length > 50) {
+      problems.push({ path, message: 'must list 1 to 50 patterns' })
+      continue
+    }
+    const texts: string[] = []
+    list.forEach((p, i) => {
+      const at = Array.isArray(patterns) ? [...path, i] : path
+      const text = patternText(p)
+      if (text === undefined || text.length > 1024) {
+        problems.push({ path: at, message: 'a pattern must be a string of at most 1024 characters' })
+        return
+      }
+      const never = neverMatches(claim, text)
+      if (never) problems.push({ path: at, message: never })
+      else texts.push(text)
+    })
+    conditions[claim] = Object.freeze(texts)
+  }
+  return conditions
+}
+
+function parseSessionPolicy (value: unknown, problems: Problem[]): string | undefined {
+  if (value === undefined) return undefined
+  let text: string
+  if (isObject(value)) text = JSON.stringify(value)
+  else if (typeof value === 'string') {
+    try {
+      if (!isObject(JSON.parse(value))) throw new TypeError('not an object')
+    }
+    catch {
+      problems.push({ path: ['sessionPolicy'], message: 'must be an IAM policy document (a JSON object)' })
+      return undefined
+    }
+    text = value
+  }
+  else {
+    problems.push({ path: ['sessionPolicy'], message: 'must be an IAM policy document (a JSON object)' })
+    return undefined
+  }
+  // AWS: the packed inline session policy may not exceed 2048 characters.
+  if (text.length > 2048) problems.push({ path: ['sessionPolicy'], message: 'must be at most 2048 characters (an AWS limit)' })
+  return text
+}
+
+/**
+ * Parses a mapping from a table item or a mapping file entry. Unknown fields are errors, every problem is
+ * collected, and the result is a new frozen value. Throws MappingInvalid.
+ */
+export function parseMapping (raw: unknown): Mapping {
+  if (!isObject(raw)) throw new MappingInvalid([{ path: [], message: 'a mapping must be an object' }])
+  const problems: Problem[] = []
+  for (const field of Object.keys(raw)) {
+    if (!FIELDS.has(field)) problems.push({ path: [field], message: `unknown field "${field}"` })
+  }
+  const text = (field: string, max: number, required: boolean): string | undefined => {
+    const value = raw[field]
+    if (value === undefined && !required) return undefined
+    if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+      problems.push({ path: [field], message: value === undefined ? 'is required' : `must be a string of 1 to ${max} characters` })
+      return undefined
+    }
+    return value
+  }
+  const scope = text('scope', 2048, true)
+  const parsedScope = scope === undefined ? undefined : parseScope(scope)
+  if (scope !== undefined && !parsedScope) {
+    problems.push({ path: ['scope'], message: 'must be a GitLab project URL (https://gitlab.example.com/group/project), ' +
+      'or a group URL followed by /* (its projects) or /** (every project below it)' })
+  }
+  const role = text('role', 64, true)
+  if (role !== undefined && !ROLE_NAME.test(role)) {
+    problems.push({ path: ['role'], message: 'must be 1 to 64 letters, digits or _.@+=- starting with a letter or digit' })
+  }
+  const roleArn = text('roleArn', 2048, true)
+  if (roleArn !== undefined && !ROLE_ARN.test(roleArn)) {
+    problems.push({ path: ['roleArn'], message: 'must be an IAM role ARN (arn:aws:iam::123456789012:role/name)' })
+  }
+  const pin = parsePin(raw.pin, parsedScope?.kind, problems)
+  const conditions = parseConditions(raw.conditions, problems)
+  const maxDuration = intField(raw, 'maxDuration', MIN_DURATION, MAX_DURATION, problems)
+  const maxUses = intField(raw, 'maxUses', 1, 1000, problems)
+  const maxTokenAge = intField(raw, 'maxTokenAge', 1, 86400, problems)
+  const sessionPolicy = parseSessionPolicy(raw.sessionPolicy, problems)
+  let sessionTags: readonly string[] | undefined
+  if (raw.sessionTags !== undefined) {
+    const tags = raw.sessionTags
+    if (!Array.isArray(tags) || tags.length > MAX_SESSION_TAGS || !tags.every(t => typeof t === 'string')) {
+      problems.push({ path: ['sessionTags'], message: `must be a list of at most ${MAX_SESSION_TAGS} claim names` })
+    }
+    else {
+      tags.forEach((t, i) => {
+        if (!isKnownClaim(t)) problems.push({ path: ['sessionTags', i], message: `"${t}" is not a GitLab ID-token claim` })
+      })
+      sessionTags = Object.freeze([...new Set(tags as string[])])
+    }
+  }
+  const description = text('description', 1024, false)
+  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') problems.push({ path: ['enabled'], message: 'must be true or false' })
+  const updatedAt = text('updatedAt', 64, false)
+  const updatedBy = text('updatedBy', 256, false)
+  if (problems.length) throw new MappingInvalid(problems)
+
+  const mapping: Mapping = {
+    scope: scope as string,
+    role: role as string,
+    roleArn: roleArn as string,
+    pin: pin as Pin,
+    conditions: Object.freeze(conditions),
+    enabled: raw.enabled !== false,
+    ...(maxDuration !== undefined && { maxDuration }),
+    ...(sessionPolicy !== undefined && { sessionPolicy }),
+    ...(sessionTags !== undefined && { sessionTags }),
+    ...(maxUses !== undefined && { maxUses }),
+    ...(maxTokenAge !== undefined && { maxTokenAge }),
+    ...(description !== undefined && { description }),
+    ...(updatedAt !== undefined && { updatedAt }),
+    ...(updatedBy !== undefined && { updatedBy }),
+  }
+  return Object.freeze(mapping)
+}
+
+/** One rule of a mapping, checked against a token: what `explain` prints and the audit records. */
+export interface Check extends Denial {
+  ok: boolean
+}
+
+interface Compiled { conditions: Array<[string, readonly string[], Array<(v: string) => boolean>]> }
+const compiledCache = new WeakMap<Mapping, Compiled>()
+function compiled (mapping: Mapping): Compiled {
+  let c = compiledCache.get(mapping)
+  if (!c) {
+    c = { conditions: Object.entries(mapping.conditions).map(([claim, patterns]) => [claim, patterns, patterns.map(patternMatcher)]) }
+    compiledCache.set(mapping, c)
+  }
+  return c
+}
+
+function show (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+/**
+ * Every rule of a mapping against the claims, in order: scope, enabled, pin, each condition (with the
+ * secure default ref_protected = "true" when the mapping says nothing of it), token age. Pure.
+ */
+export function evaluateMapping (mapping: Mapping, claims: Readonly<Record<string, unknown>>, now: Date): Check[] {
+  const checks: Check[] = []
+  const issuer = typeof claims.iss === 'string' ? claims.iss : ''
+  const projectPath = typeof claims.project_path === 'string' ? claims.project_path : ''
+  checks.push({ condition: 'scope', expected: mapping.scope, actual: `${issuer}/${projectPath}`, ok: scopeCovers(mapping.scope, issuer, projectPath) })
+  checks.push({ condition: 'enabled', expected: 'true', actual: String(mapping.enabled), ok: mapping.enabled })
+  if (mapping.pin !== 'none') {
+    const [claim, id] = Object.entries(mapping.pin)[0] as [string, string]
+    checks.push({ condition: `pin.${claim}`, expected: id, actual: show(claims[claim]), ok: claims[claim] === id })
+  }
+  const conditions = compiled(mapping).conditions
+  if (!('ref_protected' in mapping.conditions)) {
+    checks.push({ condition: 'ref_protected', expected: ['true'], actual: show(claims.ref_protected), ok: claimValues(claims.ref_protected).includes('true') })
+  }
+  for (const [claim, patterns, matchers] of conditions) {
+    const values = claimValues(claims[claim])
+    const ok = values.some(v => matchers.some(m => m(v)))
+    checks.push({ condition: claim, expected: [...patterns], actual: show(claims[claim]), ok })
+  }
+  if (mapping.maxTokenAge !== undefined) {
+    const age = typeof claims.iat === 'number' ? Math.floor(now.getTime() / 1000) - claims.iat : Infinity
+    checks.push({ condition: 'maxTokenAge', expected: `at most ${mapping.maxTokenAge}s old`, actual: `${age}s old`, ok: age <= mapping.maxTokenAge })
+  }
+  return checks
+}
+
+export type Verdict = { allow: true } | { allow: false; denial: Denial }
+
+/** The broker's verdict for one mapping: allow, or the first rule that failed. */
+export function matchMapping (mapping: Mapping, claims: Readonly<Record<string, unknown>>, now: Date): Verdict {
+  const failed = evaluateMapping(mapping, claims, now).find(c => !c.ok)
+  if (!failed) return { allow: true }
+  const { ok: _ok, ...denial } = failed
+  return { allow: false, denial }
+}
+
+/** The deciding mapping: the most specific candidate scope that has one decides alone (no merging, no fallback). */
+export function decidingMapping<T> (candidates: readonly string[], found: ReadonlyMap<string, T>): T | undefined {
+  for (const scope of candidates) {
+    const mapping = found.get(scope)
+    if (mapping) return mapping
+  }
+  return undefined
+}
+
+export type Decision =
+  | { readonly allow: true; readonly mapping: Mapping }
+  | { readonly allow: false; readonly mapping?: Mapping; readonly invalid?: MappingInvalid; readonly denial: Denial }
+
+/**
+ * The broker's decision for a role, given what the table holds at each candidate scope (most specific first).
+ * A broken mapping still decides (it grants nothing): a broader one never takes over. The CLI's `explain` calls this too.
+ */
+export function decide (candidates: readonly string[], found: ReadonlyMap<string, Mapping | MappingInvalid>,
+  claims: Readonly<Record<string, unknown>>, now: Date): Decision {
+  const stored = decidingMapping(candidates, found)
+  if (stored === undefined) return { allow: false, denial: { condition: 'mapping', expected: [...candidates], actual: 'none' } }
+  if (stored instanceof MappingInvalid) return { allow: false, invalid: stored, denial: { condition: 'mapping', expected: 'a valid mapping', actual: 'invalid' } }
+  const verdict = matchMapping(stored, claims, now)
+  return verdict.allow ? { allow: true, mapping: stored } : { allow: false, mapping: stored, denial: verdict.denial }
+}

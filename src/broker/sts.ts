@@ -1,0 +1,101 @@
+// STS AssumeRole for an allowed request: session name, SourceIdentity, sanitised session tags, duration, session policy.
+// The only file that talks to STS. Which role and for how long is decided before (exchange.ts).
+import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts'
+import type { Tag } from '@aws-sdk/client-sts'
+import { claimValues } from './claims'
+import type { GitLabClaims } from './claims'
+import { UpstreamError } from './errors'
+
+export interface IssuedCredentials {
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  readonly sessionToken: string
+  readonly expiration: Date
+  readonly assumedRoleArn: string
+}
+
+export interface AssumeRoleInput {
+  readonly roleArn: string
+  readonly sessionName: string
+  readonly sourceIdentity?: string
+  readonly tags: readonly Tag[]
+  readonly durationSeconds: number
+  readonly policy?: string
+}
+
+export interface StsPort {
+  assumeRole (input: AssumeRoleInput): Promise<IssuedCredentials>
+}
+
+/** AWS: RoleSessionName is 2..64 of [\w+=,.@-]. `gitlab-<project_id>-<job_id>` names the job in CloudTrail. */
+export function sessionName (claims: Pick<GitLabClaims, 'project_id' | 'job_id'>): string {
+  return `gitlab-${claims.project_id}-${claims.job_id}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64)
+}
+
+/** AWS: SourceIdentity is 2..64 of [\w+=,.@-] and may not start with "aws:". The GitLab user, as CloudTrail shows it. */
+export function sourceIdentity (claims: Pick<GitLabClaims, 'user_login'>): string | undefined {
+  if (typeof claims.user_login !== 'string') return undefined
+  const clean = claims.user_login.replace(/[^\w+=,.@-]/g, '-').slice(0, 64)
+  return clean.length >= 2 ? clean : undefined
+}
+
+/** AWS session tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@], at most 256 characters. */
+export function sanitizeTagValue (value: string): string {
+  return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 256)
+}
+
+/** Session tags `gitlab:<claim>` from the named claims; a claim the token lacks is left out. */
+export function sessionTags (claims: Readonly<Record<string, unknown>>, names: readonly string[]): Tag[] {
+  const tags: Tag[] = []
+  for (const name of names) {
+    const values = claimValues(claims[name])
+    if (values.length === 0) continue
+    const value = sanitizeTagValue(values.join(','))
+    if (value.length > 0) tags.push({ Key: `gitlab:${name}`, Value: value })
+  }
+  return tags
+}
+
+export function createStsPort (options: { region: string; endpoint?: string; client?: STSClient }): StsPort {
+  // Throttling and 5xx are retried by the SDK's standard strategy, with bounded exponential backoff.
+  const client = options.client ?? new STSClient({
+    region: options.region,
+    ...(options.endpoint && { endpoint: options.endpoint }),
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 5000 },
+  })
+  return {
+    async assumeRole (input) {
+      let result
+      try {
+        result = await client.send(new AssumeRoleCommand({
+          RoleArn: input.roleArn,
+          RoleSessionName: input.sessionName,
+          DurationSeconds: input.durationSeconds,
+          ...(input.sourceIdentity && { SourceIdentity: input.sourceIdentity }),
+          ...(input.tags.length > 0 && { Tags: [...input.tags] }),
+          ...(input.policy && { Policy: input.policy }),
+        }))
+      }
+      catch (err) {
+        if (err instanceof STSServiceException) {
+          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${err.name}: ${err.message}`, { cause: err })
+        }
+        throw new UpstreamError('STS could not be reached; no credentials were issued. Try again shortly.', {
+          cause: err, detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        })
+      }
+      const c = result.Credentials
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration || !result.AssumedRoleUser?.Arn) {
+        throw new UpstreamError('STS answered AssumeRole without credentials.')
+      }
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+        assumedRoleArn: result.AssumedRoleUser.Arn,
+      }
+    },
+  }
+}

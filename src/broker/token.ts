@@ -1,0 +1,152 @@
+// Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
+// The only file that imports jose. What the verified claims may do is policy.ts's.
+import { createHash } from 'node:crypto'
+import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
+import { parseGitLabClaims } from './claims'
+import type { GitLabClaims } from './claims'
+import type { Config } from './config'
+import { InvalidToken, PayloadTooLarge, Unavailable } from './errors'
+import { FETCH_TIMEOUT_MS, FetchRefused, fetchCapped } from './fetch-capped'
+
+export interface VerifiedToken {
+  readonly claims: GitLabClaims
+  /** SHA-256 of the token (hex): what the audit record keeps instead of the token. */
+  readonly sha256: string
+}
+
+/** GitLab ID tokens are 1-2 KiB; a header cap well above that and well below API Gateway's. */
+export const MAX_TOKEN_BYTES = 8192
+/** Clock skew tolerated on exp / nbf / iat, seconds. */
+export const LEEWAY_SECONDS = 30
+/** After a failed discovery, wait this long before asking the issuer again (a flood must not become our flood). */
+const DISCOVERY_COOLDOWN_MS = 30_000
+/** Keys are refetched on an unknown kid at most every 30 s (jose's cooldown) and at least every 10 min. */
+const JWKS_COOLDOWN_MS = 30_000
+const JWKS_MAX_AGE_MS = 600_000
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+export function sha256Hex (text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+type KeySource = { keys: JWTVerifyGetKey } | { failedAt: number; error: Unavailable }
+
+/** Where the broker's fetches of issuer documents go; a seam for tests and benchmarks to count them. */
+export interface IssuerFetchStats { discovery: number; jwks: number }
+
+export interface TokenVerifier {
+  (jwt: string, now: Date): Promise<VerifiedToken>
+  readonly stats: IssuerFetchStats
+}
+
+/**
+ * Builds the verifier for a config. JWKS sets live in the returned closure, so a warm container keeps its keys.
+ */
+export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>): TokenVerifier {
+  const trusted = new Set(config.issuers)
+  const sources = new Map<string, Promise<KeySource>>()
+  const stats: IssuerFetchStats = { discovery: 0, jwks: 0 }
+
+  async function discover (issuer: string): Promise<KeySource> {
+    stats.discovery++
+    try {
+      const response = await fetchCapped(`${issuer}/.well-known/openid-configuration`)
+      const doc: unknown = await response.json()
+      if (typeof doc !== 'object' || doc === null) throw new FetchRefused('the discovery document is not a JSON object')
+      const { issuer: named, jwks_uri: jwksUri } = doc as Record<string, unknown>
+      if (named !== issuer) throw new FetchRefused(`the discovery document names issuer ${JSON.stringify(named)}`)
+      if (typeof jwksUri !== 'string') throw new FetchRefused('the discovery document has no jwks_uri')
+      const jwks = new URL(jwksUri)
+      // The keys must come from the issuer's own origin: a discovery document cannot send us elsewhere.
+      if (jwks.origin !== new URL(issuer).origin) throw new FetchRefused(`jwks_uri ${jwksUri} is not on the issuer's origin`)
+      const remote = createRemoteJWKSet(jwks, {
+        timeoutDuration: FETCH_TIMEOUT_MS,
+        cooldownDuration: JWKS_COOLDOWN_MS,
+        cacheMaxAge: JWKS_MAX_AGE_MS,
+        [customFetch]: (url, init) => { stats.jwks++; return fetchCapped(url, init) },
+      })
+      const keys: JWTVerifyGetKey = async (header, token) => {
+        try { return await remote(header, token) }
+        catch (err) {
+          if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err
+          throw new Unavailable(`The token issuer's keys could not be fetched from ${issuer}; try again shortly.`, { cause: err })
+        }
+      }
+      return { keys }
+    }
+    catch (cause) {
+      const error = new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`,
+        { cause, detail: cause instanceof Error ? cause.message : String(cause) })
+      return { failedAt: Date.now(), error }
+    }
+  }
+
+  async function keysFor (issuer: string): Promise<JWTVerifyGetKey> {
+    let pending = sources.get(issuer)
+    const settled = pending && await pending
+    if (!pending || (settled && 'failedAt' in settled && Date.now() - settled.failedAt > DISCOVERY_COOLDOWN_MS)) {
+      pending = discover(issuer)
+      sources.set(issuer, pending)
+    }
+    const source = await pending
+    if ('error' in source) throw source.error
+    return source.keys
+  }
+
+  const verify = async (jwt: string, now: Date): Promise<VerifiedToken> => {
+    if (Buffer.byteLength(jwt) > MAX_TOKEN_BYTES) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
+    if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
+    let iss: unknown
+    try {
+      const header = decodeProtectedHeader(jwt)
+      if (header.alg !== 'RS256') throw new InvalidToken(`The ID token is signed with ${JSON.stringify(header.alg)}; only RS256 is accepted.`)
+      iss = decodeJwt(jwt).iss
+    }
+    catch (err) {
+      if (err instanceof InvalidToken) throw err
+      throw new InvalidToken('The ID token could not be decoded.', { cause: err })
+    }
+    // Checked before any network call: discovery and keys are fetched only for configured issuers.
+    if (typeof iss !== 'string' || !trusted.has(iss)) {
+      throw new InvalidToken(`The ID token's issuer ${JSON.stringify(iss)} is not trusted by this broker (BROKER_ISSUERS).`)
+    }
+    const keys = await keysFor(iss)
+    let payload: Record<string, unknown>
+    try {
+      ({ payload } = await jwtVerify(jwt, keys, {
+        algorithms: ['RS256'],
+        issuer: iss,
+        audience: config.audience,
+        clockTolerance: LEEWAY_SECONDS,
+        currentDate: now,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      }))
+    }
+    catch (err) {
+      throw translate(err)
+    }
+    if (typeof payload.iat === 'number' && payload.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
+      throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
+    }
+    return { claims: parseGitLabClaims(payload), sha256: sha256Hex(jwt) }
+  }
+  return Object.assign(verify, { stats })
+}
+
+/** jose's failures as the contract's: the caller's token is 401; the issuer being unreachable is 503. */
+function translate (err: unknown): Error {
+  if (err instanceof Unavailable || err instanceof InvalidToken) return err
+  if (err instanceof errors.JWTExpired) return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { cause: err })
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const hint = err.claim === 'aud' ? ` It must carry the broker's audience (the "aud" in id_tokens:).` : ''
+    return new InvalidToken(`The ID token's "${err.claim}" claim is not valid (${err.reason}).${hint}`, { cause: err })
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSMultipleMatchingKeys) {
+    return new InvalidToken('The ID token\'s signature does not verify.', { cause: err })
+  }
+  if (err instanceof errors.JWKSNoMatchingKey) return new InvalidToken('The ID token\'s key (kid) is not one of its issuer\'s keys.', { cause: err })
+  if (err instanceof errors.JWKSTimeout) return new Unavailable('The token issuer\'s keys could not be fetched in time; try again shortly.', { cause: err })
+  if (err instanceof errors.JOSEError) return new InvalidToken('The ID token is not valid.', { cause: err, detail: err.code })
+  return err instanceof Error ? err : new Error(String(err))
+}

@@ -1,0 +1,14 @@
+// @events credentials-issued: logs each issuance (no secrets) and completes its audit record.
+import { createAuditStore } from '../../broker/audit'
+import { loadConfig } from '../../broker/config'
+import { createDynamoClient } from '../../broker/dynamo'
+import { handleIssuedEvents } from '../../broker/issued-log'
+import type { SnsEvent } from '../../broker/issued-log'
+import { log } from '../../broker/log'
+
+const config = loadConfig()
+const audit = createAuditStore(createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint }), config.tables.audit)
+
+export async function handler (event: SnsEvent) {
+  await handleIssuedEvents(event, audit, log)
+}

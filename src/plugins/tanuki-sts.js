@@ -1,0 +1,53 @@
+// Architect deploy plugin: lets the broker's Lambda role assume the target roles, and hands the Lambdas their table names.
+// Settings come from the `@tanuki-sts` pragma in app.arc. Plain JS: Architect loads plugins with require().
+
+/** @param {Array<unknown>|undefined} pragma */
+function settings (pragma) {
+  /** @type {Record<string, string[]>} */
+  const out = {}
+  for (const row of pragma ?? []) {
+    if (Array.isArray(row)) out[String(row[0])] = row.slice(1).map(String)
+    else if (row && typeof row === 'object') {
+      for (const [k, v] of Object.entries(row)) out[k] = (Array.isArray(v) ? v : [v]).map(String)
+    }
+  }
+  return out
+}
+
+/** The statement a broker needs: AssumeRole, and the tag / source-identity rights AssumeRole with those fields requires. */
+function stsStatement (targetRoles) {
+  return {
+    Sid: 'TanukiStsAssumeTargetRoles',
+    Effect: 'Allow',
+    Action: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+    Resource: targetRoles,
+  }
+}
+
+function start ({ arc, cloudformation }) {
+  const targetRoles = settings(arc['tanuki-sts'])['target-roles']
+  if (!targetRoles || targetRoles.length === 0) {
+    throw Error('app.arc: @tanuki-sts needs `target-roles <IAM role ARN pattern> ...`, the roles the broker may assume')
+  }
+  const resources = cloudformation.Resources
+  const role = resources.Role
+  if (!role) throw Error('tanuki-sts plugin: the Lambda role (Resources.Role) is missing from the template')
+  role.Properties.Policies = role.Properties.Policies ?? []
+  role.Properties.Policies.push({
+    PolicyName: 'TanukiStsPolicy',
+    PolicyDocument: { Version: '2012-10-17', Statement: [stsStatement(targetRoles)] },
+  })
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::Serverless::Function') continue
+    const props = resource.Properties
+    props.Environment = props.Environment ?? {}
+    props.Environment.Variables = {
+      ...props.Environment.Variables,
+      BROKER_TABLE_MAPPINGS: { Ref: 'MappingsTable' },
+      BROKER_TABLE_AUDIT: { Ref: 'AuditTable' },
+    }
+  }
+  return cloudformation
+}
+
+module.exports = { deploy: { start }, stsStatement }

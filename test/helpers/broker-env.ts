@@ -1,0 +1,156 @@
+// Set up for integration tests: the whole broker as `npm start` runs it (sandbox + local DynamoDB, local issuer,
+// local STS), on test ports, with every Lambda log line captured. Tests seed mappings through the same admin code as the CLI.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import type { AuditRecord } from '../../src/broker/audit'
+import { createDynamoClient } from '../../src/broker/dynamo'
+import { createMappingAdmin } from '../../src/broker/mappings'
+import { parseMapping } from '../../src/broker/policy'
+import { startLocalIssuer } from '../../src/local/issuer'
+import type { LocalIssuer, MintOptions } from '../../src/local/issuer'
+import { startLocalSts } from '../../src/local/sts'
+import type { LocalSts } from '../../src/local/sts'
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')
+
+export const ROOT = join(__dirname, '..', '..')
+export const AUDIENCE = 'https://sts.tanuki.test'
+export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
+/** The broker's own (Lambda role) credentials: the only principal the local STS lets call AssumeRole. */
+export const BROKER_PRINCIPAL = {
+  accessKeyId: 'AKIATANUKIBROKERTEST',
+  secretAccessKey: 'tanuki-broker-test-secret-0000000000000000',
+  arn: 'arn:aws:sts::000000000000:assumed-role/tanuki-sts-broker/local',
+}
+
+export interface BrokerEnv {
+  readonly url: string
+  readonly issuer: LocalIssuer
+  readonly sts: LocalSts
+  readonly db: DynamoDBClient
+  readonly tables: { readonly mappings: string; readonly audit: string }
+  /** Every line the Lambdas wrote (stdout and stderr), for assertions and the no-secrets check. */
+  readonly logs: string[]
+  mint (claims?: Record<string, unknown>, opts?: MintOptions): Promise<string>
+  putMapping (raw: Record<string, unknown>): Promise<void>
+  auditRecords (): Promise<AuditRecord[]>
+  reset (): Promise<void>
+  stop (): Promise<void>
+}
+
+export interface BrokerEnvOptions {
+  httpPort?: number
+  /** Extra or overriding Lambda environment variables. */
+  env?: Record<string, string>
+}
+
+let captured: string[] | undefined
+function captureLambdaOutput (logs: string[]) {
+  captured = logs
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
+    // Sandbox relays each Lambda's output as '\n' + data; tape's own lines never start with a newline.
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : ''
+      if (captured && text.startsWith('\n')) {
+        captured.push(...text.split('\n').filter(l => l.trim() !== ''))
+        if (!process.env.TANUKI_TEST_VERBOSE) return true
+      }
+      return write(chunk, ...rest)
+    }) as typeof stream.write
+  }
+}
+
+export async function scanAll (db: DynamoDBClient, table: string): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = []
+  let ExclusiveStartKey: Record<string, AttributeValue> | undefined
+  do {
+    const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }))
+    items.push(...(page.Items ?? []).map(i => unmarshall(i)))
+    ExclusiveStartKey = page.LastEvaluatedKey
+  } while (ExclusiveStartKey)
+  return items
+}
+
+export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<BrokerEnv> {
+  const httpPort = options.httpPort ?? 3433
+  // Test ports, so a developer's `npm start` on the defaults can keep running.
+  process.env.ARC_TABLES_PORT = process.env.ARC_TABLES_PORT ?? '5655'
+  process.env.ARC_EVENTS_PORT = process.env.ARC_EVENTS_PORT ?? '4544'
+  process.env.ARC_INTERNAL_PORT = process.env.ARC_INTERNAL_PORT ?? '2322'
+  process.env.AWS_REGION = 'us-east-1'
+  process.env.AWS_ACCESS_KEY_ID = BROKER_PRINCIPAL.accessKeyId
+  process.env.AWS_SECRET_ACCESS_KEY = BROKER_PRINCIPAL.secretAccessKey
+  delete process.env.AWS_SESSION_TOKEN
+  delete process.env.AWS_PROFILE
+
+  const issuer = await startLocalIssuer({ audience: AUDIENCE })
+  const sts = await startLocalSts({ principals: [BROKER_PRINCIPAL] })
+  const logs: string[] = []
+  captureLambdaOutput(logs)
+  await sandbox.start({
+    cwd: ROOT,
+    port: httpPort,
+    quiet: true,
+    env: {
+      BROKER_ISSUERS: issuer.url,
+      BROKER_AUDIENCE: AUDIENCE,
+      BROKER_ALLOW_HTTP_ISSUERS: 'true',
+      BROKER_STS_ENDPOINT: sts.url,
+      ...options.env,
+    },
+  })
+  for (const route of ['post-credentials', 'get-credentials', 'get-healthz', 'any-catchall']) {
+    // The TypeScript plugin logs a failed esbuild and starts anyway: fail here instead.
+    if (!existsSync(join(ROOT, '.build', 'http', route, 'index.js'))) throw new Error(`sandbox did not build ${route}; see the esbuild error above`)
+  }
+  const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${process.env.ARC_TABLES_PORT}` })
+  const tables = { mappings: 'tanuki-sts-staging-mappings', audit: 'tanuki-sts-staging-audit' }
+  const admin = createMappingAdmin(db, tables.mappings)
+
+  return {
+    url: `http://localhost:${httpPort}`,
+    issuer,
+    sts,
+    db,
+    tables,
+    logs,
+    mint: (claims, opts) => issuer.mint(claims, opts),
+    async putMapping (raw) {
+      const mapping = parseMapping(raw)
+      const current = await admin.get(mapping.scope, mapping.role)
+      await admin.put(mapping, current === undefined ? undefined : { updatedAt: 'updatedAt' in current ? current.updatedAt : undefined })
+    },
+    auditRecords: async () => (await scanAll(db, tables.audit)) as unknown as AuditRecord[],
+    async reset () {
+      for (const [table, keys] of [[tables.mappings, ['scope', 'role']], [tables.audit, ['pk', 'sk']]] as const) {
+        for (const item of await scanAll(db, table)) {
+          await db.send(new DeleteItemCommand({ TableName: table, Key: Object.fromEntries(keys.map(k => [k, { S: String(item[k]) }])) }))
+        }
+      }
+      sts.reset()
+      sts.clearFaults()
+    },
+    async stop () {
+      await sandbox.end()
+      await issuer.close()
+      await sts.close()
+      db.destroy()
+      captured = undefined
+    },
+  }
+}
+
+/** Polls until `check` returns a value (the event Lambda runs after the response). */
+export async function eventually<T> (check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T | undefined> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined || Date.now() > until) return value
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}

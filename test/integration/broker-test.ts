@@ -1,0 +1,157 @@
+// The broker end to end in sandbox: real local DynamoDB, tokens from the local issuer, AssumeRole on the local STS.
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import test from 'tape'
+import { sha256Hex } from '../../src/broker/token'
+import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
+import type { BrokerEnv } from '../helpers/broker-env'
+
+let env: BrokerEnv
+const project = { scope: 'http://placeholder/acme/payments/api', role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } }
+
+async function post (token: string, query: string, init: RequestInit = {}) {
+  const res = await fetch(`${env.url}/credentials?${query}`, { method: 'POST', ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
+  const text = await res.text()
+  let body: Record<string, unknown> = {}
+  try { body = JSON.parse(text) } catch { /* shell or empty */ }
+  return { status: res.status, headers: res.headers, text, body }
+}
+
+test('Set up env', async t => {
+  env = await startBrokerEnv()
+  project.scope = `${env.issuer.url}/acme/payments/api`
+  t.ok(env.url, `broker running at ${env.url}`)
+})
+
+test('healthz answers ok with the version', async t => {
+  const res = await fetch(`${env.url}/healthz`)
+  const body = await res.json() as { ok: boolean; version: string }
+  t.equal(res.status, 200, '200')
+  t.equal(body.ok, true, 'ok')
+  t.match(body.version, /^\d+\.\d+\.\d+/, 'a semver version')
+})
+
+test('a matching project and ref get credentials that the local STS accepts', async t => {
+  await env.reset()
+  await env.putMapping(project)
+  const token = await env.mint()
+  const r = await post(token, 'role=deploy')
+  t.equal(r.status, 200, '200')
+  t.equal(r.body.Version, 1, 'credential_process shape')
+  t.equal(r.body.RoleArn, ROLE_ARN, 'the mapped role')
+  t.match(String(r.body.AssumedRoleArn), /assumed-role\/payments-deploy\/gitlab-4301877-8269345391$/, 'session named after the project and job')
+  t.ok(r.headers.get('x-request-id'), 'a request id header')
+  const assumed = env.sts.issued.at(-1)
+  t.equal(assumed?.sourceIdentity, 'ada.lovelace', 'SourceIdentity is the GitLab user')
+  t.equal(assumed?.tags['gitlab:project_path'], 'acme/payments/api', 'session tags carry the project path')
+  t.equal(assumed?.tags['gitlab:ref'], 'main', 'and the ref')
+  t.deepEqual(assumed?.transitiveTagKeys, [], 'no transitive tags')
+  t.equal(assumed?.durationSeconds, 3600, 'the default duration is the ceiling')
+
+  const sts = new STSClient({
+    region: 'us-east-1', endpoint: env.sts.url,
+    credentials: { accessKeyId: String(r.body.AccessKeyId), secretAccessKey: String(r.body.SecretAccessKey), sessionToken: String(r.body.SessionToken) },
+  })
+  const me = await sts.send(new GetCallerIdentityCommand({}))
+  t.equal(me.Arn, r.body.AssumedRoleArn, 'GetCallerIdentity with the issued credentials names the assumed role')
+
+  const records = await env.auditRecords()
+  const issued = records.find(a => a.issuanceId === r.body.IssuanceId)
+  t.equal(issued?.outcome, 'issued', 'the audit record exists with outcome issued')
+  t.equal(issued?.token_sha256, sha256Hex(token), 'it keeps the token\'s SHA-256')
+  t.equal(issued?.job_id, '8269345391', 'and the job id')
+  t.notOk(JSON.stringify(records).includes(token), 'the token itself is not stored')
+  t.notOk(JSON.stringify(records).includes(String(r.body.SecretAccessKey)), 'the secret key is not stored')
+
+  const completed = await eventually(async () => (await env.auditRecords()).find(a => a.issuanceId === r.body.IssuanceId && a.accessKeyId))
+  t.equal(completed?.accessKeyId, r.body.AccessKeyId, 'the event Lambda added the AccessKeyId to the record')
+  const line = env.logs.find(l => l.includes('"msg":"credentials-issued"') && l.includes(String(r.body.IssuanceId)))
+  t.ok(line, 'the event Lambda logged the issuance')
+  t.notOk(line?.includes(String(r.body.SecretAccessKey)), 'its log line has no secret')
+})
+
+test('duration is clamped by the mapping and the request', async t => {
+  await env.reset()
+  await env.putMapping({ ...project, maxDuration: 1800 })
+  let r = await post(await env.mint(), 'role=deploy&duration=3600')
+  t.equal(r.status, 200, 'a longer request is clamped, not refused')
+  t.equal(env.sts.issued.at(-1)?.durationSeconds, 1800, 'to the mapping\'s maxDuration')
+  r = await post(await env.mint(), 'role=deploy&duration=900')
+  t.equal(env.sts.issued.at(-1)?.durationSeconds, 900, 'a shorter request is honoured')
+})
+
+test('format=shell answers export lines', async t => {
+  await env.reset()
+  await env.putMapping(project)
+  const r = await post(await env.mint(), 'role=deploy&format=shell')
+  t.equal(r.status, 200, '200')
+  t.match(r.text, /^export AWS_ACCESS_KEY_ID='ASIA[A-Z0-9]+'$/m, 'the key id line')
+  t.match(r.text, /^export AWS_SESSION_TOKEN='/m, 'the session token line')
+  t.match(r.text, /^export AWS_CREDENTIAL_EXPIRATION='\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'$/m, 'the expiration line')
+})
+
+test('GET answers the container format', async t => {
+  await env.reset()
+  await env.putMapping(project)
+  const res = await fetch(`${env.url}/credentials?role=deploy`, { headers: { authorization: await env.mint() } })
+  const body = await res.json() as Record<string, string>
+  t.equal(res.status, 200, '200 with the raw token, as SDKs send it')
+  t.deepEqual(Object.keys(body).sort(), ['AccessKeyId', 'Expiration', 'RoleArn', 'SecretAccessKey', 'Token'], 'container fields')
+})
+
+test('401 for tokens that do not verify, with no STS call and no audit record', async t => {
+  await env.reset()
+  await env.putMapping(project)
+  const good = await env.mint()
+  const [h, p] = good.split('.')
+  const cases: Array<[string, string]> = [
+    ['a forged signature', `${h}.${p}.${Buffer.from('forged').toString('base64url')}`],
+    ['a wrong audience', await env.mint({}, { audience: 'https://someone-else.example' })],
+    ['an expired token', await env.mint({}, { iat: Math.floor(Date.now() / 1000) - 3600, expiresIn: 300 })],
+    ['an untrusted issuer', await env.mint({ iss: 'https://gitlab.evil.example' })],
+  ]
+  for (const [name, token] of cases) {
+    const r = await post(token, 'role=deploy')
+    t.equal(r.status, 401, `${name}: 401`)
+    t.equal(r.body.error, 'invalid_token', `${name}: invalid_token`)
+    t.match(String(r.headers.get('www-authenticate')), /^Bearer .*error="invalid_token"/, `${name}: a Bearer challenge`)
+  }
+  t.equal(env.sts.calls.AssumeRole, 0, 'STS was never called')
+  t.deepEqual(await env.auditRecords(), [], 'unverified tokens leave no audit record')
+})
+
+test('403 for authenticated callers without a grant, each audited as a denial', async t => {
+  await env.reset()
+  await env.putMapping(project)
+  await env.putMapping({ ...project, role: 'once', maxUses: 1 })
+  const cases: Array<[string, string, string, string]> = [
+    ['no mapping for the role', await env.mint(), 'role=admin', 'mapping'],
+    ['a failed condition (ref)', await env.mint({ ref: 'develop' }), 'role=deploy', 'ref'],
+    ['an unprotected ref under the default', await env.mint({ ref_protected: 'false' }), 'role=deploy', 'ref_protected'],
+    ['another project', await env.mint({ project_path: 'acme/payments/web', project_id: '99' }), 'role=deploy', 'mapping'],
+  ]
+  for (const [name, token, query, condition] of cases) {
+    const r = await post(token, query)
+    t.equal(r.status, 403, `${name}: 403`)
+    t.equal(r.body.error, 'access_denied', `${name}: access_denied`)
+    const denial = (await env.auditRecords()).find(a => a.token_sha256 === sha256Hex(token) && a.outcome === 'denied')
+    t.equal(denial?.condition, condition, `${name}: audited, naming ${condition}`)
+  }
+  const once = await env.mint()
+  t.equal((await post(once, 'role=once')).status, 200, 'maxUses 1: the first use is issued')
+  const again = await post(once, 'role=once')
+  t.equal(again.status, 403, 'maxUses 1: the second is refused')
+  t.match(String(again.body.message), /maxUses/, 'and says why')
+  t.equal(env.sts.calls.AssumeRole, 1, 'only the one issuance reached STS')
+})
+
+test('the event Lambda logs each issuance without secrets', async t => {
+  const secrets = env.sts.issued.map(i => i.accessKeyId)
+  t.ok(secrets.length > 0, 'some credentials were issued in this file')
+  const lines = env.logs.filter(l => l.includes('"msg":"credentials-issued"'))
+  t.ok(lines.length >= 1, 'issuance lines were logged')
+})
+
+test('Teardown', async t => {
+  await env.stop()
+  t.pass('sandbox, issuer and STS stopped')
+})

@@ -1,0 +1,88 @@
+import fc from 'fast-check'
+import test from 'tape'
+import { BrokerError, InvalidRequest, InvalidToken, PayloadTooLarge } from '../../src/broker/errors'
+import { parseCredentialsRequest, responseFormat } from '../../src/broker/request'
+import type { HttpEvent } from '../../src/broker/request'
+
+const runs = Number(process.env.FC_RUNS ?? 300)
+const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'
+const event = (e: Partial<HttpEvent> & { query?: string }): HttpEvent => ({
+  rawQueryString: e.query ?? '', headers: { authorization: `Bearer ${jwt}`, ...e.headers }, body: e.body, isBase64Encoded: e.isBase64Encoded,
+})
+
+function codeOf (fn: () => unknown): string {
+  try { fn(); return 'ok' }
+  catch (err) { return err instanceof BrokerError ? err.code : 'threw:' + String(err) }
+}
+
+test('request: role and duration from the query string', t => {
+  const r = parseCredentialsRequest(event({ query: 'role=deploy&duration=900' }), 'POST')
+  t.deepEqual(r, { token: jwt, role: 'deploy', duration: 900, format: 'json' }, 'parsed')
+  t.end()
+})
+
+test('request: POST takes a JSON or form body', t => {
+  const json = parseCredentialsRequest(event({ body: '{"role":"deploy","format":"shell","duration":1200}', headers: { 'content-type': 'application/json' } }), 'POST')
+  t.deepEqual([json.role, json.format, json.duration], ['deploy', 'shell', 1200], 'JSON body')
+  const form = parseCredentialsRequest(event({ body: Buffer.from('role=read-only').toString('base64'), isBase64Encoded: true, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'POST')
+  t.equal(form.role, 'read-only', 'base64 form body')
+  t.end()
+})
+
+test('request: GET takes the raw token as SDKs send it, and answers the container format', t => {
+  const r = parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: jwt } }), 'GET')
+  t.deepEqual([r.token, r.format], [jwt, 'container'], 'raw token accepted on GET')
+  t.equal(codeOf(() => parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: jwt } }), 'POST')), 'invalid_token', 'POST requires the Bearer scheme')
+  t.end()
+})
+
+test('request: every ill-formed request is refused with the contract code', t => {
+  const cases: Array<[string, HttpEvent, 'GET' | 'POST', string]> = [
+    ['role missing', event({}), 'POST', 'invalid_request'],
+    ['role empty', event({ query: 'role=' }), 'POST', 'invalid_request'],
+    ['role too long', event({ query: `role=${'a'.repeat(65)}` }), 'POST', 'invalid_request'],
+    ['role with injection characters', event({ query: 'role=deploy%27%3B--' }), 'POST', 'invalid_request'],
+    ['duration negative', event({ query: 'role=deploy&duration=-900' }), 'POST', 'invalid_request'],
+    ['duration huge', event({ query: 'role=deploy&duration=99999999999' }), 'POST', 'invalid_request'],
+    ['duration not a number', event({ query: 'role=deploy&duration=1h' }), 'POST', 'invalid_request'],
+    ['duration under 900', event({ query: 'role=deploy&duration=899' }), 'POST', 'invalid_request'],
+    ['unknown format', event({ query: 'role=deploy&format=xml' }), 'POST', 'invalid_request'],
+    ['format on GET', event({ query: 'role=deploy&format=json' }), 'GET', 'invalid_request'],
+    ['unknown parameter', event({ query: 'role=deploy&debug=1' }), 'POST', 'invalid_request'],
+    ['repeated parameter', event({ query: 'role=deploy&role=admin' }), 'POST', 'invalid_request'],
+    ['parameter in query and body', event({ query: 'role=deploy', body: '{"role":"admin"}', headers: { 'content-type': 'application/json' } }), 'POST', 'invalid_request'],
+    ['body not JSON', event({ body: '{role', headers: { 'content-type': 'application/json' } }), 'POST', 'invalid_request'],
+    ['body a JSON array', event({ body: '["deploy"]', headers: { 'content-type': 'application/json' } }), 'POST', 'invalid_request'],
+    ['body of another type', event({ body: 'role=deploy', headers: { 'content-type': 'text/plain' } }), 'POST', 'invalid_request'],
+    ['body too large', event({ query: 'role=deploy', body: 'x'.repeat(17 * 1024), headers: { 'content-type': 'text/plain' } }), 'POST', 'payload_too_large'],
+    ['token too large', event({ query: 'role=deploy', headers: { authorization: `Bearer ${'a'.repeat(9000)}` } }), 'POST', 'payload_too_large'],
+    ['no Authorization', { rawQueryString: 'role=deploy', headers: {} }, 'POST', 'invalid_token'],
+    ['Basic scheme', event({ query: 'role=deploy', headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 'POST', 'invalid_token'],
+    ['two tokens (a repeated header, joined)', event({ query: 'role=deploy', headers: { authorization: `Bearer ${jwt}, Bearer ${jwt}` } }), 'POST', 'invalid_token'],
+    ['Bearer with nothing', event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'GET', 'invalid_token'],
+  ]
+  for (const [name, e, method, code] of cases) t.equal(codeOf(() => parseCredentialsRequest(e, method)), code, `${name}: ${code}`)
+  t.end()
+})
+
+test('request: errors to a shell caller are answered in shell', t => {
+  t.equal(responseFormat(event({ query: 'role=&format=shell' }), 'POST'), 'shell', 'format=shell is honoured even when role is bad')
+  t.equal(responseFormat(event({ query: 'format=shell' }), 'GET'), 'container', 'GET never answers shell')
+  t.end()
+})
+
+test('request property: the parser never throws anything but a BrokerError', t => {
+  const headerValue = fc.oneof(fc.string(), fc.constant(undefined))
+  fc.assert(fc.property(fc.string(), fc.option(fc.string()), headerValue, headerValue, fc.boolean(), fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
+    (query, body, authorization, contentType, b64, method) => {
+      try {
+        parseCredentialsRequest({ rawQueryString: query, body: body ?? undefined, isBase64Encoded: b64, headers: { authorization, 'content-type': contentType } }, method)
+        return true
+      }
+      catch (err) {
+        return err instanceof InvalidRequest || err instanceof InvalidToken || err instanceof PayloadTooLarge
+      }
+    }), { numRuns: runs })
+  t.pass('only contract errors were thrown')
+  t.end()
+})
