@@ -65,7 +65,7 @@ const STATUS: Record<SigV4ErrorCode, number> = {
 export class SigV4Error extends Error {
   readonly code: SigV4ErrorCode
   readonly status: number
-  constructor(code: SigV4ErrorCode, message: string) {
+  constructor (code: SigV4ErrorCode, message: string) {
     super(message)
     this.name = 'SigV4Error'
     this.code = code
@@ -78,7 +78,7 @@ const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/
 const INVALID_TOKEN = 'The security token included in the request is invalid.'
 
-export async function verifySigV4(req: SignedRequest, lookup: SecretLookup, opts: VerifyOptions): Promise<Verified> {
+export async function verifySigV4 (req: SignedRequest, lookup: SecretLookup, opts: VerifyOptions): Promise<Verified> {
   const headers = normaliseHeaders(req.headers)
   const query = parseQuery(req.query)
   const auth = parseAuthorization(headers, query)
@@ -116,7 +116,7 @@ interface Authorization {
 }
 
 /** Lower-cased names; repeated headers (and names differing only in case) keep every value in order. */
-function normaliseHeaders(raw: SignedRequest['headers']): Map<string, string[]> {
+function normaliseHeaders (raw: SignedRequest['headers']): Map<string, string[]> {
   const out = new Map<string, string[]>()
   for (const [name, value] of Object.entries(raw)) {
     if (value === undefined) continue
@@ -126,7 +126,7 @@ function normaliseHeaders(raw: SignedRequest['headers']): Map<string, string[]> 
   return out
 }
 
-function single(headers: Map<string, string[]>, name: string): string | undefined {
+function single (headers: Map<string, string[]>, name: string): string | undefined {
   const values = headers.get(name)
   if (!values) return undefined
   if (values.length !== 1) throw new SigV4Error('IncompleteSignature', `Only one '${name}' header is allowed.`)
@@ -137,7 +137,7 @@ function single(headers: Map<string, string[]>, name: string): string | undefine
  * Query parameters as the signer wants them: decoded keys and values, repeated keys as arrays.
  * `+` decodes to a space, as AWS Query services (and curl's `--aws-sigv4`) read it.
  */
-function parseQuery(raw: string): Record<string, string | string[]> {
+function parseQuery (raw: string): Record<string, string | string[]> {
   const query: Record<string, string | string[]> = Object.create(null)
   for (const pair of raw.split('&')) {
     if (pair === '') continue
@@ -150,7 +150,7 @@ function parseQuery(raw: string): Record<string, string | string[]> {
   return query
 }
 
-function decode(component: string): string {
+function decode (component: string): string {
   try {
     return decodeURIComponent(component.replace(/\+/g, ' '))
   } catch {
@@ -158,17 +158,17 @@ function decode(component: string): string {
   }
 }
 
-function parseAuthorization(headers: Map<string, string[]>, query: Record<string, string | string[]>): Authorization {
+function parseAuthorization (headers: Map<string, string[]>, query: Record<string, string | string[]>): Authorization {
   const header = headers.get('authorization')
   if (!header) {
-    const presigned = Object.keys(query).some((k) => k.toLowerCase() === 'x-amz-signature')
+    const presigned = Object.keys(query).some(k => k.toLowerCase() === 'x-amz-signature')
     throw new SigV4Error(
       'MissingAuthenticationToken',
       presigned ? 'Query-string (presigned) authentication is not supported here; sign the Authorization header.' : 'Request is missing Authentication Token',
     )
   }
   // The signer leaves X-Amz-Signature out of the canonical query, so a second signature could ride along unsigned.
-  if (Object.keys(query).some((k) => k.toLowerCase() === 'x-amz-signature')) {
+  if (Object.keys(query).some(k => k.toLowerCase() === 'x-amz-signature')) {
     throw new SigV4Error('IncompleteSignature', 'Only one auth mechanism allowed; only the Authorization header is accepted.')
   }
   if (header.length !== 1) throw new SigV4Error('IncompleteSignature', "Only one 'authorization' header is allowed.")
@@ -187,11 +187,11 @@ function parseAuthorization(headers: Map<string, string[]>, query: Record<string
   }
 
   const credential = fields.get('Credential')!.split('/')
-  if (credential.length !== 5 || !/^\d{8}$/.test(credential[1]) || credential[4] !== 'aws4_request' || credential.some((c) => c === '')) {
+  if (credential.length !== 5 || !/^\d{8}$/.test(credential[1]) || credential[4] !== 'aws4_request' || credential.some(c => c === '')) {
     throw new SigV4Error('IncompleteSignature', "Credential must have the form 'AccessKeyId/yyyymmdd/region/service/aws4_request'.")
   }
   const signedHeaders = fields.get('SignedHeaders')!.split(';')
-  if (signedHeaders.some((h) => !HEADER_NAME.test(h))) {
+  if (signedHeaders.some(h => !HEADER_NAME.test(h))) {
     throw new SigV4Error('IncompleteSignature', 'SignedHeaders must list lower-case header names separated by semicolons.')
   }
   const signature = fields.get('Signature')!
@@ -208,7 +208,7 @@ function parseAuthorization(headers: Map<string, string[]>, query: Record<string
   return { accessKeyId, scopeDate, region, service, signedHeaders, signature }
 }
 
-function readAmzDate(headers: Map<string, string[]>): { long: string; at: Date } {
+function readAmzDate (headers: Map<string, string[]>): { long: string; at: Date } {
   const long = single(headers, 'x-amz-date')
   if (long === undefined) throw new SigV4Error('IncompleteSignature', "Authorization header requires existence of a 'X-Amz-Date' header.")
   const m = AMZ_DATE.exec(long)
@@ -219,7 +219,7 @@ function readAmzDate(headers: Map<string, string[]>): { long: string; at: Date }
   return { long, at }
 }
 
-function checkScope(auth: Authorization, date: { long: string }, opts: VerifyOptions): void {
+function checkScope (auth: Authorization, date: { long: string }, opts: VerifyOptions): void {
   if (auth.scopeDate !== date.long.slice(0, 8)) {
     throw new SigV4Error(
       'SignatureDoesNotMatch',
@@ -234,7 +234,7 @@ function checkScope(auth: Authorization, date: { long: string }, opts: VerifyOpt
   }
 }
 
-function checkSkew(date: { long: string; at: Date }, opts: VerifyOptions): void {
+function checkSkew (date: { long: string; at: Date }, opts: VerifyOptions): void {
   const skewMs = (opts.maxSkewSeconds ?? 900) * 1000
   const now = opts.now.getTime()
   const minutes = `${Math.round(skewMs / 60_000)} min.`
@@ -246,12 +246,12 @@ function checkSkew(date: { long: string; at: Date }, opts: VerifyOptions): void 
   }
 }
 
-function amzDate(ms: number): string {
+function amzDate (ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '')
 }
 
 /** Returns the session token to sign with, or undefined when none is (or may stay) unsigned. */
-function checkSessionToken(
+function checkSessionToken (
   headers: Map<string, string[]>,
   signedHeaders: string[],
   secret: NonNullable<ReturnType<SecretLookup>>,
@@ -276,7 +276,7 @@ function checkSessionToken(
 }
 
 /** The signer trusts a present `x-amz-content-sha256` as the payload hash, so hold it to the body here. */
-function checkPayloadHash(headers: Map<string, string[]>, signedHeaders: string[], body: string | Buffer): void {
+function checkPayloadHash (headers: Map<string, string[]>, signedHeaders: string[], body: string | Buffer): void {
   if (!signedHeaders.includes('x-amz-content-sha256')) return
   const claimed = single(headers, 'x-amz-content-sha256')
   const actual = createHash('sha256').update(body).digest('hex')
@@ -285,7 +285,7 @@ function checkPayloadHash(headers: Map<string, string[]>, signedHeaders: string[
   }
 }
 
-function sameText(a: string, b: string): boolean {
+function sameText (a: string, b: string): boolean {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)
@@ -296,7 +296,7 @@ function sameText(a: string, b: string): boolean {
  * then comma-joined, per the SigV4 canonical-headers rule), the decoded query as an object, the raw path
  * (the signer normalises and escapes it again, as every service but S3 expects), at the request's own date.
  */
-async function resignature(
+async function resignature (
   req: SignedRequest,
   headers: Map<string, string[]>,
   query: Record<string, string | string[]>,
@@ -309,7 +309,7 @@ async function resignature(
     const values = headers.get(name)
     // An unsigned-but-allowed token stays out; the signer adds the signed one back from `credentials`.
     if (values && (name !== 'x-amz-security-token' || credentials.sessionToken !== undefined)) {
-      toSign[name] = values.map((v) => v.trim()).join(',')
+      toSign[name] = values.map(v => v.trim()).join(',')
     }
   }
   const signer = new SignatureV4({
@@ -334,18 +334,18 @@ type SourceData = string | ArrayBuffer | ArrayBufferView
 /** SHA-256 (and HMAC-SHA-256 when given a key) over node:crypto, in the shape the smithy signer expects. */
 class NodeSha256 {
   private readonly hash: Hash | Hmac
-  constructor(secret?: SourceData) {
+  constructor (secret?: SourceData) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret))
   }
-  update(data: SourceData): void {
+  update (data: SourceData): void {
     this.hash.update(bytes(data))
   }
-  async digest(): Promise<Uint8Array> {
+  async digest (): Promise<Uint8Array> {
     return new Uint8Array(this.hash.digest())
   }
 }
 
-function bytes(data: SourceData): Buffer {
+function bytes (data: SourceData): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8')
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   return Buffer.from(data)

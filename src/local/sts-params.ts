@@ -4,7 +4,7 @@
 export class StsError extends Error {
   readonly status: number
   readonly code: string
-  constructor(status: number, code: string, message: string) {
+  constructor (status: number, code: string, message: string) {
     super(message)
     this.name = 'StsError'
     this.status = status
@@ -32,7 +32,7 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
 const PACKED_BUDGET = 4096
 
 /** @throws StsError `ValidationError`, `MalformedPolicyDocument` or `PackedPolicyTooLarge`, as AWS answers them (all 400). */
-export function readAssumeRole(params: URLSearchParams, chained: boolean): AssumeRoleInput {
+export function readAssumeRole (params: URLSearchParams, chained: boolean): AssumeRoleInput {
   const problems: string[] = []
   const value = (name: string) => params.get(name) ?? undefined
   const fail = (v: string | undefined, at: string, constraint: string) =>
@@ -85,7 +85,7 @@ export function readAssumeRole(params: URLSearchParams, chained: boolean): Assum
 type Fail = (v: string | undefined, at: string, constraint: string) => void
 
 /** `Tags.member.N.Key` / `.Value`, N from 1; the SDK sends a bare `Tags=` for an empty list. */
-function readTags(params: URLSearchParams, fail: Fail): Array<[string, string]> {
+function readTags (params: URLSearchParams, fail: Fail): Array<[string, string]> {
   const byIndex = new Map<number, { key?: string; value?: string }>()
   for (const [name, v] of params) {
     const m = /^Tags\.member\.(\d+)\.(Key|Value)$/.exec(name)
@@ -108,7 +108,7 @@ function readTags(params: URLSearchParams, fail: Fail): Array<[string, string]> 
   return tags
 }
 
-function readList(params: URLSearchParams, name: string): string[] {
+function readList (params: URLSearchParams, name: string): string[] {
   const items: Array<[number, string]> = []
   for (const [k, v] of params) {
     const m = new RegExp(`^${name}\\.member\\.(\\d+)$`).exec(k)
@@ -117,17 +117,17 @@ function readList(params: URLSearchParams, name: string): string[] {
   return items.sort((a, b) => a[0] - b[0]).map(([, v]) => v)
 }
 
-function checkTagRules(tags: Array<[string, string]>): void {
+function checkTagRules (tags: Array<[string, string]>): void {
   const keys = tags.map(([k]) => k.toLowerCase())
   if (new Set(keys).size !== keys.length) {
     throw new StsError(400, 'ValidationError', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.')
   }
-  if (keys.some((k) => k.startsWith('aws:'))) {
+  if (keys.some(k => k.startsWith('aws:'))) {
     throw new StsError(400, 'ValidationError', "Tag keys beginning with 'aws:' are reserved for AWS use.")
   }
 }
 
-function packedSize(policy: string | undefined, tags: Record<string, string>): number | undefined {
+function packedSize (policy: string | undefined, tags: Record<string, string>): number | undefined {
   const tagChars = Object.entries(tags).reduce((n, [k, v]) => n + k.length + v.length, 0)
   if (policy === undefined && tagChars === 0) return undefined
   let compact = ''

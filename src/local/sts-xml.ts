@@ -20,7 +20,7 @@ export interface CallerIdentityAnswer {
   account: string
 }
 
-export function assumeRoleXml(a: AssumeRoleAnswer, requestId: string): string {
+export function assumeRoleXml (a: AssumeRoleAnswer, requestId: string): string {
   return [
     `<AssumeRoleResponse xmlns="${NS}">`,
     '  <AssumeRoleResult>',
@@ -41,11 +41,11 @@ export function assumeRoleXml(a: AssumeRoleAnswer, requestId: string): string {
     '</AssumeRoleResponse>',
     '',
   ]
-    .filter((line) => line !== null)
+    .filter(line => line !== null)
     .join('\n')
 }
 
-export function callerIdentityXml(c: CallerIdentityAnswer, requestId: string): string {
+export function callerIdentityXml (c: CallerIdentityAnswer, requestId: string): string {
   return [
     `<GetCallerIdentityResponse xmlns="${NS}">`,
     '  <GetCallerIdentityResult>',
@@ -60,7 +60,7 @@ export function callerIdentityXml(c: CallerIdentityAnswer, requestId: string): s
 }
 
 /** AWS marks client faults `Sender` and service faults (5xx) `Receiver`. */
-export function errorXml(status: number, code: string, message: string, requestId: string): string {
+export function errorXml (status: number, code: string, message: string, requestId: string): string {
   return [
     `<ErrorResponse xmlns="${NS}">`,
     '  <Error>',
@@ -75,16 +75,16 @@ export function errorXml(status: number, code: string, message: string, requestI
 }
 
 /** STS writes timestamps to the second: `2026-11-26T13:00:00Z`. */
-export function isoSeconds(d: Date): string {
+export function isoSeconds (d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-function metadata(requestId: string): string {
+function metadata (requestId: string): string {
   return `  <ResponseMetadata>\n    <RequestId>${esc(requestId)}</RequestId>\n  </ResponseMetadata>`
 }
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
 
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITY[c])
+function esc (text: string): string {
+  return text.replace(/[&<>"']/g, c => ENTITY[c])
 }

@@ -87,23 +87,23 @@ const DEFAULT_MESSAGES: Record<string, string> = {
   ServiceUnavailable: 'Service is unavailable. Please try again later.',
 }
 
-export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
+export async function startLocalSts (opts: LocalStsOptions): Promise<LocalSts> {
   const now = opts.now ?? (() => new Date())
   const host = opts.host ?? '127.0.0.1'
-  const principals = new Map(opts.principals.map((p) => [p.accessKeyId, p]))
+  const principals = new Map(opts.principals.map(p => [p.accessKeyId, p]))
   const sessions = new Map<string, Session>()
   const calls = { AssumeRole: 0, GetCallerIdentity: 0, rejected: 0 }
   const issued: AssumedRole[] = []
   let faults: Array<StsFault & { left: number }> = []
 
-  const lookup: SecretLookup = (id) => {
+  const lookup: SecretLookup = id => {
     const principal = principals.get(id)
     if (principal) return { secretAccessKey: principal.secretAccessKey }
     const session = sessions.get(id)
     return session && { secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken, expiration: session.expiration }
   }
 
-  function callerOf(accessKeyId: string): Caller {
+  function callerOf (accessKeyId: string): Caller {
     const session = sessions.get(accessKeyId)
     if (session) return session.caller
     const arn = principals.get(accessKeyId)!.arn
@@ -113,13 +113,13 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
     return { arn, account, chained: false, userId: /:user\//.test(arn) ? `AIDA${stableId(arn, 17)}` : account }
   }
 
-  function takeFault(action: string | undefined): StsFault | undefined {
-    const fault = faults.find((f) => f.action === undefined || f.action === action)
-    if (fault && --fault.left <= 0) faults = faults.filter((f) => f !== fault)
+  function takeFault (action: string | undefined): StsFault | undefined {
+    const fault = faults.find(f => f.action === undefined || f.action === action)
+    if (fault && --fault.left <= 0) faults = faults.filter(f => f !== fault)
     return fault
   }
 
-  function assumeRole(input: AssumeRoleInput, caller: Caller, requestId: string): string {
+  function assumeRole (input: AssumeRoleInput, caller: Caller, requestId: string): string {
     const at = now()
     const expiration = new Date(at.getTime() + input.durationSeconds * 1000)
     const [, account, roleName] = /^arn:[\w-]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(input.roleArn)!
@@ -155,7 +155,7 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
     )
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const requestId = randomUUID()
     const send = (status: number, xml: string) => {
       // Date from our clock: the SDKs correct their skew from it, as they do against AWS.
@@ -185,6 +185,8 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
       throw new StsError(400, 'InvalidAction', `Could not find operation ${action} for version 2011-06-15`)
     } catch (err) {
       if (err instanceof SigV4Error || err instanceof StsError) return send(err.status, errorXml(err.status, err.code, err.message, requestId))
+      // A bug here, not the caller's fault: say so on stderr (errors carry no secrets; requests are not logged).
+      console.error(`local STS: internal error for request ${requestId}:`, err)
       return send(500, errorXml(500, 'InternalFailure', 'An internal error occurred.', requestId))
     }
   }
@@ -200,7 +202,7 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
     port,
     calls,
     issued,
-    injectFault: (f) => faults.push({ ...f, left: f.times ?? 1 }),
+    injectFault: f => faults.push({ ...f, left: f.times ?? 1 }),
     clearFaults: () => void (faults = []),
     reset: () => {
       Object.assign(calls, { AssumeRole: 0, GetCallerIdentity: 0, rejected: 0 })
@@ -209,31 +211,29 @@ export async function startLocalSts(opts: LocalStsOptions): Promise<LocalSts> {
       faults = []
     },
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         server.close(() => resolve())
         server.closeAllConnections()
       }),
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+function readBody (req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    // Past the cap, drain without keeping, so the client still reads the 413.
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > MAX_BODY) {
-        reject(new StsError(413, 'RequestEntityTooLarge', 'Request body too large.'))
-        req.destroy()
-      } else chunks.push(chunk)
+      if (size <= MAX_BODY) chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('end', () => size > MAX_BODY ? reject(new StsError(413, 'RequestEntityTooLarge', 'Request body too large.')) : resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
 }
 
 /** Query-protocol parameters: the query string, plus a form body (form decoding: `+` is a space, as botocore sends it). */
-function readParams(query: string, body: Buffer, contentType: string | undefined): URLSearchParams {
+function readParams (query: string, body: Buffer, contentType: string | undefined): URLSearchParams {
   const params = new URLSearchParams(query)
   if (/^application\/x-www-form-urlencoded\b/i.test(contentType ?? '')) {
     for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v)
@@ -242,15 +242,15 @@ function readParams(query: string, body: Buffer, contentType: string | undefined
 }
 
 /** A role's unique id: `AROA` + 17 characters, stable for the role as AWS's is. */
-function roleId(roleArn: string): string {
+function roleId (roleArn: string): string {
   return `AROA${stableId(roleArn, 17)}`
 }
 
-function stableId(seed: string, length: number): string {
+function stableId (seed: string, length: number): string {
   return base32(createHash('sha256').update(seed).digest()).slice(0, length)
 }
 
-function base32(bytes: Buffer): string {
+function base32 (bytes: Buffer): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  return Array.from(bytes, (b) => alphabet[b & 31]).join('')
+  return Array.from(bytes, b => alphabet[b & 31]).join('')
 }

@@ -1,7 +1,5 @@
 // Set up for integration tests: the whole broker as `npm start` runs it (sandbox + local DynamoDB, local issuer,
 // local STS), on test ports, with every Lambda log line captured. Tests seed mappings through the same admin code as the CLI.
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
@@ -9,23 +7,13 @@ import type { AuditRecord } from '../../src/broker/audit'
 import { createDynamoClient } from '../../src/broker/dynamo'
 import { createMappingAdmin } from '../../src/broker/mappings'
 import { parseMapping } from '../../src/broker/policy'
-import { startLocalIssuer } from '../../src/local/issuer'
 import type { LocalIssuer, MintOptions } from '../../src/local/issuer'
-import { startLocalSts } from '../../src/local/sts'
+import { ROOT, startLocalStack } from '../../src/local/stack'
 import type { LocalSts } from '../../src/local/sts'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')
-
-export const ROOT = join(__dirname, '..', '..')
+export { ROOT }
 export const AUDIENCE = 'https://sts.tanuki.test'
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
-/** The broker's own (Lambda role) credentials: the only principal the local STS lets call AssumeRole. */
-export const BROKER_PRINCIPAL = {
-  accessKeyId: 'AKIATANUKIBROKERTEST',
-  secretAccessKey: 'tanuki-broker-test-secret-0000000000000000',
-  arn: 'arn:aws:sts::000000000000:assumed-role/tanuki-sts-broker/local',
-}
 
 export interface BrokerEnv {
   readonly url: string
@@ -33,6 +21,8 @@ export interface BrokerEnv {
   readonly sts: LocalSts
   readonly db: DynamoDBClient
   readonly tables: { readonly mappings: string; readonly audit: string }
+  /** The sandbox's local DynamoDB port: what `tanuki-sts --local` needs as ARC_TABLES_PORT. */
+  readonly tablesPort: number
   /** Every line the Lambdas wrote (stdout and stderr), for assertions and the no-secrets check. */
   readonly logs: string[]
   mint (claims?: Record<string, unknown>, opts?: MintOptions): Promise<string>
@@ -77,43 +67,27 @@ export async function scanAll (db: DynamoDBClient, table: string): Promise<Array
 }
 
 export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<BrokerEnv> {
-  const httpPort = options.httpPort ?? 3433
-  // Test ports, so a developer's `npm start` on the defaults can keep running.
-  process.env.ARC_TABLES_PORT = process.env.ARC_TABLES_PORT ?? '5655'
-  process.env.ARC_EVENTS_PORT = process.env.ARC_EVENTS_PORT ?? '4544'
-  process.env.ARC_INTERNAL_PORT = process.env.ARC_INTERNAL_PORT ?? '2322'
-  process.env.AWS_REGION = 'us-east-1'
-  process.env.AWS_ACCESS_KEY_ID = BROKER_PRINCIPAL.accessKeyId
-  process.env.AWS_SECRET_ACCESS_KEY = BROKER_PRINCIPAL.secretAccessKey
-  delete process.env.AWS_SESSION_TOKEN
-  delete process.env.AWS_PROFILE
-
-  const issuer = await startLocalIssuer({ audience: AUDIENCE })
-  const sts = await startLocalSts({ principals: [BROKER_PRINCIPAL] })
   const logs: string[] = []
   captureLambdaOutput(logs)
-  await sandbox.start({
-    cwd: ROOT,
-    port: httpPort,
-    quiet: true,
-    env: {
-      BROKER_ISSUERS: issuer.url,
-      BROKER_AUDIENCE: AUDIENCE,
-      BROKER_ALLOW_HTTP_ISSUERS: 'true',
-      BROKER_STS_ENDPOINT: sts.url,
-      ...options.env,
-    },
+  // Test ports, so a developer's `npm start` on the defaults can keep running; TANUKI_TEST_PORT_BASE moves all four.
+  const base = Number(process.env.TANUKI_TEST_PORT_BASE || 3430)
+  const stack = await startLocalStack({
+    httpPort: options.httpPort ?? base,
+    tablesPort: base + 1,
+    eventsPort: base + 2,
+    internalPort: base + 3,
+    issuerPort: 0,
+    stsPort: 0,
+    audience: AUDIENCE,
+    ...(options.env && { env: options.env }),
   })
-  for (const route of ['post-credentials', 'get-credentials', 'get-healthz', 'any-catchall']) {
-    // The TypeScript plugin logs a failed esbuild and starts anyway: fail here instead.
-    if (!existsSync(join(ROOT, '.build', 'http', route, 'index.js'))) throw new Error(`sandbox did not build ${route}; see the esbuild error above`)
-  }
-  const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${process.env.ARC_TABLES_PORT}` })
-  const tables = { mappings: 'tanuki-sts-staging-mappings', audit: 'tanuki-sts-staging-audit' }
+  const { issuer, sts, tables } = stack
+  const db = createDynamoClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint })
   const admin = createMappingAdmin(db, tables.mappings)
 
   return {
-    url: `http://localhost:${httpPort}`,
+    url: stack.brokerUrl,
+    tablesPort: base + 1,
     issuer,
     sts,
     db,
@@ -136,9 +110,7 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
       sts.clearFaults()
     },
     async stop () {
-      await sandbox.end()
-      await issuer.close()
-      await sts.close()
+      await stack.stop()
       db.destroy()
       captured = undefined
     },

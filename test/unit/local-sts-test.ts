@@ -26,11 +26,11 @@ let sts: LocalSts
 let clock: Date | undefined
 
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
-function client(credentials: Credentials = broker, maxAttempts = 3): STSClient {
+function client (credentials: Credentials = broker, maxAttempts = 3): STSClient {
   return new STSClient({ endpoint: sts.url, region: 'us-east-1', credentials, maxAttempts })
 }
 
-async function failure(run: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+async function failure (run: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
   try {
     await run
     return { name: 'none', message: 'the call succeeded' }
@@ -40,18 +40,18 @@ async function failure(run: Promise<unknown>): Promise<{ name: string; status?: 
   }
 }
 
-async function assumeDeploy(): Promise<Credentials> {
+async function assumeDeploy (): Promise<Credentials> {
   const { Credentials: c } = await client().send(new AssumeRoleCommand(deploy))
   return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken }
 }
 
-test('Set up env', async (t) => {
+test('Set up env', async t => {
   sts = await startLocalSts({ principals: [broker], now: () => clock ?? new Date() })
   t.plan(1)
   t.match(sts.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'the local STS listens on loopback')
 })
 
-test('AssumeRole returns credentials in the shape AWS returns them', async (t) => {
+test('AssumeRole returns credentials in the shape AWS returns them', async t => {
   sts.reset()
   const before = Date.now()
   const out = await client().send(new AssumeRoleCommand(deploy))
@@ -67,7 +67,7 @@ test('AssumeRole returns credentials in the shape AWS returns them', async (t) =
   t.ok((out.PackedPolicySize ?? 0) > 0, 'tags give a packed policy size')
 })
 
-test('issued credentials call GetCallerIdentity as the assumed role', async (t) => {
+test('issued credentials call GetCallerIdentity as the assumed role', async t => {
   sts.reset()
   const creds = await assumeDeploy()
   const me = await client(creds).send(new GetCallerIdentityCommand({}))
@@ -80,7 +80,7 @@ test('issued credentials call GetCallerIdentity as the assumed role', async (t) 
   t.deepEqual(sts.calls, { AssumeRole: 1, GetCallerIdentity: 2, rejected: 0 }, 'every verified call is counted')
 })
 
-test('AssumeRole records what was asked, and never a secret', async (t) => {
+test('AssumeRole records what was asked, and never a secret', async t => {
   sts.reset()
   const policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
   await client().send(new AssumeRoleCommand({ ...deploy, Policy: policy, TransitiveTagKeys: [] }))
@@ -94,7 +94,7 @@ test('AssumeRole records what was asked, and never a secret', async (t) => {
   t.notOk(JSON.stringify(sts.issued).match(/secret|token/i), 'the record holds no secret or token')
 })
 
-test('requests that fail SigV4 are refused with the AWS codes', async (t) => {
+test('requests that fail SigV4 are refused with the AWS codes', async t => {
   sts.reset()
   const creds = await assumeDeploy()
   const wrongSecret = await failure(client({ ...broker, secretAccessKey: `${broker.secretAccessKey}x` }, 1).send(new GetCallerIdentityCommand({})))
@@ -109,7 +109,7 @@ test('requests that fail SigV4 are refused with the AWS codes', async (t) => {
   t.deepEqual(sts.calls, { AssumeRole: 1, GetCallerIdentity: 0, rejected: 4 }, 'refused requests count as rejected, not as calls')
 })
 
-test('issued credentials expire, and reset forgets them', async (t) => {
+test('issued credentials expire, and reset forgets them', async t => {
   sts.reset()
   const creds = await assumeDeploy()
   clock = new Date(Date.now() + 901_000)
@@ -124,7 +124,7 @@ test('issued credentials expire, and reset forgets them', async (t) => {
   t.equal(forgotten.name, 'InvalidClientTokenId', 'after reset an issued key is unknown')
 })
 
-test('AssumeRole validates its input like AWS', async (t) => {
+test('AssumeRole validates its input like AWS', async t => {
   sts.reset()
   const ask = (input: Partial<AssumeRoleCommandInput>) => failure(client(broker, 1).send(new AssumeRoleCommand({ ...deploy, ...input })))
   const short = await ask({ DurationSeconds: 100 })
@@ -147,7 +147,7 @@ test('AssumeRole validates its input like AWS', async (t) => {
   t.equal(sts.issued.length, 0, 'nothing is issued')
 })
 
-test('injected faults answer before any work, and the SDK retries what it may', async (t) => {
+test('injected faults answer before any work, and the SDK retries what it may', async t => {
   sts.reset()
   sts.injectFault({ action: 'AssumeRole', status: 400, code: 'Throttling' })
   const retried = await client().send(new AssumeRoleCommand(deploy))
@@ -172,7 +172,7 @@ test('injected faults answer before any work, and the SDK retries what it may', 
   t.equal(sts.issued.length, 1, 'only the successful AssumeRole is listed')
 })
 
-test('plain HTTP: signed GET works, unsigned requests get the AWS error XML', async (t) => {
+test('plain HTTP: signed GET works, unsigned requests get the AWS error XML', async t => {
   sts.reset()
   const url = new URL(sts.url)
   const signer = new SignatureV4({ service: 'sts', region: 'eu-central-1', credentials: broker, sha256: Sha256 })
@@ -198,7 +198,7 @@ test('plain HTTP: signed GET works, unsigned requests get the AWS error XML', as
   t.equal(unsigned.headers.get('x-amzn-requestid')?.length, 36, 'the request id is in the x-amzn-RequestId header')
 })
 
-test('Teardown', async (t) => {
+test('Teardown', async t => {
   await sts.close()
   t.plan(1)
   t.pass('the local STS is closed')

@@ -24,7 +24,7 @@ interface Vector {
   signedHeaders: string[]
 }
 
-function findRepoRoot(dir: string): string {
+function findRepoRoot (dir: string): string {
   for (let d = dir; ; d = path.dirname(d)) {
     if (fs.existsSync(path.join(d, 'package.json'))) return d
     if (path.dirname(d) === d) throw new Error(`no package.json above ${dir}`)
@@ -32,7 +32,7 @@ function findRepoRoot(dir: string): string {
 }
 
 /** A raw HTTP/1.1 request as the vectors write it: `Name:value` lines, repeated names kept in order. */
-function parseRawRequest(text: string): SignedRequest {
+function parseRawRequest (text: string): SignedRequest {
   const blank = text.indexOf('\n\n')
   const head = (blank < 0 ? text : text.slice(0, blank)).split('\n')
   const body = blank < 0 ? '' : text.slice(blank + 2)
@@ -51,14 +51,14 @@ function parseRawRequest(text: string): SignedRequest {
   return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), headers, body }
 }
 
-function loadVector(name: string): Vector {
+function loadVector (name: string): Vector {
   const dir = path.join(VECTORS, name)
   const context = JSON.parse(fs.readFileSync(path.join(dir, 'context.json'), 'utf8'))
   const request = parseRawRequest(fs.readFileSync(path.join(dir, 'header-signed-request.txt'), 'utf8'))
   const now = new Date(context.timestamp)
   const expiration = new Date(now.getTime() + context.expiration_in_seconds * 1000)
   const { access_key_id: id, secret_access_key: secret, token } = context.credentials
-  const lookup: SecretLookup = (akid) => (akid === id ? { secretAccessKey: secret, sessionToken: token, expiration } : undefined)
+  const lookup: SecretLookup = akid => (akid === id ? { secretAccessKey: secret, sessionToken: token, expiration } : undefined)
   const auth = String(headerOf(request, 'authorization'))
   return {
     name,
@@ -72,13 +72,13 @@ function loadVector(name: string): Vector {
   }
 }
 
-function headerOf(req: SignedRequest, name: string): string | string[] | undefined {
-  const key = Object.keys(req.headers).find((k) => k.toLowerCase() === name)
+function headerOf (req: SignedRequest, name: string): string | string[] | undefined {
+  const key = Object.keys(req.headers).find(k => k.toLowerCase() === name)
   return key === undefined ? undefined : req.headers[key]
 }
 
 /** A copy of the request with one header's (last) value changed; `undefined` removes it. */
-function withHeader(req: SignedRequest, name: string, change: (v: string) => string | undefined): SignedRequest {
+function withHeader (req: SignedRequest, name: string, change: (v: string) => string | undefined): SignedRequest {
   const headers: SignedRequest['headers'] = {}
   for (const [k, v] of Object.entries(req.headers)) {
     if (k.toLowerCase() !== name) headers[k] = v
@@ -88,7 +88,7 @@ function withHeader(req: SignedRequest, name: string, change: (v: string) => str
   return { ...req, headers }
 }
 
-async function refusal(run: Promise<unknown>): Promise<string> {
+async function refusal (run: Promise<unknown>): Promise<string> {
   try {
     await run
     return 'accepted'
@@ -99,22 +99,22 @@ async function refusal(run: Promise<unknown>): Promise<string> {
 
 const cases = fs
   .readdirSync(VECTORS, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && !NOT_FOR_STS.some((re) => re.test(d.name)))
-  .map((d) => d.name)
+  .filter(d => d.isDirectory() && !NOT_FOR_STS.some(re => re.test(d.name)))
+  .map(d => d.name)
   .sort()
 
-test('the vectors folder is found beside the repo', (t) => {
+test('the vectors folder is found beside the repo', t => {
   t.plan(2)
   t.ok(fs.existsSync(path.join(VECTORS, 'README.md')), 'the README is there')
   t.ok(cases.length >= 25, `${cases.length} cases apply to an STS verifier`)
 })
 
 for (const name of cases) {
-  test(`vector ${name}`, async (t) => {
+  test(`vector ${name}`, async t => {
     const v = loadVector(name)
     const skew = (seconds: number): VerifyOptions => ({ ...v.opts, now: new Date(v.opts.now.getTime() + seconds * 1000) })
     const amzDate = String(headerOf(v.request, 'x-amz-date'))
-    const nextSecond = amzDate.replace(/\d\dZ$/, (s) => `${String((Number(s.slice(0, 2)) + 1) % 60).padStart(2, '0')}Z`)
+    const nextSecond = amzDate.replace(/\d\dZ$/, s => `${String((Number(s.slice(0, 2)) + 1) % 60).padStart(2, '0')}Z`)
 
     const refusals: Array<[string, Promise<unknown>, string]> = [
       ['a changed path is refused', verifySigV4({ ...v.request, path: `${v.request.path}x` }, v.lookup, v.opts), 'SignatureDoesNotMatch'],
@@ -126,9 +126,9 @@ for (const name of cases) {
       ['a clock 16 minutes ahead refuses it', verifySigV4(v.request, v.lookup, skew(16 * 60)), 'RequestExpired'],
       ['a clock 16 minutes behind refuses it', verifySigV4(v.request, v.lookup, skew(-16 * 60)), 'RequestExpired'],
     ]
-    for (const h of v.signedHeaders.filter((h) => h !== 'x-amz-date')) {
+    for (const h of v.signedHeaders.filter(h => h !== 'x-amz-date')) {
       const code = h === 'x-amz-security-token' ? 'InvalidToken' : 'SignatureDoesNotMatch'
-      refusals.push([`a changed '${h}' header is refused`, verifySigV4(withHeader(v.request, h, (x) => `${x}x`), v.lookup, v.opts), code])
+      refusals.push([`a changed '${h}' header is refused`, verifySigV4(withHeader(v.request, h, x => `${x}x`), v.lookup, v.opts), code])
     }
     if (v.token !== undefined) {
       const longTerm: SecretLookup = () => ({ secretAccessKey: v.secret })
@@ -151,22 +151,22 @@ for (const name of cases) {
   })
 }
 
-test('the Authorization header itself is checked', async (t) => {
+test('the Authorization header itself is checked', async t => {
   const v = loadVector('get-vanilla')
   const auth = (change: (a: string) => string | undefined) => withHeader(v.request, 'authorization', change)
   t.plan(8)
   t.equal(await refusal(verifySigV4(auth(() => undefined), v.lookup, v.opts)), 'MissingAuthenticationToken', 'a request without one is refused')
-  t.equal(await refusal(verifySigV4(auth((a) => a.replace('AWS4-HMAC-SHA256', 'AWS4-ECDSA-P256-SHA256')), v.lookup, v.opts)), 'IncompleteSignature', 'another algorithm is refused')
-  t.equal(await refusal(verifySigV4(auth((a) => a.replace(/, Signature=.*/, '')), v.lookup, v.opts)), 'IncompleteSignature', 'a header without Signature is refused')
-  t.equal(await refusal(verifySigV4(auth((a) => a.replace('host;', '')), v.lookup, v.opts)), 'IncompleteSignature', 'an unsigned host is refused')
-  t.equal(await refusal(verifySigV4(auth((a) => a.replace('/20150830/', '/20150831/')), v.lookup, v.opts)), 'SignatureDoesNotMatch', 'a scope date unlike X-Amz-Date is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace('AWS4-HMAC-SHA256', 'AWS4-ECDSA-P256-SHA256')), v.lookup, v.opts)), 'IncompleteSignature', 'another algorithm is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace(/, Signature=.*/, '')), v.lookup, v.opts)), 'IncompleteSignature', 'a header without Signature is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace('host;', '')), v.lookup, v.opts)), 'IncompleteSignature', 'an unsigned host is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace('/20150830/', '/20150831/')), v.lookup, v.opts)), 'SignatureDoesNotMatch', 'a scope date unlike X-Amz-Date is refused')
   t.equal(await refusal(verifySigV4(v.request, v.lookup, { ...v.opts, service: 'sts' })), 'SignatureDoesNotMatch', 'a scope for another service is refused')
   t.equal(await refusal(verifySigV4(v.request, v.lookup, { ...v.opts, region: 'eu-west-1' })), 'SignatureDoesNotMatch', 'a scope for another region is refused')
   const presigned = { ...v.request, query: 'X-Amz-Signature=00' }
   t.equal(await refusal(verifySigV4(presigned, v.lookup, v.opts)), 'IncompleteSignature', 'a second signature in the query is refused')
 })
 
-test('what the SDK signer signs is accepted, and refused once the body changes', async (t) => {
+test('what the SDK signer signs is accepted, and refused once the body changes', async t => {
   const now = new Date('2026-11-26T12:00:00Z')
   const secretAccessKey = 'secret/+key'
   const headerName = fc.constantFrom('content-type', 'user-agent', 'x-amz-target', 'my-header', 'amz-sdk-request')
@@ -175,15 +175,15 @@ test('what the SDK signer signs is accepted, and refused once the body changes',
     method: fc.constantFrom('GET', 'POST'),
     path: fc.constantFrom('/', '/a/b', '/a/./b/../c/', '//x//'),
     query: fc.dictionary(fc.string({ unit: fc.constantFrom('a', 'B', '-', '_', '.', '~', 'é', ' '), minLength: 1, maxLength: 5 }), text, { maxKeys: 4 }),
-    headers: fc.dictionary(headerName, text.map((s) => s.trim() || 'v'), { maxKeys: 3 }),
+    headers: fc.dictionary(headerName, text.map(s => s.trim() || 'v'), { maxKeys: 3 }),
     body: text,
     token: fc.boolean(),
   })
   let runs = 0
   await fc.assert(
-    fc.asyncProperty(request, async (r) => {
+    fc.asyncProperty(request, async r => {
       const sessionToken = r.token ? 'IQoJb3JpZ2luX2VjEXAMPLE+/=' : undefined
-      const lookup: SecretLookup = (id) => (id === 'ASIAEXAMPLE' ? { secretAccessKey, sessionToken } : undefined)
+      const lookup: SecretLookup = id => (id === 'ASIAEXAMPLE' ? { secretAccessKey, sessionToken } : undefined)
       const signer = new SignatureV4({
         service: 'sts',
         region: 'us-east-1',

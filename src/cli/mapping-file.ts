@@ -1,0 +1,161 @@
+// Mapping files (DESIGN §6): YAML with a `mappings:` list, each entry checked by parseMapping, every problem reported
+// at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml'
+import type { Document, Node } from 'yaml'
+import { MappingInvalid, parseMapping } from '../broker/policy'
+import type { Mapping } from '../broker/policy'
+
+export type Path = ReadonlyArray<string | number>
+
+export interface FileProblem {
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  readonly path: Path
+  readonly message: string
+}
+
+export interface FileMapping {
+  readonly mapping: Mapping
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  readonly index: number
+}
+
+export interface MappingFiles {
+  readonly mappings: FileMapping[]
+  readonly problems: FileProblem[]
+}
+
+const TOP_LEVEL = new Set(['mappings', '$schema'])
+/** Set by the CLI on every write (who and when); a file that sets them would be overwritten silently. */
+const MANAGED = ['updatedAt', 'updatedBy']
+
+/** `mappings[2].conditions.reff`: list indexes in brackets, keys after dots. */
+export function formatPath (path: Path): string {
+  return path.reduce<string>((text, seg) => typeof seg === 'number' ? `${text}[${seg}]` : text ? `${text}.${seg}` : seg, '')
+}
+
+/** `FILE:LINE:COL: path: message`, as compilers print them (editors jump to it). */
+export function formatProblem (p: FileProblem): string {
+  const path = formatPath(p.path)
+  return `${p.file}:${p.line}:${p.col}: ${path ? path + ': ' : ''}${p.message}`
+}
+
+const keyText = (key: unknown): string | undefined => isScalar(key) ? String(key.value) : undefined
+
+/**
+ * The offset a path points at: the key of the last map entry reached, or the list item. A path that leaves the
+ * document (a required field that is missing) points at the deepest node that exists, such as the mapping itself.
+ */
+function locate (doc: Document, path: Path): number {
+  let node: unknown = doc.contents
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc)
+    if (isMap(node)) {
+      const pair = node.items.find(p => keyText(p.key) === String(seg))
+      if (!pair) break
+      offset = (pair.key as Node | null)?.range?.[0] ?? offset
+      node = pair.value
+    }
+    else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
+      node = node.items[seg]
+      offset = (node as Node).range?.[0] ?? offset
+    }
+    else break
+  }
+  return offset
+}
+
+/** Parses one mapping file's text. Problems are collected, never thrown: a file with any is not applied. */
+export function parseMappingFile (text: string, file: string): MappingFiles {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const problems: FileProblem[] = []
+  const at = (offset: number, path: Path, message: string) => {
+    const { line, col } = lineCounter.linePos(offset)
+    problems.push({ file, line, col, path, message })
+  }
+  const atPath = (path: Path, message: string) => at(locate(doc, path), path, message)
+
+  for (const e of [...doc.errors, ...doc.warnings]) at(e.pos[0], [], e.message)
+  if (problems.length) return { mappings: [], problems }
+
+  const root = doc.contents
+  if (root === null || (isScalar(root) && root.value === null)) {
+    at(0, [], 'the file is empty: it needs `mappings:` and a list of mappings (`mappings: []` for none)')
+    return { mappings: [], problems }
+  }
+  if (!isMap(root)) {
+    atPath([], 'a mapping file is a map with a `mappings:` list')
+    return { mappings: [], problems }
+  }
+  for (const pair of root.items) {
+    const key = keyText(pair.key)
+    if (key === undefined || !TOP_LEVEL.has(key)) {
+      at((pair.key as Node | null)?.range?.[0] ?? 0, [], `unknown top-level key ${JSON.stringify(key ?? String(pair.key))}: a mapping file has \`mappings:\` (and optionally \`$schema:\`)`)
+    }
+  }
+  const schema = root.get('$schema', true)
+  if (schema !== undefined && !(isScalar(schema) && typeof schema.value === 'string')) atPath(['$schema'], 'must be a URL (a string)')
+  const list = root.get('mappings', true)
+  if (!root.has('mappings')) atPath([], 'missing `mappings:` (a list of mappings; `mappings: []` for none)')
+  else if (!isSeq(list)) atPath(['mappings'], 'must be a list of mappings (`mappings: []` for none)')
+  if (!isSeq(list)) return { mappings: [], problems }
+
+  let js: { mappings: unknown[] }
+  try { js = doc.toJS({ maxAliasCount: 100 }) as { mappings: unknown[] } }
+  catch (e) {
+    atPath(['mappings'], e instanceof Error ? e.message : String(e))
+    return { mappings: [], problems }
+  }
+  const mappings: FileMapping[] = []
+  js.mappings.forEach((raw, index) => {
+    const base = ['mappings', index]
+    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+      for (const field of MANAGED) {
+        if (field in raw) atPath([...base, field], `${field} is set by tanuki-sts on every write; remove it from the file`)
+      }
+    }
+    try {
+      const mapping = parseMapping(raw)
+      const { line, col } = lineCounter.linePos(locate(doc, base))
+      mappings.push({ mapping, file, line, col, index })
+    }
+    catch (e) {
+      if (!(e instanceof MappingInvalid)) throw e
+      for (const p of e.problems) atPath([...base, ...p.path], p.message)
+    }
+  })
+  return { mappings, problems }
+}
+
+/** Parses several files as one set of mappings: a (scope, role) pair may appear once across all of them. */
+export function parseMappingFiles (inputs: ReadonlyArray<{ file: string; text: string }>): MappingFiles {
+  const mappings: FileMapping[] = []
+  const problems: FileProblem[] = []
+  const seen = new Map<string, FileMapping>()
+  for (const { file, text } of inputs) {
+    const parsed = parseMappingFile(text, file)
+    problems.push(...parsed.problems)
+    for (const entry of parsed.mappings) {
+      const key = `${entry.mapping.scope}\n${entry.mapping.role}`
+      const first = seen.get(key)
+      if (first) {
+        const where = first.file === entry.file ? `line ${first.line}` : `${first.file}:${first.line}`
+        problems.push({
+          file: entry.file, line: entry.line, col: entry.col, path: ['mappings', entry.index],
+          message: `duplicate: ${entry.mapping.scope} role "${entry.mapping.role}" is already mapped at ${where} (mappings[${first.index}])`,
+        })
+        continue
+      }
+      seen.set(key, entry)
+      mappings.push(entry)
+    }
+  }
+  const order = new Map(inputs.map((input, i) => [input.file, i]))
+  problems.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col)
+  return { mappings, problems }
+}

@@ -1,0 +1,84 @@
+// What the CLI writes: results on stdout (tables, or JSON with --json and nothing else), messages and progress on stderr.
+// Colour only on a TTY and never with NO_COLOR (no-color.org); what to print is each command's.
+
+/** A failure the user can fix: printed as its message alone (no stack), exit 1. */
+export class CliError extends Error {
+  constructor (message: string, readonly exitCode = 1) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+export interface Paint {
+  bold (s: string): string
+  dim (s: string): string
+  red (s: string): string
+  green (s: string): string
+  yellow (s: string): string
+  cyan (s: string): string
+}
+
+const SGR = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const
+
+export function useColour (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  // no-color.org: NO_COLOR present and not empty disables colour, whatever else is set.
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb'
+}
+
+export function paint (enabled: boolean): Paint {
+  const wrap = ([on, off]: readonly [number, number]) => (s: string) => enabled ? `\x1b[${on}m${s}\x1b[${off}m` : s
+  return { bold: wrap(SGR.bold), dim: wrap(SGR.dim), red: wrap(SGR.red), green: wrap(SGR.green), yellow: wrap(SGR.yellow), cyan: wrap(SGR.cyan) }
+}
+
+/** Colours for stdout and stderr, each decided by its own stream. */
+export const out = paint(useColour(process.stdout))
+export const err = paint(useColour(process.stderr))
+
+export function print (line = ''): void {
+  process.stdout.write(line + '\n')
+}
+
+/** Messages for the human (status, warnings, what a command did): stderr, so stdout stays the result. */
+export function say (line = ''): void {
+  process.stderr.write(line + '\n')
+}
+
+export function printJson (value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g
+const width = (s: string) => [...s.replace(ANSI, '')].length
+
+/** A plain text table: a header row, then one row per entry; cells may hold colour codes and line breaks. */
+export function renderTable (header: readonly string[], rows: ReadonlyArray<readonly string[]>, paintHeader: (s: string) => string = s => s): string {
+  const split = rows.map(r => r.map(cell => cell.split('\n')))
+  const widths = header.map((h, i) => Math.max(width(h), ...split.map(r => Math.max(...(r[i] ?? ['']).map(width)))))
+  const line = (cells: readonly string[], last: boolean) => cells
+    .map((c, i) => i === cells.length - 1 && last ? c : c + ' '.repeat(widths[i] - width(c)))
+    .join('  ').trimEnd()
+  const lines = [paintHeader(line(header, true))]
+  for (const row of split) {
+    const height = Math.max(...row.map(c => c.length))
+    for (let k = 0; k < height; k++) lines.push(line(row.map(c => c[k] ?? ''), true))
+  }
+  return lines.join('\n')
+}
+
+/** A one-line progress note for long reads, on stderr and only on a TTY; `done()` clears it. */
+export function progress (): { update (text: string): void; done (): void } {
+  const on = Boolean(process.stderr.isTTY)
+  let shown = false
+  return {
+    update (text) {
+      if (!on) return
+      process.stderr.write(`\r\x1b[2K${text}`)
+      shown = true
+    },
+    done () {
+      if (on && shown) process.stderr.write('\r\x1b[2K')
+      shown = false
+    },
+  }
+}

@@ -1,0 +1,93 @@
+// The embedded default: the whole broker on one machine with no AWS account (DESIGN §7) — sandbox with its local
+// DynamoDB, the local issuer and the local STS — used by `npm start`, the tests and the benchmarks alike.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { startLocalIssuer } from './issuer'
+import type { LocalIssuer } from './issuer'
+import { startLocalSts } from './sts'
+import type { LocalSts, Principal } from './sts'
+
+// Architect's sandbox ships no types; this is the part used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')
+
+export const ROOT = join(__dirname, '..', '..')
+export const APP = 'tanuki-sts'
+/** The broker's own credentials in local runs (its "Lambda role"): the one principal the local STS lets call AssumeRole. */
+export const LOCAL_BROKER_PRINCIPAL: Principal = {
+  accessKeyId: 'AKIATANUKILOCALBROKR',
+  secretAccessKey: 'tanuki-sts-local-broker-secret-not-a-real-key',
+  arn: 'arn:aws:sts::000000000000:assumed-role/tanuki-sts-broker/local',
+}
+
+export interface StackOptions {
+  httpPort: number
+  tablesPort: number
+  eventsPort: number
+  internalPort: number
+  issuerPort: number
+  stsPort: number
+  audience: string
+  issuerKeyFile?: string
+  /** Extra or overriding Lambda environment variables. */
+  env?: Record<string, string>
+  quiet?: boolean
+}
+
+export interface LocalStack {
+  readonly brokerUrl: string
+  readonly issuer: LocalIssuer
+  readonly sts: LocalSts
+  readonly tables: { readonly mappings: string; readonly audit: string }
+  readonly dynamoEndpoint: string
+  /** The environment the Lambdas run with. */
+  readonly lambdaEnv: Record<string, string>
+  stop (): Promise<void>
+}
+
+export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
+  // Sandbox reads its ports and the Lambdas' AWS credentials from this process's environment.
+  Object.assign(process.env, {
+    ARC_TABLES_PORT: String(o.tablesPort),
+    ARC_EVENTS_PORT: String(o.eventsPort),
+    ARC_INTERNAL_PORT: String(o.internalPort),
+    AWS_REGION: process.env.AWS_REGION || 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+  })
+  delete process.env.AWS_SESSION_TOKEN
+  delete process.env.AWS_PROFILE
+
+  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
+  const sts = await startLocalSts({ port: o.stsPort, principals: [LOCAL_BROKER_PRINCIPAL] })
+  const lambdaEnv = {
+    BROKER_ISSUERS: issuer.url,
+    BROKER_AUDIENCE: o.audience,
+    BROKER_ALLOW_HTTP_ISSUERS: 'true',
+    BROKER_STS_ENDPOINT: sts.url,
+    ...o.env,
+  }
+  try {
+    await sandbox.start({ cwd: ROOT, port: o.httpPort, quiet: o.quiet ?? true, env: lambdaEnv })
+    for (const route of ['http/post-credentials', 'http/get-credentials', 'http/get-healthz', 'http/any-catchall', 'events/credentials-issued']) {
+      // The TypeScript plugin logs a failed esbuild and starts anyway: stop here instead.
+      if (!existsSync(join(ROOT, '.build', route, 'index.js'))) throw new Error(`sandbox did not build ${route}; see the esbuild error above`)
+    }
+  }
+  catch (err) {
+    await Promise.allSettled([sandbox.end(), issuer.close(), sts.close()])
+    throw err
+  }
+  return {
+    brokerUrl: `http://localhost:${o.httpPort}`,
+    issuer,
+    sts,
+    tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` },
+    dynamoEndpoint: `http://localhost:${o.tablesPort}`,
+    lambdaEnv,
+    async stop () {
+      await Promise.allSettled([sandbox.end(), issuer.close(), sts.close()])
+    },
+  }
+}
