@@ -1,5 +1,6 @@
 // The broker end to end in sandbox: real local DynamoDB, tokens from the local issuer, AssumeRole on the local STS.
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { fromHttp } from '@aws-sdk/credential-provider-http'
 import test from 'tape'
 import { sha256Hex } from '../../src/broker/token'
 import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
@@ -96,6 +97,26 @@ test('GET answers the container format', async t => {
   const body = await res.json() as Record<string, string>
   t.equal(res.status, 200, '200 with the raw token, as SDKs send it')
   t.deepEqual(Object.keys(body).sort(), ['AccessKeyId', 'Expiration', 'RoleArn', 'SecretAccessKey', 'Token'], 'container fields')
+})
+
+test('a real client: the AWS SDK container-credentials provider gets credentials and uses them', async t => {
+  await env.reset()
+  await env.putMapping(project)
+  const saved = { uri: process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI, token: process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN }
+  process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${env.url.replace('localhost', '127.0.0.1')}/credentials?role=deploy`
+  process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = await env.mint()
+  try {
+    const sts = new STSClient({ region: 'us-east-1', endpoint: env.sts.url, credentials: fromHttp({}) })
+    const me = await sts.send(new GetCallerIdentityCommand({}))
+    t.match(String(me.Arn), /^arn:aws:sts::111122223333:assumed-role\/payments-deploy\/gitlab-4301877-8269345391$/, 'the local STS reports the assumed role')
+    t.equal(env.sts.calls.AssumeRole, 1, 'the broker assumed the role once')
+  }
+  finally {
+    for (const [k, v] of [['AWS_CONTAINER_CREDENTIALS_FULL_URI', saved.uri], ['AWS_CONTAINER_AUTHORIZATION_TOKEN', saved.token]] as const) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
 })
 
 test('401 for tokens that do not verify, with no STS call and no audit record', async t => {
