@@ -31,6 +31,7 @@ export function sha256Hex (text: string): string {
 }
 
 type KeySource = { keys: JWTVerifyGetKey } | { failedAt: number; error: Unavailable }
+interface SourceEntry { readonly pending: Promise<KeySource>; settled?: KeySource }
 
 /** Where the broker's fetches of issuer documents go; a seam for tests and benchmarks to count them. */
 export interface IssuerFetchStats { discovery: number; jwks: number }
@@ -45,7 +46,7 @@ export interface TokenVerifier {
  */
 export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>): TokenVerifier {
   const trusted = new Set(config.issuers)
-  const sources = new Map<string, Promise<KeySource>>()
+  const sources = new Map<string, SourceEntry>()
   const stats: IssuerFetchStats = { discovery: 0, jwks: 0 }
 
   async function discover (issuer: string): Promise<KeySource> {
@@ -83,13 +84,16 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
   }
 
   async function keysFor (issuer: string): Promise<JWTVerifyGetKey> {
-    let pending = sources.get(issuer)
-    const settled = pending && await pending
-    if (!pending || (settled && 'failedAt' in settled && Date.now() - settled.failedAt > DISCOVERY_COOLDOWN_MS)) {
-      pending = discover(issuer)
-      sources.set(issuer, pending)
+    // Decided synchronously, so a burst of requests after a failure's cooldown starts one discovery, not one each.
+    let entry = sources.get(issuer)
+    const settled = entry?.settled
+    if (!entry || (settled && 'failedAt' in settled && Date.now() - settled.failedAt > DISCOVERY_COOLDOWN_MS)) {
+      const fresh: SourceEntry = { pending: discover(issuer) }
+      fresh.pending.then(result => { fresh.settled = result }, () => undefined)
+      sources.set(issuer, fresh)
+      entry = fresh
     }
-    const source = await pending
+    const source = await entry.pending
     if ('error' in source) throw source.error
     return source.keys
   }

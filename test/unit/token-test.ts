@@ -88,6 +88,21 @@ test('token: an unreachable issuer is 503, not 401', async t => {
   finally { issuer.setMode('normal') }
 })
 
+test('token: a flood while the issuer is down costs one discovery per cooldown', async t => {
+  const cold = createTokenVerifier({ issuers: [issuer.url], audience: AUD, allowHttpIssuers: true })
+  issuer.setMode('down')
+  try {
+    const token = await mint()
+    const codes = await Promise.all(Array.from({ length: 20 }, () => codeOf(token, now, cold)))
+    t.ok(codes.every(c => c === '503 unavailable'), 'twenty concurrent requests: all 503')
+    t.equal(cold.stats.discovery, 1, 'one discovery fetch for all of them')
+    issuer.setMode('normal')
+    t.equal(await codeOf(token, now, cold), '503 unavailable', 'within the 30 s cooldown the failure is remembered')
+    t.equal(cold.stats.discovery, 1, 'and the issuer is not asked again')
+  }
+  finally { issuer.setMode('normal') }
+})
+
 test('Teardown', async t => {
   await issuer.close()
   t.pass('issuer stopped')
