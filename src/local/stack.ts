@@ -55,6 +55,8 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    // Local machines run Node 20; the deployed Lambdas run nodejs22.x, so the SDK's Node 20 notice is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   })
   delete process.env.AWS_SESSION_TOKEN
   delete process.env.AWS_PROFILE
@@ -66,6 +68,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     BROKER_AUDIENCE: o.audience,
     BROKER_ALLOW_HTTP_ISSUERS: 'true',
     BROKER_STS_ENDPOINT: sts.url,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...o.env,
   }
   try {

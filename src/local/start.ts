@@ -28,6 +28,8 @@ async function main () {
     await stack.stop()
     process.exit(0)
   }
+  // Architect's updater exits on SIGINT before anything else runs; stop in order instead.
+  for (const listener of process.listeners('SIGINT')) if (listener.name === '_arcRestoreCursor') process.off('SIGINT', listener)
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
 
