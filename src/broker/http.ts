@@ -1,12 +1,14 @@
 // The credentials routes' shared handler: parse, exchange, respond; every failure answered per the contract.
 // Module-scope wiring (config, clients, JWKS cache) happens once per container, in wire().
 import { randomUUID } from 'node:crypto'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { STSClient } from '@aws-sdk/client-sts'
 import { createAuditStore } from './audit'
 import { loadConfig } from './config'
 import { createDynamoClient } from './dynamo'
 import { InternalError, Unavailable, asBrokerError } from './errors'
 import { createExchange } from './exchange'
-import type { Exchange } from './exchange'
+import type { Exchange, IssuedEvent } from './exchange'
 import { errorFields, log } from './log'
 import { createMappingStore } from './mappings'
 import { publishIssued } from './publish'
@@ -14,20 +16,31 @@ import { parseCredentialsRequest, responseFormat } from './request'
 import type { HttpEvent } from './request'
 import { respondCredentials, respondError } from './respond'
 import type { HttpResult } from './respond'
-import { createStsPort } from './sts'
+import { createStsClient, createStsPort } from './sts'
 import { createTokenVerifier } from './token'
 
+/** Seams for benchmarks and tests: nothing in the Lambdas passes these. */
+export interface WireOptions {
+  /** Replaces the `credentials-issued` publisher (a benchmark's no-op or sink). */
+  readonly publish?: (event: IssuedEvent) => Promise<void>
+  /** Sees each SDK client before its first request, e.g. to add middleware that counts round trips. */
+  readonly instrument?: (client: DynamoDBClient | STSClient) => void
+}
+
 /** Builds the exchange from the environment: the real token verifier, DynamoDB, STS and event bus. */
-export function wire (env: Readonly<Record<string, string | undefined>> = process.env): Exchange {
+export function wire (env: Readonly<Record<string, string | undefined>> = process.env, options: WireOptions = {}): Exchange {
   const config = loadConfig(env)
   const db = createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint })
+  const sts = createStsClient({ region: config.region, endpoint: config.stsEndpoint })
+  options.instrument?.(db)
+  options.instrument?.(sts)
   return createExchange({
     config,
     verifyToken: createTokenVerifier(config),
     mappings: createMappingStore(db, config.tables.mappings),
     audit: createAuditStore(db, config.tables.audit),
-    sts: createStsPort({ region: config.region, endpoint: config.stsEndpoint }),
-    publish: publishIssued,
+    sts: createStsPort({ client: sts }),
+    publish: options.publish ?? publishIssued,
     log,
   })
 }

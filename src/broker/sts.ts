@@ -56,14 +56,18 @@ export function sessionTags (claims: Readonly<Record<string, unknown>>, names: r
   return tags
 }
 
-export function createStsPort (options: { region: string; endpoint?: string; client?: STSClient }): StsPort {
+export function createStsClient (options: { region: string; endpoint?: string }): STSClient {
   // Throttling and 5xx are retried by the SDK's standard strategy, with bounded exponential backoff.
-  const client = options.client ?? new STSClient({
+  return new STSClient({
     region: options.region,
     ...(options.endpoint && { endpoint: options.endpoint }),
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1000, requestTimeout: 5000 },
   })
+}
+
+export function createStsPort (options: { region: string; endpoint?: string } | { client: STSClient }): StsPort {
+  const client = 'client' in options ? options.client : createStsClient(options)
   return {
     async assumeRole (input) {
       let result
