@@ -1,0 +1,188 @@
+// The benchmarks' local world, in this process: dynalite (sandbox's own DynamoDB engine) with the app's two tables as
+// app.arc declares them, the local issuer and the local STS on loopback, and the Lambda environment pointing at them.
+// What runs against this world, and what is timed, is each bench file's.
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { STSClient } from '@aws-sdk/client-sts'
+import type { DeserializeMiddleware } from '@smithy/types'
+import { createMappingAdmin } from '../src/broker/mappings'
+import { parseMapping } from '../src/broker/policy'
+import { startLocalIssuer } from '../src/local/issuer'
+import type { LocalIssuer } from '../src/local/issuer'
+import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
+import { startLocalSts } from '../src/local/sts'
+import type { LocalSts } from '../src/local/sts'
+
+/** Ports at and above 3850, clear of the integration tests' (TANUKI_TEST_PORT_BASE=3800 uses 3800-3803). */
+export const PORTS = { tables: 3851, issuer: 3852, sts: 3853, events: 3854 } as const
+export const AUDIENCE = 'https://sts.tanuki.bench'
+export const ROLE = 'deploy'
+export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
+export const APP = 'tanuki-sts'
+export const TABLES = { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` } as const
+
+// dynalite ships no types; this is the part used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite: (o: { createTableMs: number }) => Server = require('dynalite')
+
+/** Sandbox's event bus, reduced to what a publisher sees: POST /events answered 200, and a count. */
+export interface EventSink { readonly received: number; readonly url: string; close (): Promise<void> }
+
+export async function startEventSink (port: number = PORTS.events): Promise<EventSink> {
+  let received = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      received++
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await listen(server, port)
+  return {
+    get received () { return received },
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise(resolve => { server.closeAllConnections(); server.close(() => resolve()) }),
+  }
+}
+
+export interface World {
+  readonly issuer: LocalIssuer
+  readonly sts: LocalSts
+  /** A client for seeding and for the floor script: SDK defaults, the local broker's credentials. */
+  readonly db: DynamoDBClient
+  /** The broker's environment, as sandbox would hand it to the Lambda (ARC_SANDBOX names the tables port). */
+  readonly env: Record<string, string>
+  putMapping (raw: Record<string, unknown>): Promise<void>
+  stop (): Promise<void>
+}
+
+function listen (server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+}
+
+async function createTables (db: DynamoDBClient): Promise<void> {
+  const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 }
+  await db.send(new CreateTableCommand({
+    TableName: TABLES.mappings,
+    AttributeDefinitions: [{ AttributeName: 'scope', AttributeType: 'S' }, { AttributeName: 'role', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }],
+    ProvisionedThroughput: throughput,
+  }))
+  await db.send(new CreateTableCommand({
+    TableName: TABLES.audit,
+    AttributeDefinitions: ['pk', 'sk', 'project', 'at'].map(AttributeName => ({ AttributeName, AttributeType: 'S' })),
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    GlobalSecondaryIndexes: [{
+      IndexName: 'byProject',
+      KeySchema: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'ALL' },
+      ProvisionedThroughput: throughput,
+    }],
+    ProvisionedThroughput: throughput,
+  }))
+}
+
+export async function startWorld (): Promise<World> {
+  // The SDK's default credential chain reads these, as it reads the Lambda role's in AWS.
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    // This machine runs Node 20; the deployed Lambdas run nodejs22.x.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  })
+  delete process.env.AWS_SESSION_TOKEN
+  delete process.env.AWS_PROFILE
+
+  const tables = dynalite({ createTableMs: 0 })
+  await listen(tables, PORTS.tables)
+  const issuer = await startLocalIssuer({ port: PORTS.issuer, audience: AUDIENCE })
+  const sts = await startLocalSts({ port: PORTS.sts, principals: [LOCAL_BROKER_PRINCIPAL] })
+  const db = new DynamoDBClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${PORTS.tables}` })
+  await createTables(db)
+  const admin = createMappingAdmin(db, TABLES.mappings)
+
+  const env: Record<string, string> = {
+    ARC_ENV: 'testing',
+    ARC_APP_NAME: APP,
+    // Sandbox's shape: @architect/functions wants a version and publishes to ports.events; the broker reads ports.tables.
+    ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
+    AWS_REGION: 'us-east-1',
+    BROKER_ISSUERS: issuer.url,
+    BROKER_AUDIENCE: AUDIENCE,
+    BROKER_ALLOW_HTTP_ISSUERS: 'true',
+    BROKER_STS_ENDPOINT: sts.url,
+  }
+  return {
+    issuer,
+    sts,
+    db,
+    env,
+    async putMapping (raw) {
+      await admin.put(parseMapping(raw), undefined)
+    },
+    async stop () {
+      db.destroy()
+      await Promise.allSettled([issuer.close(), sts.close(), new Promise(resolve => tables.close(resolve))])
+    },
+  }
+}
+
+/** The demo project's mapping (as `npm start` seeds it): pinned, ref main, no maxUses unless given. */
+export function projectMapping (issuerUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    scope: `${issuerUrl}/acme/payments/api`,
+    role: ROLE,
+    roleArn: ROLE_ARN,
+    pin: { project_id: '4301877' },
+    conditions: { ref: 'main' },
+    ...extra,
+  }
+}
+
+/** Round trips per service and operation, counted by SDK middleware on each attempt the client sends. */
+export class RoundTrips {
+  readonly counts = new Map<string, number>()
+  instrument = (client: DynamoDBClient | STSClient): void => {
+    const service = client instanceof DynamoDBClient ? 'DynamoDB' : 'STS'
+    // Deserialize runs once per HTTP attempt (below the retry middleware), so a retry counts as a round trip too.
+    const options = { step: 'deserialize', name: 'benchRoundTrips', override: true } as const
+    if (client instanceof DynamoDBClient) client.middlewareStack.add(this.counter(service), options)
+    else client.middlewareStack.add(this.counter(service), options)
+  }
+  private counter<I extends object, O extends object> (service: string): DeserializeMiddleware<I, O> {
+    return (next, context) => async args => {
+      this.add(service, 'any')
+      this.add(service, String(context.commandName ?? 'unknown').replace(/Command$/, ''))
+      return next(args)
+    }
+  }
+  private add (service: string, op: string): void {
+    const key = `${service}.${op}`
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+  }
+  get (service: 'DynamoDB' | 'STS', op = 'any'): number {
+    return this.counts.get(`${service}.${op}`) ?? 0
+  }
+  reset (): void {
+    this.counts.clear()
+  }
+}
+
+/** An API Gateway (HTTP API, payload v2) event for POST /credentials, as the Lambda receives it. */
+export function postEvent (token: string, query: string, requestId: string) {
+  return {
+    version: '2.0',
+    routeKey: 'POST /credentials',
+    rawPath: '/credentials',
+    rawQueryString: query,
+    headers: { authorization: `Bearer ${token}`, 'content-length': '0', host: 'sts.tanuki.bench', 'user-agent': 'curl/8.5.0' },
+    requestContext: { requestId, http: { method: 'POST', path: '/credentials' } },
+    isBase64Encoded: false,
+  }
+}

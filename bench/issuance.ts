@@ -1,0 +1,47 @@
+// Figure 1, issuance overhead: a full issuance through the POST handler function (warm, in this process, the event
+// publish replaced by a no-op) against the floor (_floor.ts) on the same local DynamoDB and STS; runs interleaved.
+import { randomUUID } from 'node:crypto'
+import { createCredentialsHandler, wire } from '../src/broker/http'
+import { createFloor } from './_floor'
+import { emit, median, ms, quantile, timed } from './_figures'
+import { PORTS, postEvent, projectMapping, startWorld } from './_local'
+
+const WARMUP = 50
+const RUNS = Number(process.env.BENCH_ISSUANCE_RUNS || 600)
+
+async function main (): Promise<void> {
+  const world = await startWorld()
+  await world.putMapping(projectMapping(world.issuer.url))
+  const handler = createCredentialsHandler('POST', () => wire(world.env, { publish: async () => {} }))
+  const floor = createFloor({ publicJwk: world.issuer.publicJwk, dynamoEndpoint: `http://127.0.0.1:${PORTS.tables}`, stsEndpoint: world.sts.url })
+  const tokens = await Promise.all(Array.from({ length: WARMUP + RUNS }, (_, i) => world.issuer.mint({ jti: randomUUID(), job_id: String(9000000000 + i) })))
+
+  let errors = 0
+  const broker = async (token: string) => {
+    const result = await handler(postEvent(token, 'role=deploy', randomUUID()))
+    if (result.statusCode !== 200) errors++
+  }
+  const brokerTimes: number[] = []
+  const floorTimes: number[] = []
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    // Alternate which goes first, so neither always runs on the other's warm caches or GC debt.
+    const order = i % 2 === 0 ? [broker, floor] : [floor, broker]
+    for (const run of order) {
+      const [elapsed] = await timed(() => run(tokens[i]))
+      if (i >= WARMUP) (run === broker ? brokerTimes : floorTimes).push(elapsed)
+    }
+  }
+  const note = `${RUNS} warm runs each, interleaved; publish: no-op; dynalite, local issuer and local STS in this process`
+  emit({ bench: 'issuance', metric: 'broker_p50_ms', value: ms(median(brokerTimes)), unit: 'ms', note })
+  emit({ bench: 'issuance', metric: 'broker_p99_ms', value: ms(quantile(brokerTimes, 0.99)), unit: 'ms' })
+  emit({ bench: 'issuance', metric: 'floor_p50_ms', value: ms(median(floorTimes)), unit: 'ms' })
+  emit({ bench: 'issuance', metric: 'floor_p99_ms', value: ms(quantile(floorTimes, 0.99)), unit: 'ms' })
+  emit({ bench: 'issuance', metric: 'ratio_p50', value: ms(median(brokerTimes) / median(floorTimes)), target: 1.1 })
+  emit({ bench: 'issuance', metric: 'ratio_p99', value: ms(quantile(brokerTimes, 0.99) / quantile(floorTimes, 0.99)), note: 'informative; the target is on the median' })
+  emit({ bench: 'issuance', metric: 'overhead_p50_ms', value: ms(median(brokerTimes) - median(floorTimes)), unit: 'ms' })
+  emit({ bench: 'issuance', metric: 'errors', value: errors, target: 0 })
+  floor.destroy()
+  await world.stop()
+}
+
+main().catch(err => { console.error(err); process.exit(1) })

@@ -1,0 +1,68 @@
+// Figure 4, load: 2,000 issuances from 50 concurrent callers through the in-process POST handler (publish: no-op),
+// each with its own pre-minted token, from a cold handler: throughput, latency, errors, issuer fetches, memory.
+import { randomUUID } from 'node:crypto'
+import { createCredentialsHandler, wire } from '../src/broker/http'
+import { emit, median, ms, quantile } from './_figures'
+import { postEvent, projectMapping, startWorld } from './_local'
+
+const ISSUANCES = Number(process.env.BENCH_LOAD_ISSUANCES || 2000)
+const CALLERS = 50
+const MiB = 1024 * 1024
+
+function memory (): { rss: number; heap: number } {
+  // With --expose-gc (npm run bench passes it) the readings are after a full collection, so they show what is kept.
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  const m = process.memoryUsage()
+  return { rss: m.rss, heap: m.heapUsed }
+}
+
+async function round (handler: ReturnType<typeof createCredentialsHandler>, tokens: string[]) {
+  const latencies: number[] = []
+  let errors = 0
+  let next = 0
+  const caller = async () => {
+    for (let i = next++; i < tokens.length; i = next++) {
+      const t0 = performance.now()
+      const result = await handler(postEvent(tokens[i], 'role=deploy', randomUUID()))
+      latencies.push(performance.now() - t0)
+      if (result.statusCode !== 200) errors++
+    }
+  }
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: CALLERS }, caller))
+  return { seconds: (performance.now() - t0) / 1000, latencies, errors }
+}
+
+async function main (): Promise<void> {
+  const world = await startWorld()
+  await world.putMapping(projectMapping(world.issuer.url))
+  const mint = (n: number, offset: number) => Promise.all(Array.from({ length: n }, (_, i) =>
+    world.issuer.mint({ jti: randomUUID(), job_id: String(9200000000 + offset + i) })))
+  const tokens = await mint(ISSUANCES, 0)
+  const again = await mint(ISSUANCES, ISSUANCES)
+  // A cold handler: its first 50 requests arrive together, before any key is known.
+  const handler = createCredentialsHandler('POST', () => wire(world.env, { publish: async () => {} }))
+
+  const before = memory()
+  const r = await round(handler, tokens)
+  const after = memory()
+  const r2 = await round(handler, again)
+  const after2 = memory()
+
+  const note = `${ISSUANCES} issuances, ${CALLERS} concurrent callers, distinct tokens, publish: no-op, one process (dynalite, issuer, STS included)`
+  emit({ bench: 'load', metric: 'throughput_per_s', value: ms(ISSUANCES / r.seconds, 1), unit: 'issuances/s', note })
+  emit({ bench: 'load', metric: 'p50_ms', value: ms(median(r.latencies), 1), unit: 'ms' })
+  emit({ bench: 'load', metric: 'p99_ms', value: ms(quantile(r.latencies, 0.99), 1), unit: 'ms' })
+  emit({ bench: 'load', metric: 'errors', value: r.errors + r2.errors, target: 0 })
+  emit({ bench: 'load', metric: 'jwks_fetches', value: world.issuer.stats.jwks, target: 1, note: `discovery fetches: ${world.issuer.stats.discovery}; over both rounds` })
+  emit({ bench: 'load', metric: 'rss_before_mib', value: ms(before.rss / MiB, 1), unit: 'MiB' })
+  emit({ bench: 'load', metric: 'rss_after_mib', value: ms(after.rss / MiB, 1), unit: 'MiB' })
+  emit({ bench: 'load', metric: 'rss_growth_mib', value: ms((after.rss - before.rss) / MiB, 1), unit: 'MiB',
+    note: `heap ${ms(before.heap / MiB, 1)} -> ${ms(after.heap / MiB, 1)} MiB; includes dynalite holding the ${ISSUANCES} new audit records in memory` })
+  emit({ bench: 'load', metric: 'rss_growth_second_round_mib', value: ms((after2.rss - after.rss) / MiB, 1), unit: 'MiB',
+    note: `a second round of ${ISSUANCES} (throughput ${ms(ISSUANCES / r2.seconds, 1)}/s): heap ${ms(after.heap / MiB, 1)} -> ${ms(after2.heap / MiB, 1)} MiB; bounded = no growth beyond the stored records` })
+  await world.stop()
+}
+
+main().catch(err => { console.error(err); process.exit(1) })
