@@ -1,6 +1,14 @@
 // esbuild settings for @architect/plugin-typescript (merged under its fixed entry/outfile options).
 module.exports = {
   target: 'node20',
+  // The SDK's ES module builds (`module`), not its CommonJS ones (`main`), so unused commands and shapes are tree-shaken:
+  // the credentials Lambdas load in ~112 ms instead of ~146 ms, the SDK clients alone in 65 ms instead of 117 ms
+  // (bench/cold-start.ts). Packages with an `exports` map already resolve per its conditions.
+  mainFields: ['module', 'main'],
+  // Whitespace and syntax only: identifiers keep their names, so stack traces in the logs still name functions
+  // (full minification saves nothing measurable more; keepNames to undo its renaming costs ~7 ms of load).
+  minifyWhitespace: true,
+  minifySyntax: true,
   // @architect/functions keeps a fallback require('aws-sdk/...') (SDK v2) and its legacy tables
   // client requires @aws-sdk/lib-dynamodb; the broker uses neither, so both stay out of the bundle.
   external: ['aws-sdk', 'aws-sdk/*', '@aws-sdk/lib-dynamodb'],
