@@ -17,7 +17,7 @@ export interface Figure {
 
 /** Prints one figure: `npm run bench` keeps the lines that carry `bench`, and drops the broker's own log lines. */
 export function emit (figure: Figure): void {
-  const met = typeof figure.value === 'number' && typeof figure.target === 'number' ? figure.value <= figure.target : figure.met
+  const met = figure.met ?? (typeof figure.value === 'number' && typeof figure.target === 'number' ? figure.value <= figure.target : undefined)
   process.stdout.write(JSON.stringify({ ...figure, ...(met !== undefined && { met }) }) + '\n')
 }
 

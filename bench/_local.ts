@@ -15,7 +15,7 @@ import { startLocalSts } from '../src/local/sts'
 import type { LocalSts } from '../src/local/sts'
 
 /** Ports at and above 3850, clear of the integration tests' (TANUKI_TEST_PORT_BASE=3800 uses 3800-3803). */
-export const PORTS = { tables: 3851, issuer: 3852, sts: 3853, events: 3854 } as const
+export const PORTS = { tables: 3851, issuer: 3852, sts: 3853, events: 3854, aws: 3855 } as const
 export const AUDIENCE = 'https://sts.tanuki.bench'
 export const ROLE = 'deploy'
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'

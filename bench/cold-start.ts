@@ -8,7 +8,9 @@ import { promisify } from 'node:util'
 import { LAMBDAS, bundle, bundleLambda } from './_bundle'
 import type { Bundle } from './_bundle'
 import { emit, median, ms, quantile } from './_figures'
-import { postEvent, projectMapping, startEventSink, startWorld } from './_local'
+import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
+import { startFakeAws } from './_fake-aws'
+import { PORTS, TABLES, postEvent, projectMapping, startEventSink, startWorld } from './_local'
 
 const run = promisify(execFile)
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES || 21)
@@ -62,27 +64,71 @@ async function main (): Promise<void> {
     }
   }
 
-  // First requests, each in a fresh process, against the local world and the sandbox event bus (a local sink).
+  await firstRequests(bundles.find(b => b.name === 'http/post-credentials'), await bundle('post-no-publish', join(__dirname, '_post-no-publish.ts')))
+}
+
+/**
+ * The first and second request of fresh processes, against the local world, in both places an event can go: sandbox's
+ * bus (a local sink), and the AWS path (ARC_ENV=staging, no sandbox; SNS and SSM faked on loopback, DynamoDB by endpoint).
+ */
+async function firstRequests (post: Bundle | undefined, noPublish: Bundle): Promise<void> {
+  if (!post) throw new Error('no post-credentials bundle')
   const world = await startWorld()
   const sink = await startEventSink()
+  const topicArn = 'arn:aws:sns:us-east-1:000000000000:TanukiStsStaging-CredentialsIssuedEventTopic-BENCH'
+  const aws = await startFakeAws({
+    port: PORTS.aws,
+    lookup: id => (id === LOCAL_BROKER_PRINCIPAL.accessKeyId ? { secretAccessKey: LOCAL_BROKER_PRINCIPAL.secretAccessKey } : undefined),
+    // Where @architect/functions looks a topic up: the stack's SSM parameters.
+    parameters: { '/TanukiStsStaging/events/credentials-issued': topicArn },
+  })
   await world.putMapping(projectMapping(world.issuer.url))
-  const post = bundles.find(b => b.name === 'http/post-credentials')
-  // Sandbox's Lambda environment: no table names (sandbox derives them), the local broker's credentials.
   const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
-  const env = { ...deployed, ...world.env, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? '', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '' }
-  const first: number[] = []
-  const second: number[] = []
-  for (let i = 0; i < Math.min(SAMPLES, 15) && post; i++) {
-    const events = await Promise.all([0, 1].map(async () => postEvent(await world.issuer.mint({ jti: randomUUID() }), 'role=deploy', randomUUID())))
-    const r = await coldStart(post.file, env, events)
-    if (r.invokes.some(x => x.status !== 200)) throw new Error(`a first request failed: ${JSON.stringify(r.invokes)}`)
-    first.push(r.invokes[0].ms)
-    second.push(r.invokes[1].ms)
+  const credentials = { AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey }
+  const modes: Array<[string, Record<string, string>, () => number]> = [
+    // Sandbox's Lambda environment: no table names (sandbox derives them), the local broker's credentials.
+    ['sandbox', { ...deployed, ...world.env, ...credentials }, () => sink.received],
+    ['aws', {
+      ...deployed,
+      ...world.env,
+      ...credentials,
+      ARC_ENV: 'staging',
+      ARC_SANDBOX: '',
+      ARC_STACK_NAME: 'TanukiStsStaging',
+      BROKER_TABLE_MAPPINGS: TABLES.mappings,
+      BROKER_TABLE_AUDIT: TABLES.audit,
+      BROKER_EVENTS_TOPIC: topicArn,
+      AWS_ENDPOINT_URL: aws.url,
+      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${PORTS.tables}`,
+    }, () => aws.calls.Publish],
+  ]
+  for (const [mode, env, published] of modes) {
+    const first: number[] = []
+    const second: number[] = []
+    const firstNoPublish: number[] = []
+    const before = { published: published(), ssm: aws.calls.GetParametersByPath }
+    const runs = Math.min(SAMPLES, 15)
+    const twoEvents = () => Promise.all([0, 1].map(async () => postEvent(await world.issuer.mint({ jti: randomUUID() }), 'role=deploy', randomUUID())))
+    for (let i = 0; i < runs; i++) {
+      const r = await coldStart(post.file, env, await twoEvents())
+      const n = await coldStart(noPublish.file, env, await twoEvents())
+      if ([...r.invokes, ...n.invokes].some(x => x.status !== 200)) throw new Error(`a ${mode} request failed: ${JSON.stringify([r.invokes, n.invokes])}`)
+      first.push(r.invokes[0].ms)
+      second.push(r.invokes[1].ms)
+      firstNoPublish.push(n.invokes[0].ms)
+    }
+    const subject = `http/post-credentials ${mode}`
+    const note = mode === 'sandbox'
+      ? 'fresh process; local DynamoDB, issuer (discovery + JWKS on the first request), STS, and sandbox\'s event bus as a local sink'
+      : 'fresh process; ARC_ENV=staging without sandbox: events to SNS (faked on loopback, SigV4 checked), DynamoDB/STS/issuer local'
+    emit({ bench: 'cold_start', subject, metric: 'first_request_p50_ms', value: ms(median(first), 1), unit: 'ms', note })
+    emit({ bench: 'cold_start', subject, metric: 'second_request_p50_ms', value: ms(median(second), 1), unit: 'ms' })
+    emit({ bench: 'cold_start', subject, metric: 'first_request_no_publish_p50_ms', value: ms(median(firstNoPublish), 1), unit: 'ms',
+      note: `the same first request with the publish a no-op (_post-no-publish.ts): the first publish costs about ${ms(median(first) - median(firstNoPublish), 1)} ms` })
+    emit({ bench: 'cold_start', subject, metric: 'events_published', value: published() - before.published, target: runs * 2, met: published() - before.published === runs * 2,
+      note: `of ${runs * 2} issuances${mode === 'aws' ? `; SSM lookups: ${aws.calls.GetParametersByPath - before.ssm}, rejected signatures: ${aws.calls.rejected}` : ''}` })
   }
-  const note = 'fresh process, sandbox mode: local DynamoDB, issuer (discovery + JWKS on the first), STS and event bus on loopback'
-  emit({ bench: 'cold_start', subject: 'http/post-credentials', metric: 'first_request_p50_ms', value: ms(median(first), 1), unit: 'ms', note })
-  emit({ bench: 'cold_start', subject: 'http/post-credentials', metric: 'second_request_p50_ms', value: ms(median(second), 1), unit: 'ms' })
-  emit({ bench: 'cold_start', subject: 'http/post-credentials', metric: 'events_published', value: sink.received, note: `of ${first.length * 2} issuances` })
+  await aws.close()
   await sink.close()
   await world.stop()
 }
