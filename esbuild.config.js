@@ -9,8 +9,7 @@ module.exports = {
   // (full minification saves nothing measurable more; keepNames to undo its renaming costs ~7 ms of load).
   minifyWhitespace: true,
   minifySyntax: true,
-  // @architect/functions keeps a fallback require('aws-sdk/...') (SDK v2) and its legacy tables
-  // client requires @aws-sdk/lib-dynamodb; the broker uses neither, so both stay out of the bundle.
+  // Never bundled: SDK v2 and lib-dynamodb (once reached through @architect/functions, which the Lambdas no longer import).
   external: ['aws-sdk', 'aws-sdk/*', '@aws-sdk/lib-dynamodb'],
   legalComments: 'none',
 }

@@ -110,7 +110,7 @@ export async function startWorld (): Promise<World> {
   const env: Record<string, string> = {
     ARC_ENV: 'testing',
     ARC_APP_NAME: APP,
-    // Sandbox's shape: @architect/functions wants a version and publishes to ports.events; the broker reads ports.tables.
+    // Sandbox's shape: the broker reads ports.tables and publishes to ports.events.
     ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
     AWS_REGION: 'us-east-1',
     BROKER_ISSUERS: issuer.url,

@@ -33,6 +33,7 @@ const LAMBDA_ENV: Record<string, string> = {
   BROKER_AUDIENCE: 'https://sts.example.com',
   BROKER_TABLE_MAPPINGS: 'TanukiStsProduction-MappingsTable-1',
   BROKER_TABLE_AUDIT: 'TanukiStsProduction-AuditTable-1',
+  BROKER_EVENTS_TOPIC: 'arn:aws:sns:us-east-1:111122223333:TanukiStsProduction-CredentialsIssuedEventTopic-1',
 }
 
 interface ChildResult { load: number; invokes: Array<{ ms: number; status?: number }> }
@@ -79,11 +80,11 @@ async function firstRequests (post: Bundle | undefined, noPublish: Bundle): Prom
   const aws = await startFakeAws({
     port: PORTS.aws,
     lookup: id => (id === LOCAL_BROKER_PRINCIPAL.accessKeyId ? { secretAccessKey: LOCAL_BROKER_PRINCIPAL.secretAccessKey } : undefined),
-    // Where @architect/functions looks a topic up: the stack's SSM parameters.
+    // Where @architect/functions (the publisher before BROKER_EVENTS_TOPIC) looked the topic up: the stack's SSM parameters.
     parameters: { '/TanukiStsStaging/events/credentials-issued': topicArn },
   })
   await world.putMapping(projectMapping(world.issuer.url))
-  const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
+  const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey }
   const modes: Array<[string, Record<string, string>, () => number]> = [
     // Sandbox's Lambda environment: no table names (sandbox derives them), the local broker's credentials.

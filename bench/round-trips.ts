@@ -10,8 +10,7 @@ const ISSUANCES = 20
 async function main (): Promise<void> {
   const world = await startWorld()
   const sink = await startEventSink()
-  // The real publisher (@architect/functions), which finds sandbox's event bus from ARC_SANDBOX.
-  Object.assign(process.env, { ARC_ENV: world.env.ARC_ENV, ARC_SANDBOX: world.env.ARC_SANDBOX })
+  // The real publisher: wire() points it at sandbox's event bus (ARC_SANDBOX ports.events), here a local sink.
   const trips = new RoundTrips()
   const handler = createCredentialsHandler('POST', () => wire(world.env, { instrument: trips.instrument }))
   const mint = (i: number) => world.issuer.mint({ jti: randomUUID(), job_id: String(9100000000 + i) })

@@ -14,7 +14,13 @@ export interface Config {
   readonly tables: { readonly mappings: string; readonly audit: string }
   /** Sandbox only: the local DynamoDB. */
   readonly dynamoEndpoint?: string
+  /** Where `credentials-issued` goes: sandbox's event bus, or the SNS topic Architect made for the event. */
+  readonly events: EventsTarget
 }
+
+export type EventsTarget =
+  | { readonly bus: string }
+  | { readonly topicArn: string; readonly region: string; readonly endpoint: string }
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -49,13 +55,43 @@ function parseIssuer (text: string, allowHttp: boolean): string {
 }
 
 /** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in production. */
-function sandboxTablesPort (env: Env): number | undefined {
+function sandboxPort (env: Env, service: 'tables' | 'events'): number | undefined {
   if (env.ARC_ENV === 'production' || !env.ARC_SANDBOX) return undefined
   try {
-    const port: unknown = JSON.parse(env.ARC_SANDBOX)?.ports?.tables
+    const port: unknown = JSON.parse(env.ARC_SANDBOX)?.ports?.[service]
     return typeof port === 'number' ? port : undefined
   }
   catch { return undefined }
+}
+
+// arn:PARTITION:sns:REGION:ACCOUNT:NAME; AWS's DNS suffix per partition (aws-cn differs; other partitions set an endpoint).
+const TOPIC_ARN = /^arn:(aws[a-z-]*):sns:([a-z0-9-]+):(\d{12}):([\w.-]{1,256})$/
+const DNS_SUFFIX: Record<string, string> = { aws: 'amazonaws.com', 'aws-cn': 'amazonaws.com.cn', 'aws-us-gov': 'amazonaws.com' }
+
+/**
+ * Sandbox: its event bus. Elsewhere: the event's topic, which the deploy plugin names in BROKER_EVENTS_TOPIC, and the
+ * SNS endpoint for its region (or the SDKs' own override variables, AWS_ENDPOINT_URL_SNS and AWS_ENDPOINT_URL).
+ */
+function eventsTarget (env: Env, sandbox: boolean): EventsTarget {
+  if (sandbox) {
+    const port = sandboxPort(env, 'events')
+    if (port === undefined) bad('ARC_SANDBOX', 'has no events port (ports.events): is this sandbox older than Architect 10?')
+    return { bus: `http://localhost:${port}/events` }
+  }
+  const topicArn = env.BROKER_EVENTS_TOPIC?.trim()
+  if (!topicArn) return bad('BROKER_EVENTS_TOPIC', 'is required outside sandbox (the deploy plugin sets it): the credentials-issued SNS topic ARN')
+  const match = TOPIC_ARN.exec(topicArn)
+  if (!match) return bad('BROKER_EVENTS_TOPIC', `is not an SNS topic ARN: "${topicArn}"`)
+  const [, partition, region] = match
+  const override = env.AWS_ENDPOINT_URL_SNS?.trim() || env.AWS_ENDPOINT_URL?.trim()
+  let endpoint: string
+  if (override) {
+    try { endpoint = new URL(override).href }
+    catch { return bad(env.AWS_ENDPOINT_URL_SNS?.trim() ? 'AWS_ENDPOINT_URL_SNS' : 'AWS_ENDPOINT_URL', `is not a URL: "${override}"`) }
+  }
+  else if (DNS_SUFFIX[partition]) endpoint = `https://sns.${region}.${DNS_SUFFIX[partition]}/`
+  else return bad('BROKER_EVENTS_TOPIC', `is in the ${partition} partition: set AWS_ENDPOINT_URL_SNS to its SNS endpoint`)
+  return { topicArn, region, endpoint }
 }
 
 export function loadConfig (env: Env = process.env): Config {
@@ -71,7 +107,7 @@ export function loadConfig (env: Env = process.env): Config {
     try { stsEndpoint = new URL(stsEndpoint).href.replace(/\/$/, '') }
     catch { bad('BROKER_STS_ENDPOINT', `is not a URL: "${stsEndpoint}"`) }
   }
-  const tablesPort = sandboxTablesPort(env)
+  const tablesPort = sandboxPort(env, 'tables')
   const app = env.ARC_APP_NAME ?? 'tanuki-sts'
   const table = (name: string, logical: string): string => {
     const value = env[name]?.trim()
@@ -90,5 +126,6 @@ export function loadConfig (env: Env = process.env): Config {
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     tables: Object.freeze({ mappings: table('BROKER_TABLE_MAPPINGS', 'mappings'), audit: table('BROKER_TABLE_AUDIT', 'audit') }),
     ...(tablesPort !== undefined && { dynamoEndpoint: `http://localhost:${tablesPort}` }),
+    events: Object.freeze(eventsTarget(env, tablesPort !== undefined)),
   })
 }

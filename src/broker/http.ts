@@ -11,7 +11,7 @@ import { createExchange } from './exchange'
 import type { Exchange, IssuedEvent } from './exchange'
 import { errorFields, log } from './log'
 import { createMappingStore } from './mappings'
-import { publishIssued } from './publish'
+import { createPublisher } from './publish'
 import { parseCredentialsRequest, responseFormat } from './request'
 import type { HttpEvent } from './request'
 import { respondCredentials, respondError } from './respond'
@@ -40,7 +40,8 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
     mappings: createMappingStore(db, config.tables.mappings),
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ client: sts }),
-    publish: options.publish ?? publishIssued,
+    // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.
+    publish: options.publish ?? createPublisher(config.events, sts.config.credentials),
     log,
   })
 }

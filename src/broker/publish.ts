@@ -1,10 +1,101 @@
-// Publishes `credentials-issued` through Architect's event bus (SNS in AWS, sandbox's bus locally).
-// @architect/functions is loaded on first publish, not at cold start: the route pays for it only when it issues.
+// Publishes `credentials-issued`: to sandbox's event bus locally; in AWS, one SigV4-signed SNS Publish to the event's topic.
+// Not through @architect/functions: bundled, its code alone added ~40 ms to every cold start of the credentials Lambdas
+// though only lazily imported, and its first publish looked the topic up in SSM (docs/performance.md). What the event
+// Lambda does with the event is issued-log.ts's.
+import { createHash, createHmac } from 'node:crypto'
+import type { BinaryLike } from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
+import { SignatureV4 } from '@smithy/signature-v4'
+import type { EventsTarget } from './config'
 import type { IssuedEvent } from './exchange'
 
 export const ISSUED_EVENT = 'credentials-issued'
 
-export async function publishIssued (event: IssuedEvent): Promise<void> {
-  const arc = await import('@architect/functions')
-  await arc.events.publish({ name: ISSUED_EVENT, payload: event })
+export type Publish = (event: IssuedEvent) => Promise<void>
+
+/** The signer's credentials: the same provider the SDK clients use (the Lambda role's, from the environment). */
+export type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credentials']
+
+/** A publish is on the request path: a stalled bus or SNS must not hold the caller's credentials for long. */
+const TIMEOUT_MS = 3000
+// Connections are kept for the next issuance of a warm container, as the SDK's own clients keep theirs.
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
+
+type SourceData = string | ArrayBuffer | ArrayBufferView
+const bytes = (data: SourceData): BinaryLike => typeof data === 'string' ? data
+  : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+
+/** SHA-256 and HMAC-SHA-256 for the signer, from node:crypto (what the SDK's node build uses too). */
+class Sha256 {
+  private readonly hash
+  constructor (secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret))
+  }
+  update (data: SourceData): void { this.hash.update(bytes(data)) }
+  async digest (): Promise<Uint8Array> { return new Uint8Array(this.hash.digest()) }
+}
+
+interface Answer { status: number; text: string }
+
+function post (url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
+      timeout: TIMEOUT_MS,
+    }, response => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+      response.on('error', reject)
+    })
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url.host} within ${TIMEOUT_MS} ms`)))
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+
+/** RFC 3986 form encoding, as the SDKs encode Query API parameters. */
+function formEncode (params: Record<string, string>): string {
+  const encode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return Object.entries(params).map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&')
+}
+
+/** Sandbox's bus takes `{ name, payload }` and hands the payload to the event's Lambda, as SNS would. */
+function publishToBus (bus: URL): Publish {
+  return async event => {
+    const answer = await post(bus, { 'content-type': 'application/json' }, JSON.stringify({ name: ISSUED_EVENT, payload: event }))
+    if (answer.status !== 200) throw new Error(`sandbox's event bus answered ${answer.status}: ${answer.text.slice(0, 200)}`)
+  }
+}
+
+/** SNS Publish over its Query API (docs.aws.amazon.com/sns/latest/api/API_Publish.html): the Message is the event's JSON. */
+function publishToSns (target: Extract<EventsTarget, { topicArn: string }>, credentials: Credentials): Publish {
+  const endpoint = new URL(target.endpoint)
+  const signer = new SignatureV4({ service: 'sns', region: target.region, credentials, sha256: Sha256 })
+  return async event => {
+    const body = formEncode({ Action: 'Publish', Version: '2010-03-31', TopicArn: target.topicArn, Message: JSON.stringify(event) })
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      ...(endpoint.port && { port: Number(endpoint.port) }),
+      path: endpoint.pathname,
+      query: {},
+      headers: { host: endpoint.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body,
+    })
+    const answer = await post(endpoint, signed.headers, body)
+    if (answer.status !== 200) {
+      const field = (name: string) => new RegExp(`<${name}>([^<]{0,300})</${name}>`).exec(answer.text)?.[1] ?? '?'
+      throw new Error(`SNS Publish answered ${answer.status} ${field('Code')}: ${field('Message')}`)
+    }
+  }
+}
+
+/** The publisher for a configuration; a failed publish throws (the exchange logs it: the audit record is already durable). */
+export function createPublisher (target: EventsTarget, credentials: Credentials): Publish {
+  return 'bus' in target ? publishToBus(new URL(target.bus)) : publishToSns(target, credentials)
 }

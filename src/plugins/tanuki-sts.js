@@ -1,4 +1,5 @@
-// Architect deploy plugin: lets the broker's Lambda role assume the target roles, and hands the Lambdas their table names.
+// Architect deploy plugin: lets the broker's Lambda role assume the target roles, and hands the Lambdas their table names
+// and the credentials-issued topic.
 // Settings come from the `@tanuki-sts` pragma in app.arc. Plain JS: Architect loads plugins with require().
 
 /** @param {Array<unknown>|undefined} pragma */
@@ -24,6 +25,8 @@ function stsStatement (targetRoles) {
   }
 }
 
+const EVENTS_TOPIC = 'CredentialsIssuedEventTopic'
+
 function start ({ arc, cloudformation }) {
   const targetRoles = settings(arc['tanuki-sts'])['target-roles']
   if (!targetRoles || targetRoles.length === 0) {
@@ -37,6 +40,9 @@ function start ({ arc, cloudformation }) {
     PolicyName: 'TanukiStsPolicy',
     PolicyDocument: { Version: '2012-10-17', Statement: [stsStatement(targetRoles)] },
   })
+  // Architect names the topic of `@events credentials-issued` CredentialsIssuedEventTopic; its Ref is the topic ARN,
+  // which the broker publishes to directly (no SSM lookup at run time). The Lambda role may already sns:Publish to it.
+  if (!resources[EVENTS_TOPIC]) throw Error(`tanuki-sts plugin: the ${EVENTS_TOPIC} (@events credentials-issued) is missing from the template`)
   for (const resource of Object.values(resources)) {
     if (resource.Type !== 'AWS::Serverless::Function') continue
     const props = resource.Properties
@@ -45,6 +51,7 @@ function start ({ arc, cloudformation }) {
       ...props.Environment.Variables,
       BROKER_TABLE_MAPPINGS: { Ref: 'MappingsTable' },
       BROKER_TABLE_AUDIT: { Ref: 'AuditTable' },
+      BROKER_EVENTS_TOPIC: { Ref: EVENTS_TOPIC },
     }
   }
   return cloudformation
