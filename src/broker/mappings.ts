@@ -15,12 +15,27 @@ export interface MappingStore {
   find (scopes: readonly string[], role: string): Promise<Map<string, StoredMapping>>
 }
 
-function parseItem (item: Record<string, AttributeValue>): StoredMapping {
-  try { return parseMapping(unmarshall(item)) }
-  catch (err) {
-    if (err instanceof MappingInvalid) return err
-    throw err
+/**
+ * Parsed mappings by their stored item's exact content: a warm container reads the same few items on every request, and
+ * reuses their parse (and policy.ts's compiled patterns, cached per parsed mapping). A changed item is a new key, never a
+ * stale hit. Bounded: the oldest entries go first.
+ */
+const parsed = new Map<string, StoredMapping>()
+const PARSED_MAX = 500
+
+export function parseItem (item: Record<string, AttributeValue>): StoredMapping {
+  const key = JSON.stringify(item)
+  let stored = parsed.get(key)
+  if (stored === undefined) {
+    try { stored = parseMapping(unmarshall(item)) }
+    catch (err) {
+      if (!(err instanceof MappingInvalid)) throw err
+      stored = err
+    }
+    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string)
+    parsed.set(key, stored)
   }
+  return stored
 }
 
 export function createMappingStore (db: DynamoDBClient, table: string): MappingStore {
