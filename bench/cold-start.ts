@@ -13,7 +13,7 @@ import { startFakeAws } from './_fake-aws'
 import { PORTS, TABLES, postEvent, projectMapping, startEventSink, startWorld } from './_local'
 
 const run = promisify(execFile)
-const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES || 21)
+const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES || 31)
 const CHILD = join(__dirname, '_cold-child.js')
 
 /** What a deployed Lambda's environment holds (no network is needed to build clients from it). */
@@ -46,13 +46,18 @@ async function coldStart (file: string, env: Record<string, string>, events: unk
 }
 
 async function main (): Promise<void> {
-  const bundles: Bundle[] = [...await Promise.all(LAMBDAS.map(l => bundleLambda(l))), await bundle('sdk-only', join(__dirname, '_sdk-only.ts'))]
+  const bundles: Bundle[] = [
+    ...await Promise.all(LAMBDAS.map(l => bundleLambda(l))),
+    await bundle('sdk-only', join(__dirname, '_sdk-only.ts')),
+    await bundle('sdk-clients', join(__dirname, '_sdk-clients.ts')),
+  ]
   const loads = new Map<string, number[]>(bundles.map(b => [b.name, []]))
   // Rounds interleave the bundles, so a busy moment on the machine lands on all of them alike.
   for (let round = 0; round < SAMPLES; round++) {
     for (const b of bundles) loads.get(b.name)?.push((await coldStart(b.file, LAMBDA_ENV)).load)
   }
   const sdk = median(loads.get('sdk-only') ?? [])
+  const sdkClients = median(loads.get('sdk-clients') ?? [])
   const targets: Record<string, number> = { 'http/post-credentials': 100, 'http/get-credentials': 100, 'http/get-healthz': 15 }
   for (const b of bundles) {
     const sample = loads.get(b.name) ?? []
@@ -62,6 +67,8 @@ async function main (): Promise<void> {
     if (b.name.endsWith('credentials') && b.name.startsWith('http/')) {
       emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_imports', value: ms(median(sample) / sdk, 2), target: 1.15,
         note: 'vs sdk-only: @aws-sdk/client-dynamodb + client-sts (clients and the commands sent), bundled the same way' })
+      emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_clients', value: ms(median(sample) / sdkClients, 2),
+        note: 'vs sdk-clients: the same imports, and both clients constructed with the broker\'s options' })
     }
   }
 
