@@ -1,4 +1,9 @@
 // Token checks in-process, clock fixed: each case starts from the fixture's claim set, changes one thing, expects one code.
+import { generateKeyPairSync, sign } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import test from 'tape'
 import { BrokerError } from '../../src/broker/errors'
 import { createTokenVerifier, sha256Hex } from '../../src/broker/token'
@@ -101,6 +106,43 @@ test('token: a flood while the issuer is down costs one discovery per cooldown',
     t.equal(cold.stats.discovery, 1, 'and the issuer is not asked again')
   }
   finally { issuer.setMode('normal') }
+})
+
+/** A token signed here with node:crypto, for shapes the local issuer (jose's SignJWT) will not produce. */
+function signed (key: KeyObject, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`
+}
+
+/** A local issuer serving a key of `bits` bits, kept in a JWK file so the test can sign with it too. */
+async function issuerWithKey (bits: number): Promise<{ issuer: LocalIssuer; key: KeyObject; done: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-token-test-'))
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits })
+  writeFileSync(join(dir, 'key.json'), JSON.stringify({ ...privateKey.export({ format: 'jwk' }), alg: 'RS256', use: 'sig' }))
+  const other = await startLocalIssuer({ audience: AUD, keyFile: join(dir, 'key.json') })
+  return { issuer: other, key: privateKey, done: async () => { await other.close(); rmSync(dir, { recursive: true, force: true }) } }
+}
+
+test('token: refused are keys under 2048 bits and JWS extensions (stricter than jwtVerify), and non-numeric times', async t => {
+  const claims = JSON.parse(Buffer.from((await mint()).split('.')[1], 'base64url').toString()) as Record<string, unknown>
+  for (const [bits, want] of [[2048, 'ok'], [1024, '401 invalid_token']] as const) {
+    const { issuer: other, key, done } = await issuerWithKey(bits)
+    try {
+      const verifier = createTokenVerifier({ issuers: [other.url], audience: AUD, allowHttpIssuers: true })
+      const token = (header: Record<string, unknown>, payload: Record<string, unknown> = {}) =>
+        signed(key, { alg: 'RS256', typ: 'JWT', kid: other.publicJwk.kid, ...header }, { ...claims, iss: other.url, ...payload })
+      t.equal(await codeOf(token({}), now, verifier), want, `a ${bits}-bit key: ${want}`)
+      if (bits !== 2048) continue
+      t.equal(await codeOf(token({ crit: ['exp'], exp: IAT }), now, verifier), '401 invalid_token', 'a crit header parameter')
+      t.equal(await codeOf(token({ b64: true }), now, verifier), '401 invalid_token', 'a b64 header parameter')
+      t.equal(await codeOf(token({}, { nbf: String(IAT) }), now, verifier), '401 invalid_token', 'nbf as a string')
+      t.equal(await codeOf(token({}, { iat: String(IAT) }), now, verifier), '401 invalid_token', 'iat as a string')
+      t.equal(await codeOf(token({}, { exp: String(IAT + 300) }), now, verifier), '401 invalid_token', 'exp as a string')
+      t.equal(await codeOf(token({}, { aud: [] }), now, verifier), '401 invalid_token', 'an empty audience array')
+      t.equal(await codeOf(`${token({}).slice(0, -8)}AAAAAAAA`, now, verifier), '401 invalid_token', 'a damaged signature')
+    }
+    finally { await done() }
+  }
 })
 
 test('Teardown', async t => {
