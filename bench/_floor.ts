@@ -1,6 +1,6 @@
 // The floor of figure 1: the I/O one issuance cannot avoid, done by a straight-line script with no broker code —
 // one RS256 verify with a cached key, 1 BatchGetItem, 1 conditional PutItem, 1 AssumeRole. What it is compared with is issuance.ts's.
-import { createPublicKey, randomUUID, verify } from 'node:crypto'
+import { createHash, createPublicKey, randomUUID, verify } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
@@ -29,16 +29,17 @@ export function createFloor (o: { publicJwk: JWK; dynamoEndpoint: string; stsEnd
     const at = new Date().toISOString()
     const requestId = randomUUID()
     const sessionName = `gitlab-${c.project_id}-${c.job_id}`
-    // The same attributes the broker's issuance record carries (its values, written by hand).
+    const tokenSha256 = createHash('sha256').update(token).digest('hex')
+    // The same attributes the broker's issuance record carries (its values, written by hand), so both store alike.
     await db.send(new PutItemCommand({
       TableName: TABLES.audit,
       ConditionExpression: 'attribute_not_exists(pk)',
       Item: {
-        pk: { S: `token#${requestId}` }, sk: { S: `issue#${at}#${requestId}` }, at: { S: at }, requestId: { S: requestId },
+        pk: { S: `token#${tokenSha256}` }, sk: { S: `issue#${at}#${requestId}` }, at: { S: at }, requestId: { S: requestId },
         issuer: { S: c.iss }, project: { S: project }, project_path: { S: c.project_path }, project_id: { S: c.project_id },
         namespace_path: { S: c.namespace_path }, ref: { S: c.ref }, ref_type: { S: c.ref_type }, ref_protected: { S: c.ref_protected },
         pipeline_id: { S: c.pipeline_id }, job_id: { S: c.job_id }, user_login: { S: c.user_login }, environment: { S: c.environment },
-        role: { S: ROLE }, token_sha256: { S: requestId }, jti: { S: c.jti }, expiresAt: { N: '1900000000' }, outcome: { S: 'issued' },
+        role: { S: ROLE }, token_sha256: { S: tokenSha256 }, jti: { S: c.jti }, expiresAt: { N: '1900000000' }, outcome: { S: 'issued' },
         scope: { S: project }, roleArn: { S: ROLE_ARN }, issuanceId: { S: requestId }, sessionName: { S: sessionName },
         durationSeconds: { N: '3600' }, sourceIdentity: { S: c.user_login },
       },

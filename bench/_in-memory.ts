@@ -1,0 +1,35 @@
+// The POST handler with in-memory stand-ins for DynamoDB and STS (the real config, token verifier, policy, exchange and
+// response code): what the broker's own code costs and keeps, with no I/O or local servers around it. Used by load.ts.
+import { marshall } from '@aws-sdk/util-dynamodb'
+import type { AuditRecord } from '../src/broker/audit'
+import { loadConfig } from '../src/broker/config'
+import { createExchange } from '../src/broker/exchange'
+import { createCredentialsHandler } from '../src/broker/http'
+import { log } from '../src/broker/log'
+import { parseItem } from '../src/broker/mappings'
+import { createTokenVerifier } from '../src/broker/token'
+
+export function inMemoryHandler (env: Record<string, string>, mapping: Record<string, unknown>): ReturnType<typeof createCredentialsHandler> {
+  const config = loadConfig(env)
+  const item = marshall(mapping)
+  return createCredentialsHandler('POST', () => createExchange({
+    config,
+    log,
+    publish: async () => {},
+    verifyToken: createTokenVerifier(config),
+    // What the real stores do with the data (parse the found item, marshal the record), minus the round trips.
+    mappings: { find: async scopes => new Map([[scopes[0], parseItem(item)]]) },
+    audit: {
+      reserveIssuance: async record => { const full = { ...record, sk: `issue#${record.at}#${record.requestId}` }; marshall(full, { removeUndefinedValues: true }); return full },
+      recordDenial: async record => ({ ...record, sk: 'deny' }) as AuditRecord,
+      markFailed: async () => {},
+      recordCredentials: async () => {},
+    },
+    sts: {
+      assumeRole: async input => ({
+        accessKeyId: 'ASIAINMEMORYBENCH000', secretAccessKey: 'in-memory', sessionToken: 'in-memory',
+        expiration: new Date(Date.now() + input.durationSeconds * 1000), assumedRoleArn: `${input.roleArn}/${input.sessionName}`,
+      }),
+    },
+  }))
+}
