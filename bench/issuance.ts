@@ -1,9 +1,11 @@
 // Figure 1, issuance overhead: a full issuance through the POST handler function (warm, in this process, the event
 // publish replaced by a no-op) against the floor (_floor.ts) on the same local DynamoDB and STS; runs interleaved.
-import { randomUUID } from 'node:crypto'
+import { createPublicKey, randomUUID, verify } from 'node:crypto'
+import type { JsonWebKey } from 'node:crypto'
 import { createCredentialsHandler, wire } from '../src/broker/http'
 import { createFloor } from './_floor'
 import { emit, median, ms, quantile, timed } from './_figures'
+import { inMemoryHandler } from './_in-memory'
 import { PORTS, postEvent, projectMapping, startWorld } from './_local'
 
 const WARMUP = 50
@@ -40,6 +42,27 @@ async function main (): Promise<void> {
   emit({ bench: 'issuance', metric: 'ratio_p99', value: ms(quantile(brokerTimes, 0.99) / quantile(floorTimes, 0.99)), note: 'informative; the target is on the median' })
   emit({ bench: 'issuance', metric: 'overhead_p50_ms', value: ms(median(brokerTimes) - median(floorTimes)), unit: 'ms' })
   emit({ bench: 'issuance', metric: 'errors', value: errors, target: 0 })
+
+  // The CPU side alone, with little noise: the handler with in-memory DynamoDB and STS, against the floor's CPU work.
+  const alone = inMemoryHandler(world.env, projectMapping(world.issuer.url))
+  const key = createPublicKey({ key: world.issuer.publicJwk as JsonWebKey, format: 'jwk' })
+  const floorCpu = (token: string) => {
+    const [h, p, sig] = token.split('.')
+    verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(sig, 'base64url'))
+    JSON.parse(Buffer.from(p, 'base64url').toString())
+  }
+  const events = tokens.map(token => postEvent(token, 'role=deploy', randomUUID()))
+  const cpu = async (fn: (i: number) => unknown, n: number) => {
+    for (let i = 0; i < 500; i++) await fn(i % tokens.length)
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) await fn(i % tokens.length)
+    return (performance.now() - t0) / n * 1000
+  }
+  const brokerUs = await cpu(i => alone(events[i]), 10_000)
+  const floorUs = await cpu(i => floorCpu(tokens[i]), 10_000)
+  emit({ bench: 'issuance', metric: 'broker_cpu_us', value: ms(brokerUs, 1), unit: 'us',
+    note: 'mean per issuance, handler with in-memory DynamoDB and STS (_in-memory.ts), logging on; the floor\'s CPU is one verify + payload parse' })
+  emit({ bench: 'issuance', metric: 'floor_cpu_us', value: ms(floorUs, 1), unit: 'us' })
   floor.destroy()
   await world.stop()
 }
