@@ -67,8 +67,8 @@ async function main (): Promise<void> {
     if (b.name.endsWith('credentials') && b.name.startsWith('http/')) {
       emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_imports', value: ms(median(sample) / sdk, 2), target: 1.15,
         note: 'vs sdk-only: @aws-sdk/client-dynamodb + client-sts (clients and the commands sent), bundled the same way' })
-      emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_clients', value: ms(median(sample) / sdkClients, 2),
-        note: 'vs sdk-clients: the same imports, and both clients constructed with the broker\'s options' })
+      emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_clients', value: ms(median(sample) / sdkClients, 2), target: 1.15,
+        note: 'vs sdk-clients: the same imports, and both clients constructed with the broker\'s options (the 1.15 read as imports + construction)' })
     }
   }
 
