@@ -57,6 +57,7 @@ async function main (): Promise<void> {
   const after = memory()
   const r2 = await round(broker, again)
   const after2 = memory()
+  const fetched = { ...world.issuer.stats }
   await round(floorIssue, tokens)
   const after3 = memory()
   floor.destroy()
@@ -73,7 +74,7 @@ async function main (): Promise<void> {
   emit({ bench: 'load', metric: 'p50_ms', value: ms(median(r.latencies), 1), unit: 'ms' })
   emit({ bench: 'load', metric: 'p99_ms', value: ms(quantile(r.latencies, 0.99), 1), unit: 'ms' })
   emit({ bench: 'load', metric: 'errors', value: r.errors + r2.errors, target: 0 })
-  emit({ bench: 'load', metric: 'jwks_fetches', value: world.issuer.stats.jwks, target: 1, note: `discovery fetches: ${world.issuer.stats.discovery}; over both rounds` })
+  emit({ bench: 'load', metric: 'jwks_fetches', value: fetched.jwks, target: 1, note: `discovery fetches: ${fetched.discovery}; over both rounds of the one handler` })
   emit({ bench: 'load', metric: 'rss_before_mib', value: ms(before.rss / MiB, 1), unit: 'MiB' })
   emit({ bench: 'load', metric: 'rss_after_mib', value: ms(after.rss / MiB, 1), unit: 'MiB' })
   emit({ bench: 'load', metric: 'rss_growth_mib', value: ms((after.rss - before.rss) / MiB, 1), unit: 'MiB',
