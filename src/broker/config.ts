@@ -12,7 +12,7 @@ export interface Config {
   readonly auditRetentionDays: number
   readonly region: string
   readonly tables: { readonly mappings: string; readonly audit: string }
-  /** Sandbox only: the local DynamoDB. */
+  /** Local runs only: the local DynamoDB (sandbox's, or BROKER_DYNAMODB_ENDPOINT); never in production. */
   readonly dynamoEndpoint?: string
 }
 
@@ -48,6 +48,28 @@ function parseIssuer (text: string, allowHttp: boolean): string {
   return text
 }
 
+/**
+ * A scope is `<issuer>/<project path>`, so no trusted issuer may be a path prefix of another: with both
+ * `https://host` and `https://host/gitlab`, the first one's project `gitlab/acme/api` would have the second one's scopes.
+ */
+function refuseOverlappingIssuers (issuers: readonly string[]): void {
+  for (const a of issuers) {
+    for (const b of issuers) {
+      if (b.toLowerCase().startsWith(a.toLowerCase() + '/')) {
+        bad('BROKER_ISSUERS', `has "${a}" and "${b}": one issuer's projects would share the other's mapping scopes (${b}/... is also ${a}/...)`)
+      }
+    }
+  }
+}
+
+/** An endpoint override (local runs and tests): a URL, without its trailing slash. */
+function endpoint (env: Env, name: string): string | undefined {
+  const text = env[name]?.trim()
+  if (!text) return undefined
+  try { return new URL(text).href.replace(/\/$/, '') }
+  catch { return bad(name, `is not a URL: "${text}"`) }
+}
+
 /** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in production. */
 function sandboxTablesPort (env: Env): number | undefined {
   if (env.ARC_ENV === 'production' || !env.ARC_SANDBOX) return undefined
@@ -64,14 +86,15 @@ export function loadConfig (env: Env = process.env): Config {
   const issuerList = (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
   if (issuerList.length === 0) bad('BROKER_ISSUERS', 'is required: the comma-separated issuer URLs to trust, e.g. https://gitlab.com')
   const issuers = issuerList.map(i => parseIssuer(i, allowHttpIssuers))
+  refuseOverlappingIssuers(issuers)
   const audience = env.BROKER_AUDIENCE?.trim()
   if (!audience) bad('BROKER_AUDIENCE', 'is required: the "aud" tokens must carry (the broker\'s own URL)')
-  let stsEndpoint = env.BROKER_STS_ENDPOINT?.trim() || undefined
-  if (stsEndpoint) {
-    try { stsEndpoint = new URL(stsEndpoint).href.replace(/\/$/, '') }
-    catch { bad('BROKER_STS_ENDPOINT', `is not a URL: "${stsEndpoint}"`) }
-  }
+  const stsEndpoint = endpoint(env, 'BROKER_STS_ENDPOINT')
+  // The broker's DynamoDB (local runs, fault tests); production always uses AWS's, as it does its issuers over https.
+  const dynamoOverride = endpoint(env, 'BROKER_DYNAMODB_ENDPOINT')
+  if (dynamoOverride && env.ARC_ENV === 'production') bad('BROKER_DYNAMODB_ENDPOINT', 'is refused when ARC_ENV=production (it is for local runs)')
   const tablesPort = sandboxTablesPort(env)
+  const dynamoEndpoint = dynamoOverride ?? (tablesPort !== undefined ? `http://localhost:${tablesPort}` : undefined)
   const app = env.ARC_APP_NAME ?? 'tanuki-sts'
   const table = (name: string, logical: string): string => {
     const value = env[name]?.trim()
@@ -89,6 +112,6 @@ export function loadConfig (env: Env = process.env): Config {
     auditRetentionDays: integer(env, 'BROKER_AUDIT_RETENTION_DAYS', 400, 1, 3650),
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     tables: Object.freeze({ mappings: table('BROKER_TABLE_MAPPINGS', 'mappings'), audit: table('BROKER_TABLE_AUDIT', 'audit') }),
-    ...(tablesPort !== undefined && { dynamoEndpoint: `http://localhost:${tablesPort}` }),
+    ...(dynamoEndpoint && { dynamoEndpoint }),
   })
 }
