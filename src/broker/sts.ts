@@ -56,6 +56,16 @@ export function sessionTags (claims: Readonly<Record<string, unknown>>, names: r
   return tags
 }
 
+/**
+ * The error code STS answered (`MalformedPolicyDocument`), as its docs and CloudTrail name it. The SDK's `name` is
+ * its exception class, which for modelled errors adds `Exception` (`MalformedPolicyDocumentException`); the Query
+ * protocol's `<Code>` is kept on the error as `Code`.
+ */
+export function stsErrorCode (err: STSServiceException): string {
+  const code: unknown = (err as { Code?: unknown }).Code
+  return typeof code === 'string' && /^[A-Za-z.]{1,64}$/.test(code) ? code : err.name
+}
+
 export function createStsPort (options: { region: string; endpoint?: string; client?: STSClient }): StsPort {
   // Throttling and 5xx are retried by the SDK's standard strategy, with bounded exponential backoff.
   const client = options.client ?? new STSClient({
@@ -79,7 +89,7 @@ export function createStsPort (options: { region: string; endpoint?: string; cli
       }
       catch (err) {
         if (err instanceof STSServiceException) {
-          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${err.name}: ${err.message}`, { cause: err })
+          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${stsErrorCode(err)}: ${err.message}`, { cause: err })
         }
         throw new UpstreamError('STS could not be reached; no credentials were issued. Try again shortly.', {
           cause: err, detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
