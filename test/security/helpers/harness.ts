@@ -150,9 +150,15 @@ export async function captured<T> (witness: Witness, fn: () => Promise<T>): Prom
   finally { if (--active === 0) restore?.() }
 }
 
-/** Bus modes: `ok` takes every event, `fail` answers 500, as a broken SNS or sandbox bus would. */
-export type BusMode = 'ok' | 'fail'
-export interface EventBus { port: number; events: unknown[]; mode: BusMode }
+/** Bus modes: `ok` takes every event, `fail` answers 500 as a broken SNS or sandbox bus would, `hang` never answers. */
+export type BusMode = 'ok' | 'fail' | 'hang'
+export interface EventBus {
+  port: number
+  events: unknown[]
+  mode: BusMode
+  /** Answers (200) every publish held in `hang` mode, and sets the mode. */
+  setMode (mode: BusMode): void
+}
 
 /**
  * Where in-process publishes go: @architect/functions (ARC_ENV=testing) posts `credentials-issued` to the
@@ -163,11 +169,21 @@ export interface EventBus { port: number; events: unknown[]; mode: BusMode }
 let bus: Promise<EventBus> | undefined
 export function eventBus (): Promise<EventBus> {
   bus ??= new Promise(resolve => {
-    const state: EventBus = { port: 0, events: [], mode: 'ok' }
+    const held: http.ServerResponse[] = []
+    const state: EventBus = {
+      port: 0,
+      events: [],
+      mode: 'ok',
+      setMode (mode) {
+        state.mode = mode
+        for (const res of held.splice(0)) { res.writeHead(200); res.end('ok') }
+      },
+    }
     const server = http.createServer((req, res) => {
       let text = ''
       req.on('data', (c: Buffer) => { text += c.toString() })
       req.on('end', () => {
+        if (state.mode === 'hang') return void held.push(res)
         if (state.mode === 'fail') { res.writeHead(500); return void res.end('bus unavailable') }
         try { state.events.push((JSON.parse(text) as { payload?: unknown }).payload) } catch { /* not JSON */ }
         res.writeHead(200)
