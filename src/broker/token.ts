@@ -124,6 +124,11 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
   const verify = async (jwt: string, now: Date): Promise<VerifiedToken> => {
     if (Buffer.byteLength(jwt) > MAX_TOKEN_BYTES) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
     if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
+    // base64url's last character may carry spare bits that decoders ignore: one signed token has up to 16 spellings.
+    // Only the canonical one is taken, so the token's SHA-256 (the key of its maxUses counter and audit trail) is its own.
+    if (!jwt.split('.').every(part => Buffer.from(part, 'base64url').toString('base64url') === part)) {
+      throw new InvalidToken('The ID token is not canonically base64url-encoded.')
+    }
     let iss: unknown
     try {
       const header = decodeProtectedHeader(jwt)

@@ -71,6 +71,22 @@ test('maxUses 3: 30 concurrent requests with one token get exactly three issuanc
   t.deepEqual(slots, [1, 2, 3], 'use slots 1, 2 and 3, each once')
 })
 
+test('maxUses 1: the same token re-spelled (the spare bits of base64url\'s last character) is not a new token', async t => {
+  await fresh(mapping({ maxUses: 1 }))
+  const token = await env.mint()
+  const broker = await inProcess(env, witness)
+  t.equal((await broker.handle({ token })).status, 200, 'the token is used once')
+  // A 256-byte signature is 342 base64url characters: the last one carries 4 spare bits, so 16 spellings decode alike.
+  const [h, p, s] = token.split('.')
+  const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const spellings = [...last].map(c => `${h}.${p}.${s.slice(0, -1)}${c}`)
+    .filter(v => v !== token && Buffer.from(v.split('.')[2], 'base64url').equals(Buffer.from(s, 'base64url')))
+  t.equal(spellings.length, 15, '15 other spellings of the same signature')
+  const answers = await Promise.all(spellings.map(v => broker.handle({ token: v })))
+  t.equal(count(answers, 200), 0, 'none of them is issued')
+  t.equal(env.sts.calls.AssumeRole, 1, 'STS saw the one use')
+})
+
 test('replay after maxTokenAge (sandbox): the same token is refused once it is older than the mapping allows', async t => {
   await fresh(mapping({ maxTokenAge: 2 }))
   const token = await env.mint({}, { expiresIn: 600 })

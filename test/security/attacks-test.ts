@@ -89,6 +89,12 @@ const CASES: Case[] = [
     return `${h}.${p}.${b64url(sig)}`
   }),
   unauthorized('the signature with base64 padding', async k => `${k.good}==`),
+  unauthorized('the signature re-spelled (base64url spare bits set)', async k => {
+    const [h, p, s] = k.good.split('.')
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const other = alphabet[alphabet.indexOf(s.at(-1) as string) ^ 1]
+    return `${h}.${p}.${s.slice(0, -1)}${other}`
+  }),
 
   // Time
   unauthorized('expired an hour ago', k => k.mint({}, { iat: k.now - 3600, expiresIn: 300 })),
@@ -270,7 +276,7 @@ test(`attacks: ${CASES.length} bad tokens and requests, each answered with the c
     real: (h, p, raw) => signRs256(h, p, env.issuer.privateKey, raw),
     forged: (h, p) => signRs256(h, p, attacker.privateKey),
   }
-  const answers = await runAll(kit, CASES, Number(process.env.PAR ?? 3))
+  const answers = await runAll(kit, CASES, 3)
   CASES.forEach((c, i) => checkAnswer(t, c, answers[i]))
   t.equal(answers.filter(a => a.status >= 500).length, 0, 'no case was answered 5xx')
 
