@@ -67,12 +67,14 @@ export function stsErrorCode (err: STSServiceException): string {
 }
 
 export function createStsPort (options: { region: string; endpoint?: string; client?: STSClient }): StsPort {
-  // Throttling and 5xx are retried by the SDK's standard strategy, with bounded exponential backoff.
+  // Throttling, 5xx and timeouts are retried by the SDK's standard strategy, with bounded exponential backoff.
+  // Three attempts of at most 3 s fit the Lambda's 15 s; without throwOnRequestTimeout, @smithy/node-http-handler
+  // only logs a warning when requestTimeout passes, and a hung STS would hold the request until the Lambda times out.
   const client = options.client ?? new STSClient({
     region: options.region,
     ...(options.endpoint && { endpoint: options.endpoint }),
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 5000 },
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   })
   return {
     async assumeRole (input) {

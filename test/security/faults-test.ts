@@ -8,7 +8,7 @@ import type { AuditRecord } from '../../src/broker/audit'
 import { createDynamoClient } from '../../src/broker/dynamo'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { call, closedPort, eventBus, inProcess } from './helpers/harness'
+import { call, closedPort, eventBus, inProcess, silentServer } from './helpers/harness'
 import type { Answer } from './helpers/harness'
 import { Witness } from './helpers/witness'
 
@@ -99,8 +99,9 @@ test('STS unreachable (in-process, connection refused): 502, the record marked f
 // ---- DynamoDB faults inside AWS's client -------------------------------------------------------------------------
 
 /** The broker's DynamoDB client, with a middleware that breaks one command on one table, and counts every command. */
-function faultyDb (fault: 'unreachable' | 'missing table', table: string, command = 'PutItemCommand'): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
-  return closedPort().then(port => {
+function faultyDb (fault: 'unreachable' | 'hung' | 'missing table', table: string, command = 'PutItemCommand', hungPort = 0): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
+  return closedPort().then(closed => {
+    const port = fault === 'hung' ? hungPort : closed
     const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${env.tablesPort}` })
     const sent: Record<string, number> = {}
     const refused = { attempts: 0 }
@@ -115,8 +116,9 @@ function faultyDb (fault: 'unreachable' | 'missing table', table: string, comman
       const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> }
       const request = args.request as { port?: number; headers?: Record<string, string> }
       const touches = input.TableName === table || (input.RequestItems !== undefined && table in input.RequestItems)
-      // Each attempt (the SDK retries) connects to a port nobody listens on: ECONNREFUSED, from the SDK's own handler.
-      if (fault === 'unreachable' && touches && request.headers?.['x-amz-target'] === `DynamoDB_20120810.${command.replace(/Command$/, '')}`) {
+      // Each attempt (the SDK retries) goes to a port nobody listens on (ECONNREFUSED, from the SDK's own handler),
+      // or to a server that accepts and never answers.
+      if (fault !== 'missing table' && touches && request.headers?.['x-amz-target'] === `DynamoDB_20120810.${command.replace(/Command$/, '')}`) {
         request.port = port
         refused.attempts++
       }
@@ -160,6 +162,28 @@ test('the mapping read fails (unreachable): 503, nothing recorded', async t => {
   t.equal(r.status, 503, '503')
   t.match(String(r.body.message), /mappings table could not be reached/, 'names the mappings table')
   t.deepEqual(await env.auditRecords(), [], 'nothing was recorded')
+})
+
+test('STS or DynamoDB accepts the connection and never answers: 502 or 503 well within the Lambda\'s 15 s', async t => {
+  await fresh()
+  const hung = await silentServer()
+  try {
+    const stsHung = await inProcess(env, witness, { vars: { BROKER_STS_ENDPOINT: `http://127.0.0.1:${hung.port}` } })
+    const auditHung = await inProcess(env, witness, { db: (await faultyDb('hung', env.tables.audit, 'PutItemCommand', hung.port)).db })
+    const started = Date.now()
+    const [sts, dynamo] = await Promise.all([
+      stsHung.handle({ token: await env.mint() }).then(r => ({ r, took: Date.now() - started })),
+      auditHung.handle({ token: await env.mint() }).then(r => ({ r, took: Date.now() - started })),
+    ])
+    // app.arc gives the Lambda 15 s: past it API Gateway answers instead (not the contract) and the record stays "issued".
+    t.equal(sts.r.status, 502, `STS hung: 502 upstream_error after ${sts.took} ms (3 attempts of 3 s)`)
+    t.ok(sts.took < 12_000, 'STS hung: well inside the Lambda timeout, with room for the audit writes')
+    t.equal((await recordOf(sts.r))?.outcome, 'failed', 'STS hung: the reserved audit record is marked failed')
+    t.equal(dynamo.r.status, 503, `audit write hung: 503 unavailable after ${dynamo.took} ms`)
+    t.ok(dynamo.took < 12_000, 'audit write hung: well inside the Lambda timeout')
+    t.equal(env.sts.calls.AssumeRole, 0, 'the local STS saw no AssumeRole from either')
+  }
+  finally { await hung.close() }
 })
 
 // ---- The issuer's JWKS -------------------------------------------------------------------------------------------

@@ -200,6 +200,17 @@ export function eventBus (): Promise<EventBus> {
   return bus
 }
 
+/** A loopback server that accepts connections and never answers (a hung upstream). */
+export async function silentServer (): Promise<{ port: number; close (): Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer(socket => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)) })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>(resolve => { for (const s of sockets) s.destroy(); server.close(() => resolve()) }),
+  }
+}
+
 /** A loopback port with nothing listening: connections to it are refused at once. */
 export async function closedPort (): Promise<number> {
   const server = net.createServer()
