@@ -1,7 +1,7 @@
 // The broker's own pipeline, run for real: gitlab-ci-local runs .gitlab-ci.yml's deploy-staging job on this machine
 // against the local broker and local STS. Only the final deploy command is swapped (for the offline `npm run synth`).
 import test from 'tape'
-import { startBrokerEnv } from '../helpers/broker-env'
+import { eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { createPipelineRepo } from '../helpers/gitlab-ci-local'
 import type { JobRun, PipelineRepo } from '../helpers/gitlab-ci-local'
@@ -21,10 +21,10 @@ const PROJECT = {
 let env: BrokerEnv
 let repo: PipelineRepo
 
-async function runDeployStaging (token: string): Promise<JobRun> {
+async function runDeployStaging (token: string, brokerUrl = env.url): Promise<JobRun> {
   const r = await repo.run(['deploy-staging'], {
     BROKER_ID_TOKEN: token, // what GitLab's `id_tokens:` sets; gitlab-ci-local does not mint ID tokens
-    TANUKI_STS_URL: env.url,
+    TANUKI_STS_URL: brokerUrl,
     TANUKI_STS_DEPLOY_ROLE: ROLE,
     AWS_ENDPOINT_URL_STS: env.sts.url,
     TANUKI_DEPLOY_COMMAND: 'npm run synth --',
@@ -124,7 +124,22 @@ test('deploy-staging from an unprotected branch fails at the eval with the broke
     /tanuki-sts: access_denied: The mapping .* requires ref_protected to be "true" \(the default: only protected refs/)
 })
 
+test('deploy-staging with the broker unreachable stops before any AWS call', async t => {
+  const issuedBefore = env.sts.issued.length
+  const whoamiBefore = env.sts.calls.GetCallerIdentity
+  // Port 9 (discard) on loopback: nothing listens, so curl fails to connect and prints no body for the eval.
+  const r = await runDeployStaging(await env.mint({ ...PROJECT, job_id: '7000000004' }, { audience: env.url }), 'http://127.0.0.1:9')
+  t.notEqual(r.code, 0, `the job failed (${r.seconds.toFixed(1)} s)`)
+  t.match(r.output, /curl: \(7\) Failed to connect/, 'its log shows curl\'s connection error')
+  t.match(r.output, /AWS_SESSION_TOKEN: no credentials from the broker at http:\/\/127\.0\.0\.1:9/, 'and the check after the eval stopped the job')
+  t.notOk(r.output.includes('$ aws sts get-caller-identity'), 'the AWS CLI never ran')
+  t.equal(env.sts.calls.GetCallerIdentity, whoamiBefore, 'no AWS call was made')
+  t.equal(env.sts.issued.length, issuedBefore, 'nothing was issued')
+})
+
 test('Teardown', async t => {
+  // Let the event Lambda finish the issuance's record before the sandbox goes away under it.
+  await eventually(async () => (await env.auditRecords()).every(a => a.outcome !== 'issued' || a.accessKeyId) || undefined)
   repo.remove()
   await env.stop()
   t.pass('stopped')
