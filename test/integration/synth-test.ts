@@ -66,6 +66,11 @@ for (const stage of ['staging', 'production'] as const) {
     t.deepEqual(Object.values(events ?? {}).map(e => [e.Type, e.Properties.Topic]), [['SNS', { Ref: 'CredentialsIssuedEventTopic' }]], 'the event Lambda subscribes to it')
   })
 
+  test(`${stage}: no S3 bucket (app.arc disables Architect's public static one)`, async t => {
+    const buckets = Object.entries(templates[stage]!.Resources).filter(([, r]) => r.Type.startsWith('AWS::S3::'))
+    t.deepEqual(buckets.map(([name]) => name), [], 'no S3 resources')
+  })
+
   test(`${stage}: every function gets both table names and runs nodejs22.x`, async t => {
     const fns = functions(templates[stage]!)
     t.equal(fns.length, 5, 'five functions: four routes and the event')
