@@ -1,17 +1,17 @@
 // Real clients against the local broker and local STS: the jobs of docs/use-from-ci.md run in bash as written (the curl
 // line, container credentials, credential_process) with the AWS CLI (/usr/bin/aws) and with the JS SDK's own providers.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import test from 'tape'
 import { parse } from 'yaml'
 import { ROLE_ARN, ROOT, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
+import { docSnippet } from '../helpers/doc-snippets'
 
 /** The broker URL the docs use; every run points it at the local broker. */
 const DOC_URL = 'https://sts.example.com'
-const DOC = readFileSync(join(ROOT, 'docs', 'use-from-ci.md'), 'utf8')
 const SDK_WHOAMI = `node --require ${require.resolve('tsx/cjs')} ${join(ROOT, 'test', 'helpers', 'sdk-whoami.ts')}`
 
 interface Job { id_tokens: { BROKER_ID_TOKEN: { aud: string } }; variables?: Record<string, string>; script: unknown[] }
@@ -23,12 +23,7 @@ let projectDir: string
 let brokerUrl: string
 let jobIds = 7100000000
 
-/** The fenced block after `<!-- e2e: NAME -->` in docs/use-from-ci.md. */
-function snippet (name: string): string {
-  const m = new RegExp(`<!-- e2e: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\\n\`\`\``).exec(DOC)
-  if (!m) throw new Error(`docs/use-from-ci.md has no block marked "e2e: ${name}"`)
-  return m[1]
-}
+const snippet = (name: string) => docSnippet('use-from-ci.md', name)
 const job = (name: string) => (parse(snippet(name)) as { deploy: Job }).deploy
 
 /**

@@ -1,15 +1,21 @@
 // The broker's own pipeline, run for real: gitlab-ci-local runs .gitlab-ci.yml's deploy-staging job on this machine
 // against the local broker and local STS. Only the final deploy command is swapped (for the offline `npm run synth`).
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import test from 'tape'
+import { parse } from 'yaml'
 import { eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
+import { docSnippet } from '../helpers/doc-snippets'
 import { createPipelineRepo } from '../helpers/gitlab-ci-local'
 import type { JobRun, PipelineRepo } from '../helpers/gitlab-ci-local'
 
 // The broker's URL is also the ID token's audience (`aud: $TANUKI_STS_URL` in the file), so the broker must expect it.
 const BROKER_URL = `http://localhost:${Number(process.env.TANUKI_TEST_PORT_BASE || 3430)}`
-const ROLE = 'tanuki-sts-deploy'
-const ROLE_ARN = 'arn:aws:iam::111122223333:role/tanuki-sts-deploy'
+// The mapping docs/deploying.md tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
+const DEPLOY_MAPPING = (parse(docSnippet('deploying.md', 'deploy-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
+const ROLE = String(DEPLOY_MAPPING.role)
+const ROLE_ARN = String(DEPLOY_MAPPING.roleArn)
 // What GitLab would put in this pipeline's ID token (the project gitlab-ci-local sees from the copy's origin remote).
 const PROJECT = {
   project_path: 'tanuki/tanuki-sts', project_id: '6100001', namespace_path: 'tanuki', namespace_id: '6100',
@@ -38,14 +44,8 @@ const tail = (output: string) => output.trim().split('\n').slice(-15).map(l => `
 test('Set up env', async t => {
   env = await startBrokerEnv({ env: { BROKER_AUDIENCE: BROKER_URL } })
   repo = createPipelineRepo()
-  await env.putMapping({
-    scope: `${env.issuer.url}/${PROJECT.project_path}`,
-    role: ROLE,
-    roleArn: ROLE_ARN,
-    pin: { project_id: PROJECT.project_id },
-    conditions: { ref: 'main', environment: ['staging', 'production'] },
-    description: 'the broker deploys itself',
-  })
+  await env.putMapping({ ...DEPLOY_MAPPING, scope: String(DEPLOY_MAPPING.scope).replace('https://gitlab.com', env.issuer.url) })
+  t.equal(DEPLOY_MAPPING.scope, `https://gitlab.com/${PROJECT.project_path}`, 'the documented mapping is for this project')
   t.equal(env.url, BROKER_URL, `broker running at ${env.url}`)
   t.ok(repo.dir, `pipeline repo copied to ${repo.dir}`)
 })
@@ -61,6 +61,14 @@ test('the pipeline passes GitLab\'s CI schema and its rules pick the jobs for ea
   t.deepEqual(names(await repo.list({ CI_COMMIT_BRANCH: 'feature/x', CI_COMMIT_REF_NAME: 'feature/x' })),
     ['test:on_success', 'test-e2e:on_success'],
     'any other branch only tests')
+})
+
+test('the bootstrap job of docs/deploying.md is valid GitLab CI, offered by hand only once its variable is set', async t => {
+  const file = 'bootstrap.gitlab-ci.yml'
+  writeFileSync(join(repo.dir, file), `${readFileSync(join(repo.dir, '.gitlab-ci.yml'), 'utf8')}\n${docSnippet('deploying.md', 'bootstrap-job')}\n`)
+  const offered = await repo.list({ TANUKI_BOOTSTRAP_ROLE_ARN: 'arn:aws:iam::111122223333:role/tanuki-sts-bootstrap' }, [], file)
+  t.deepEqual(offered.filter(j => j.name === 'bootstrap-production').map(j => j.when), ['manual'], 'with the variable: a manual job')
+  t.notOk((await repo.list({}, [], file)).some(j => j.name === 'bootstrap-production'), 'without it: no job')
 })
 
 test('the deploy jobs ask GitLab for an ID token whose audience is the broker URL', async t => {
@@ -98,6 +106,15 @@ test('deploy-staging gets credentials from the broker, is the mapped role in AWS
   t.equal(records[0]?.roleArn, ROLE_ARN, 'of the deploy role')
   t.equal(records[0]?.project_path, PROJECT.project_path, 'to this project')
   t.notOk(r.output.includes(token), 'the ID token never appears in the job log')
+})
+
+test('the documented mapping: a protected v* tag deploying production is let through, a protected feature branch is not', async t => {
+  const post = async (claims: Record<string, string>) => (await fetch(`${env.url}/credentials?role=${ROLE}`, {
+    method: 'POST', headers: { authorization: `Bearer ${await env.mint({ ...PROJECT, ...claims }, { audience: env.url })}` },
+  })).status
+  t.equal(await post({ ref: 'v1.4.0', ref_type: 'tag', environment: 'production', job_id: '7000000010' }), 200, 'tag v1.4.0, production: 200')
+  t.equal(await post({ ref: 'feature/x', environment: 'staging', job_id: '7000000011' }), 403, 'branch feature/x, even protected: 403')
+  t.equal(await post({ environment: 'review/x', job_id: '7000000012' }), 403, 'main, but environment review/x: 403')
 })
 
 async function assertDenied (t: test.Test, claims: Record<string, string>, jobId: string, message: RegExp) {

@@ -23,8 +23,8 @@ export interface PipelineRepo {
   readonly dir: string
   /** Runs jobs by name; `variables` become `--variable K=V` (GitLab's CI/CD variables, which beat the file's). */
   run (jobs: string[], variables: Record<string, string>): Promise<JobRun>
-  /** `--list-csv`: the jobs a pipeline with these variables would have, with their `when`. */
-  list (variables?: Record<string, string>, unset?: string[]): Promise<Array<{ name: string; stage: string; when: string }>>
+  /** `--list-csv`: the jobs a pipeline with these variables would have, with their `when`; `file` instead of .gitlab-ci.yml. */
+  list (variables?: Record<string, string>, unset?: string[], file?: string): Promise<Array<{ name: string; stage: string; when: string }>>
   /** `--preview`: the file with `extends` and `!reference` resolved, parsed. */
   preview (): Promise<Record<string, unknown>>
   remove (): void
@@ -91,8 +91,8 @@ export function createPipelineRepo (): PipelineRepo {
     dir,
     // --force-shell-executor: the jobs name `image: node:22`; here they run on this machine, no container engine.
     run: (jobs, variables) => gcl([...jobs, '--force-shell-executor', ...variableArgs(variables)]),
-    async list (variables = {}, unset = []) {
-      const r = await gcl(['--list-csv', ...variableArgs(variables), ...unset.flatMap(u => ['--unset-variable', u])])
+    async list (variables = {}, unset = [], file) {
+      const r = await gcl(['--list-csv', ...variableArgs(variables), ...unset.flatMap(u => ['--unset-variable', u]), ...(file ? ['--file', file] : [])])
       if (r.code !== 0) throw new Error(`gitlab-ci-local --list-csv failed:\n${r.output}`)
       const lines = r.output.split('\n')
       const header = lines.findIndex(l => l.startsWith('name;'))
