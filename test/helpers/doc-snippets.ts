@@ -1,0 +1,12 @@
+// The code blocks the docs mark as tested (`<!-- e2e: NAME -->` on the line before a fenced block), so a test runs
+// exactly what a page shows. Which page and block a test runs is the test's business.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT } from '../../src/local/stack'
+
+export function docSnippet (page: string, name: string): string {
+  const text = readFileSync(join(ROOT, 'docs', page), 'utf8')
+  const m = new RegExp(`<!-- e2e: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\\n\`\`\``).exec(text)
+  if (!m) throw new Error(`docs/${page} has no block marked "e2e: ${name}"`)
+  return m[1]
+}
