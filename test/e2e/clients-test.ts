@@ -1,4 +1,4 @@
-// Real clients against the local broker and local STS: the jobs of docs/use-from-ci.md run in bash as written (the curl
+// Real clients against the local broker and local STS: the jobs of README.md ("Use it from any CI job") run in bash as written (the curl
 // line, container credentials, credential_process) with the AWS CLI (/usr/bin/aws) and with the JS SDK's own providers.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -23,7 +23,7 @@ let projectDir: string
 let brokerUrl: string
 let jobIds = 7100000000
 
-const snippet = (name: string) => docSnippet('use-from-ci.md', name)
+const snippet = (name: string) => docSnippet(name)
 const job = (name: string) => (parse(snippet(name)) as { deploy: Job }).deploy
 
 /**

@@ -12,8 +12,8 @@ import type { JobRun, PipelineRepo } from '../helpers/gitlab-ci-local'
 
 // The broker's URL is also the ID token's audience (`aud: $TANUKI_STS_URL` in the file), so the broker must expect it.
 const BROKER_URL = `http://localhost:${Number(process.env.TANUKI_TEST_PORT_BASE || 3430)}`
-// The mapping docs/deploying.md tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
-const DEPLOY_MAPPING = (parse(docSnippet('deploying.md', 'deploy-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
+// The mapping README.md ("Deploying") tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
+const DEPLOY_MAPPING = (parse(docSnippet('deploy-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
 const ROLE = String(DEPLOY_MAPPING.role)
 const ROLE_ARN = String(DEPLOY_MAPPING.roleArn)
 // What GitLab would put in this pipeline's ID token (the project gitlab-ci-local sees from the copy's origin remote).
@@ -63,9 +63,9 @@ test('the pipeline passes GitLab\'s CI schema and its rules pick the jobs for ea
     'any other branch only tests')
 })
 
-test('the bootstrap job of docs/deploying.md is valid GitLab CI, offered by hand only once its variable is set', async t => {
+test('the bootstrap job of README.md ("Deploying") is valid GitLab CI, offered by hand only once its variable is set', async t => {
   const file = 'bootstrap.gitlab-ci.yml'
-  writeFileSync(join(repo.dir, file), `${readFileSync(join(repo.dir, '.gitlab-ci.yml'), 'utf8')}\n${docSnippet('deploying.md', 'bootstrap-job')}\n`)
+  writeFileSync(join(repo.dir, file), `${readFileSync(join(repo.dir, '.gitlab-ci.yml'), 'utf8')}\n${docSnippet('bootstrap-job')}\n`)
   const offered = await repo.list({ TANUKI_BOOTSTRAP_ROLE_ARN: 'arn:aws:iam::111122223333:role/tanuki-sts-bootstrap' }, [], file)
   t.deepEqual(offered.filter(j => j.name === 'bootstrap-production').map(j => j.when), ['manual'], 'with the variable: a manual job')
   t.notOk((await repo.list({}, [], file)).some(j => j.name === 'bootstrap-production'), 'without it: no job')
