@@ -44,6 +44,20 @@ for (const stage of ['staging', 'production'] as const) {
     t.deepEqual(sts[0]?.Resource, targets, 'on exactly the target roles of app.arc')
   })
 
+  test(`${stage}: the Lambda role only reads mappings and only appends to the audit table`, async t => {
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const statements = policies.flatMap(p => p.PolicyDocument.Statement)
+    const allowed = statements.filter(s => s.Effect === 'Allow').flatMap(s => [s.Action].flat()).filter(a => a.startsWith('dynamodb:'))
+    t.notOk(allowed.includes('dynamodb:*'), 'no dynamodb:* (Architect\'s default is replaced)')
+    t.deepEqual([...new Set(allowed)].sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      'read mappings; put, update, read and query audit records')
+    const denied = statements.filter(s => s.Effect === 'Deny').flatMap(s => [s.Action].flat())
+    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable'].every(a => denied.includes(a)), 'deleting records or tables is denied outright')
+    const writesMappings = statements.filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes('MappingsTable'))
+      .flatMap(s => [s.Action].flat()).filter(a => /Put|Update|Delete|Write/.test(a))
+    t.deepEqual(writesMappings, [], 'the broker cannot change mappings: admins do, with their own credentials')
+  })
+
   test(`${stage}: the mappings and audit tables, the byProject index, and TTL on audit records`, async t => {
     const tmpl = templates[stage]!
     const mappings = resource(tmpl, 'MappingsTable')
