@@ -16,6 +16,10 @@ any /*
 @events
 credentials-issued
 
+# No static bucket: the broker serves no files, and Architect's default one is a public-read S3 website.
+@static
+disabled
+
 @tables
 mappings
   scope *String

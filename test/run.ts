@@ -1,11 +1,11 @@
 // Runs the tape suites in one process and closes with one summary line: "tests: N passed, N failed".
-// Usage: npm test [-- FILE ...]; default: every test/unit and test/integration *-test.ts file.
+// Usage: npm test [-- FILE ...]; default: every test/unit, test/integration and test/security *-test.ts file.
 import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const root = join(__dirname, '..')
-const suites = ['test/unit', 'test/integration']
+const suites = ['test/unit', 'test/integration', 'test/security']
 const files = process.argv.slice(2).length > 0
   ? process.argv.slice(2)
   : suites.flatMap(dir => readdirSync(join(root, dir)).filter(f => f.endsWith('-test.ts')).sort().map(f => join(dir, f)))

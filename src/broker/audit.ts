@@ -164,8 +164,9 @@ export async function queryAuditByProject (db: DynamoDBClient, table: string, q:
   const result = await db.send(new QueryCommand({
     TableName: table,
     IndexName: 'byProject',
-    KeyConditionExpression: q.since ? 'project = :p AND #at >= :since' : 'project = :p',
-    ExpressionAttributeNames: q.since ? { '#at': 'at' } : undefined,
+    // `project` is a DynamoDB reserved word: it must go through an attribute name placeholder.
+    KeyConditionExpression: q.since ? '#project = :p AND #at >= :since' : '#project = :p',
+    ExpressionAttributeNames: q.since ? { '#project': 'project', '#at': 'at' } : { '#project': 'project' },
     ExpressionAttributeValues: { ':p': { S: q.project }, ...(q.since && { ':since': { S: q.since } }) },
     ScanIndexForward: false,
     Limit: q.limit ?? 100,

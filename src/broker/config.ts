@@ -12,14 +12,14 @@ export interface Config {
   readonly auditRetentionDays: number
   readonly region: string
   readonly tables: { readonly mappings: string; readonly audit: string }
-  /** Sandbox only: the local DynamoDB. */
+  /** Local runs only: the local DynamoDB (sandbox's, or BROKER_DYNAMODB_ENDPOINT); never in production. */
   readonly dynamoEndpoint?: string
-  /** Where `credentials-issued` goes: sandbox's event bus, or the SNS topic Architect made for the event. */
-  readonly events: EventsTarget
 }
 
+/** Where `credentials-issued` goes (loadEventsTarget): sandbox's event bus, or the SNS topic Architect made for it. */
 export type EventsTarget =
-  | { readonly bus: string }
+  /** Sandbox's event bus; undefined when ARC_SANDBOX names no events port (then every publish fails, and says why). */
+  | { readonly bus: string | undefined }
   | { readonly topicArn: string; readonly region: string; readonly endpoint: string }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -54,6 +54,28 @@ function parseIssuer (text: string, allowHttp: boolean): string {
   return text
 }
 
+/**
+ * A scope is `<issuer>/<project path>`, so no trusted issuer may be a path prefix of another: with both
+ * `https://host` and `https://host/gitlab`, the first one's project `gitlab/acme/api` would have the second one's scopes.
+ */
+function refuseOverlappingIssuers (issuers: readonly string[]): void {
+  for (const a of issuers) {
+    for (const b of issuers) {
+      if (b.toLowerCase().startsWith(a.toLowerCase() + '/')) {
+        bad('BROKER_ISSUERS', `has "${a}" and "${b}": one issuer's projects would share the other's mapping scopes (${b}/... is also ${a}/...)`)
+      }
+    }
+  }
+}
+
+/** An endpoint override (local runs and tests): a URL, without its trailing slash. */
+function endpoint (env: Env, name: string): string | undefined {
+  const text = env[name]?.trim()
+  if (!text) return undefined
+  try { return new URL(text).href.replace(/\/$/, '') }
+  catch { return bad(name, `is not a URL: "${text}"`) }
+}
+
 /** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in production. */
 function sandboxPort (env: Env, service: 'tables' | 'events'): number | undefined {
   if (env.ARC_ENV === 'production' || !env.ARC_SANDBOX) return undefined
@@ -69,14 +91,15 @@ const TOPIC_ARN = /^arn:(aws[a-z-]*):sns:([a-z0-9-]+):(\d{12}):([\w.-]{1,256})$/
 const DNS_SUFFIX: Record<string, string> = { aws: 'amazonaws.com', 'aws-cn': 'amazonaws.com.cn', 'aws-us-gov': 'amazonaws.com' }
 
 /**
- * Sandbox: its event bus. Elsewhere: the event's topic, which the deploy plugin names in BROKER_EVENTS_TOPIC, and the
- * SNS endpoint for its region (or the SDKs' own override variables, AWS_ENDPOINT_URL_SNS and AWS_ENDPOINT_URL).
+ * Where the credentials Lambdas publish, read apart from loadConfig (only they publish; the CLI and the event Lambda
+ * load the rest). Sandbox: its event bus. Elsewhere: the event's topic, which the deploy plugin names in
+ * BROKER_EVENTS_TOPIC, and the SNS endpoint for its region (or the SDKs' override variables, AWS_ENDPOINT_URL_SNS and
+ * AWS_ENDPOINT_URL). A bad variable is a TypeError naming it, as loadConfig's are.
  */
-function eventsTarget (env: Env, sandbox: boolean): EventsTarget {
-  if (sandbox) {
+export function loadEventsTarget (env: Env = process.env): EventsTarget {
+  if (sandboxPort(env, 'tables') !== undefined) {
     const port = sandboxPort(env, 'events')
-    if (port === undefined) bad('ARC_SANDBOX', 'has no events port (ports.events): is this sandbox older than Architect 10?')
-    return { bus: `http://localhost:${port}/events` }
+    return Object.freeze({ bus: port === undefined ? undefined : `http://localhost:${port}/events` })
   }
   const topicArn = env.BROKER_EVENTS_TOPIC?.trim()
   if (!topicArn) return bad('BROKER_EVENTS_TOPIC', 'is required outside sandbox (the deploy plugin sets it): the credentials-issued SNS topic ARN')
@@ -91,7 +114,7 @@ function eventsTarget (env: Env, sandbox: boolean): EventsTarget {
   }
   else if (DNS_SUFFIX[partition]) endpoint = `https://sns.${region}.${DNS_SUFFIX[partition]}/`
   else return bad('BROKER_EVENTS_TOPIC', `is in the ${partition} partition: set AWS_ENDPOINT_URL_SNS to its SNS endpoint`)
-  return { topicArn, region, endpoint }
+  return Object.freeze({ topicArn, region, endpoint })
 }
 
 export function loadConfig (env: Env = process.env): Config {
@@ -100,14 +123,15 @@ export function loadConfig (env: Env = process.env): Config {
   const issuerList = (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
   if (issuerList.length === 0) bad('BROKER_ISSUERS', 'is required: the comma-separated issuer URLs to trust, e.g. https://gitlab.com')
   const issuers = issuerList.map(i => parseIssuer(i, allowHttpIssuers))
+  refuseOverlappingIssuers(issuers)
   const audience = env.BROKER_AUDIENCE?.trim()
   if (!audience) bad('BROKER_AUDIENCE', 'is required: the "aud" tokens must carry (the broker\'s own URL)')
-  let stsEndpoint = env.BROKER_STS_ENDPOINT?.trim() || undefined
-  if (stsEndpoint) {
-    try { stsEndpoint = new URL(stsEndpoint).href.replace(/\/$/, '') }
-    catch { bad('BROKER_STS_ENDPOINT', `is not a URL: "${stsEndpoint}"`) }
-  }
+  const stsEndpoint = endpoint(env, 'BROKER_STS_ENDPOINT')
+  // The broker's DynamoDB (local runs, fault tests); production always uses AWS's, as it does its issuers over https.
+  const dynamoOverride = endpoint(env, 'BROKER_DYNAMODB_ENDPOINT')
+  if (dynamoOverride && env.ARC_ENV === 'production') bad('BROKER_DYNAMODB_ENDPOINT', 'is refused when ARC_ENV=production (it is for local runs)')
   const tablesPort = sandboxPort(env, 'tables')
+  const dynamoEndpoint = dynamoOverride ?? (tablesPort !== undefined ? `http://localhost:${tablesPort}` : undefined)
   const app = env.ARC_APP_NAME ?? 'tanuki-sts'
   const table = (name: string, logical: string): string => {
     const value = env[name]?.trim()
@@ -125,7 +149,6 @@ export function loadConfig (env: Env = process.env): Config {
     auditRetentionDays: integer(env, 'BROKER_AUDIT_RETENTION_DAYS', 400, 1, 3650),
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     tables: Object.freeze({ mappings: table('BROKER_TABLE_MAPPINGS', 'mappings'), audit: table('BROKER_TABLE_AUDIT', 'audit') }),
-    ...(tablesPort !== undefined && { dynamoEndpoint: `http://localhost:${tablesPort}` }),
-    events: Object.freeze(eventsTarget(env, tablesPort !== undefined)),
+    ...(dynamoEndpoint && { dynamoEndpoint }),
   })
 }

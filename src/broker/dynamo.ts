@@ -13,9 +13,10 @@ export function createDynamoClient (options: {
     region: options.region,
     ...(options.endpoint && { endpoint: options.endpoint }),
     ...(options.credentials && { credentials: options.credentials }),
-    // Fail fast: a Lambda answers 503 rather than hanging until API Gateway's 30 s.
+    // Fail fast: a Lambda answers 503 rather than hanging until its own timeout (15 s). Without
+    // throwOnRequestTimeout, @smithy/node-http-handler only logs a warning when requestTimeout passes.
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   })
 }
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import { createAuditStore } from './audit'
-import { loadConfig } from './config'
+import { loadConfig, loadEventsTarget } from './config'
 import { createDynamoClient } from './dynamo'
 import { InternalError, Unavailable, asBrokerError } from './errors'
 import { createExchange } from './exchange'
@@ -30,6 +30,7 @@ export interface WireOptions {
 /** Builds the exchange from the environment: the real token verifier, DynamoDB, STS and event bus. */
 export function wire (env: Readonly<Record<string, string | undefined>> = process.env, options: WireOptions = {}): Exchange {
   const config = loadConfig(env)
+  const events = loadEventsTarget(env)
   const db = createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint })
   const sts = createStsClient({ region: config.region, endpoint: config.stsEndpoint })
   options.instrument?.(db)
@@ -41,7 +42,7 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ client: sts }),
     // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.
-    publish: options.publish ?? createPublisher(config.events, sts.config.credentials),
+    publish: options.publish ?? createPublisher(events, sts.config.credentials),
     log,
   })
 }

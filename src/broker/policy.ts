@@ -38,17 +38,19 @@ export class MappingInvalid extends Error {
 
 /** Role names are what a job asks for: the same rule for the request parameter and the mapping field. */
 export const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$/
-const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
-const ID = /^[1-9][0-9]{0,19}$/
+export const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
+export const GITLAB_ID = /^[1-9][0-9]{0,19}$/
 /** AssumeRole from a Lambda role is role chaining: AWS caps the session at one hour. */
 export const MIN_DURATION = 900
 export const MAX_DURATION = 3600
 /** AWS: at most 50 session tags per AssumeRole; 6 are ours by default. */
-const MAX_SESSION_TAGS = 40
+export const MAX_SESSION_TAGS = 40
 export const DEFAULT_SESSION_TAGS: readonly string[] =
   ['project_path', 'ref', 'pipeline_id', 'job_id', 'user_login', 'environment']
-const FIELDS = new Set(['scope', 'role', 'roleArn', 'pin', 'conditions', 'maxDuration', 'sessionPolicy', 'sessionTags',
-  'maxUses', 'maxTokenAge', 'description', 'enabled', 'updatedAt', 'updatedBy'])
+/** Every field a mapping may have; any other is an error. */
+export const MAPPING_FIELDS: readonly string[] = ['scope', 'role', 'roleArn', 'pin', 'conditions', 'maxDuration', 'sessionPolicy', 'sessionTags',
+  'maxUses', 'maxTokenAge', 'description', 'enabled', 'updatedAt', 'updatedBy']
+const FIELDS: ReadonlySet<string> = new Set(MAPPING_FIELDS)
 
 /** `https://host[/sub/path]/group/project`, `.../group/*` (projects directly in it) or `.../group/**` (any depth). */
 export function parseScope (scope: string): { kind: ScopeKind; base: string } | undefined {
@@ -123,7 +125,7 @@ function parsePin (value: unknown, kind: ScopeKind | undefined, problems: Proble
   }
   const [key, id] = Object.entries(value)[0]
   const text = patternText(id)
-  if (text === undefined || !ID.test(text)) return problem(`${key} must be a decimal GitLab ID`)
+  if (text === undefined || !GITLAB_ID.test(text)) return problem(`${key} must be a decimal GitLab ID`)
   if (key === 'project_id') {
     if (kind === 'group') return problem('a /* scope is pinned by namespace_id, not project_id')
     return { project_id: text }

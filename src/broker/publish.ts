@@ -17,8 +17,11 @@ export type Publish = (event: IssuedEvent) => Promise<void>
 /** The signer's credentials: the same provider the SDK clients use (the Lambda role's, from the environment). */
 export type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credentials']
 
-/** A publish is on the request path: a stalled bus or SNS must not hold the caller's credentials for long. */
-const TIMEOUT_MS = 3000
+/**
+ * A publish is on the request path, and SNS answers in milliseconds: a hanging bus or SNS must not hold the caller's
+ * credentials until the Lambda times out. Past this, the publish counts as failed (and is logged).
+ */
+export const PUBLISH_TIMEOUT_MS = 2000
 // Connections are kept for the next issuance of a warm container, as the SDK's own clients keep theirs.
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
 
@@ -40,19 +43,21 @@ interface Answer { status: number; text: string }
 
 function post (url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
+    // A deadline for the whole exchange, not an idle timeout: a bus that trickles bytes is cut off too.
+    const deadline = AbortSignal.timeout(PUBLISH_TIMEOUT_MS)
+    const fail = (err: unknown) => reject(deadline.aborted ? new Error(`${url.host} did not answer within ${PUBLISH_TIMEOUT_MS} ms`) : err)
     const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
-      timeout: TIMEOUT_MS,
+      signal: deadline,
     }, response => {
       const chunks: Buffer[] = []
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
       response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-      response.on('error', reject)
+      response.on('error', fail)
     })
-    request.on('timeout', () => request.destroy(new Error(`no answer from ${url.host} within ${TIMEOUT_MS} ms`)))
-    request.on('error', reject)
+    request.on('error', fail)
     request.end(body)
   })
 }
@@ -64,8 +69,10 @@ function formEncode (params: Record<string, string>): string {
 }
 
 /** Sandbox's bus takes `{ name, payload }` and hands the payload to the event's Lambda, as SNS would. */
-function publishToBus (bus: URL): Publish {
+function publishToBus (where: string | undefined): Publish {
   return async event => {
+    if (where === undefined) throw new Error('sandbox did not say where its event bus is (no ports.events in ARC_SANDBOX)')
+    const bus = new URL(where)
     const answer = await post(bus, { 'content-type': 'application/json' }, JSON.stringify({ name: ISSUED_EVENT, payload: event }))
     if (answer.status !== 200) throw new Error(`sandbox's event bus answered ${answer.status}: ${answer.text.slice(0, 200)}`)
   }
@@ -97,5 +104,5 @@ function publishToSns (target: Extract<EventsTarget, { topicArn: string }>, cred
 
 /** The publisher for a configuration; a failed publish throws (the exchange logs it: the audit record is already durable). */
 export function createPublisher (target: EventsTarget, credentials: Credentials): Publish {
-  return 'bus' in target ? publishToBus(new URL(target.bus)) : publishToSns(target, credentials)
+  return 'bus' in target ? publishToBus(target.bus) : publishToSns(target, credentials)
 }

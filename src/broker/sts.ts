@@ -56,13 +56,25 @@ export function sessionTags (claims: Readonly<Record<string, unknown>>, names: r
   return tags
 }
 
+/**
+ * The error code STS answered (`MalformedPolicyDocument`), as its docs and CloudTrail name it. The SDK's `name` is
+ * its exception class, which for modelled errors adds `Exception` (`MalformedPolicyDocumentException`); the Query
+ * protocol's `<Code>` is kept on the error as `Code`.
+ */
+export function stsErrorCode (err: STSServiceException): string {
+  const code: unknown = (err as { Code?: unknown }).Code
+  return typeof code === 'string' && /^[A-Za-z.]{1,64}$/.test(code) ? code : err.name
+}
+
 export function createStsClient (options: { region: string; endpoint?: string }): STSClient {
-  // Throttling and 5xx are retried by the SDK's standard strategy, with bounded exponential backoff.
+  // Throttling, 5xx and timeouts are retried by the SDK's standard strategy, with bounded exponential backoff.
+  // Three attempts of at most 3 s fit the Lambda's 15 s; without throwOnRequestTimeout, @smithy/node-http-handler
+  // only logs a warning when requestTimeout passes, and a hung STS would hold the request until the Lambda times out.
   return new STSClient({
     region: options.region,
     ...(options.endpoint && { endpoint: options.endpoint }),
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 5000 },
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
   })
 }
 
@@ -83,7 +95,7 @@ export function createStsPort (options: { region: string; endpoint?: string } | 
       }
       catch (err) {
         if (err instanceof STSServiceException) {
-          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${err.name}: ${err.message}`, { cause: err })
+          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${stsErrorCode(err)}: ${err.message}`, { cause: err })
         }
         throw new UpstreamError('STS could not be reached; no credentials were issued. Try again shortly.', {
           cause: err, detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),

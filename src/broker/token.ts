@@ -41,13 +41,19 @@ export interface TokenVerifier {
   readonly stats: IssuerFetchStats
 }
 
+export interface TokenVerifierOptions {
+  /** Milliseconds since the epoch, for the cooldowns after a failed fetch; default Date.now (a seam for tests). */
+  readonly clock?: () => number
+}
+
 /**
  * Builds the verifier for a config. JWKS sets live in the returned closure, so a warm container keeps its keys.
  */
-export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>): TokenVerifier {
+export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>, options: TokenVerifierOptions = {}): TokenVerifier {
   const trusted = new Set(config.issuers)
   const sources = new Map<string, SourceEntry>()
   const stats: IssuerFetchStats = { discovery: 0, jwks: 0 }
+  const clock = options.clock ?? Date.now
 
   async function discover (issuer: string): Promise<KeySource> {
     stats.discovery++
@@ -61,11 +67,28 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
       const jwks = new URL(jwksUri)
       // The keys must come from the issuer's own origin: a discovery document cannot send us elsewhere.
       if (jwks.origin !== new URL(issuer).origin) throw new FetchRefused(`jwks_uri ${jwksUri} is not on the issuer's origin`)
+      // jose waits out its cooldown only after a successful fetch; after a failed one it would fetch again for every
+      // request (an unknown kid, or no keys yet). So a failure starts our own cooldown, in which nothing is fetched.
+      let failedAt = -Infinity
+      const fetchKeys = async (url: string, init: { headers?: Headers; signal?: AbortSignal }): Promise<Response> => {
+        if (clock() - failedAt < JWKS_COOLDOWN_MS) throw new FetchRefused(`${url} failed less than ${JWKS_COOLDOWN_MS / 1000} s ago; not asking again yet`)
+        stats.jwks++
+        try {
+          const response = await fetchCapped(url, init)
+          const set: unknown = await response.clone().json()
+          if (typeof set !== 'object' || set === null || !Array.isArray((set as { keys?: unknown }).keys)) throw new FetchRefused(`${url} is not a JWK set`)
+          return response
+        }
+        catch (err) {
+          failedAt = clock()
+          throw err
+        }
+      }
       const remote = createRemoteJWKSet(jwks, {
         timeoutDuration: FETCH_TIMEOUT_MS,
         cooldownDuration: JWKS_COOLDOWN_MS,
         cacheMaxAge: JWKS_MAX_AGE_MS,
-        [customFetch]: (url, init) => { stats.jwks++; return fetchCapped(url, init) },
+        [customFetch]: fetchKeys,
       })
       const keys: JWTVerifyGetKey = async (header, token) => {
         try { return await remote(header, token) }
@@ -79,7 +102,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     catch (cause) {
       const error = new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`,
         { cause, detail: cause instanceof Error ? cause.message : String(cause) })
-      return { failedAt: Date.now(), error }
+      return { failedAt: clock(), error }
     }
   }
 
@@ -87,7 +110,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     // Decided synchronously, so a burst of requests after a failure's cooldown starts one discovery, not one each.
     let entry = sources.get(issuer)
     const settled = entry?.settled
-    if (!entry || (settled && 'failedAt' in settled && Date.now() - settled.failedAt > DISCOVERY_COOLDOWN_MS)) {
+    if (!entry || (settled && 'failedAt' in settled && clock() - settled.failedAt > DISCOVERY_COOLDOWN_MS)) {
       const fresh: SourceEntry = { pending: discover(issuer) }
       fresh.pending.then(result => { fresh.settled = result }, () => undefined)
       sources.set(issuer, fresh)
@@ -101,6 +124,11 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
   const verify = async (jwt: string, now: Date): Promise<VerifiedToken> => {
     if (Buffer.byteLength(jwt) > MAX_TOKEN_BYTES) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
     if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
+    // base64url's last character may carry spare bits that decoders ignore: one signed token has up to 16 spellings.
+    // Only the canonical one is taken, so the token's SHA-256 (the key of its maxUses counter and audit trail) is its own.
+    if (!jwt.split('.').every(part => Buffer.from(part, 'base64url').toString('base64url') === part)) {
+      throw new InvalidToken('The ID token is not canonically base64url-encoded.')
+    }
     let header: ReturnType<typeof decodeProtectedHeader>
     let payload: JWTPayload
     try {

@@ -129,6 +129,7 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
       for (const p of e.problems) atPath([...base, ...p.path], p.message)
     }
   })
+  problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return { mappings, problems }
 }
 

@@ -54,11 +54,20 @@ export function fieldsOf (source: Readonly<Record<string, unknown>>): Map<string
     }
     else out.set(field, field === 'sessionPolicy' ? policyValue(value) : value)
   }
+  // A stored item without `enabled` is enabled (parseMapping's default).
+  if (source.enabled === undefined) out.set('enabled', true)
   for (const [field, value] of Object.entries(source)) {
     // An invalid stored item may hold fields no mapping has: they show, so the update visibly drops them.
     if (!(FIELDS as readonly string[]).includes(field) && !IGNORED.has(field) && value !== undefined) out.set(field, value)
   }
   return out
+}
+
+/** Changes in the order of FIELDS (conditions by claim name), whatever side they came from. */
+function fieldOrder (field: string): [number, string] {
+  const top = field.split('.')[0]
+  const at = (FIELDS as readonly string[]).indexOf(top)
+  return [at === -1 ? FIELDS.length : at, field]
 }
 
 /** What changes from `old` to `next`, ignoring who wrote it and when. */
@@ -72,7 +81,11 @@ export function diffFields (old: Readonly<Record<string, unknown>>, next: Readon
     if (canonical(before) === canonical(after)) continue
     changes.push({ field, ...(before !== undefined && { old: before }), ...(after !== undefined && { new: after }) })
   }
-  return changes
+  return changes.sort((x, y) => {
+    const [a1, a2] = fieldOrder(x.field)
+    const [b1, b2] = fieldOrder(y.field)
+    return a1 - b1 || a2.localeCompare(b2)
+  })
 }
 
 /** The stored side of a diff: the parsed mapping when it parses, else the item as stored. */
@@ -92,7 +105,7 @@ export function computePlan (desired: readonly Mapping[], stored: readonly Store
     const have = current.get(key(scope, role))
     const asRecord = mapping as unknown as Record<string, unknown>
     if (!have) {
-      steps.push({ action: 'create', scope, role, mapping, changes: diffFields({}, asRecord) })
+      steps.push({ action: 'create', scope, role, mapping, changes: [...fieldsOf(asRecord)].map(([field, value]) => ({ field, new: value })) })
       continue
     }
     const changes = diffFields(storedFields(have), asRecord)
@@ -117,14 +130,17 @@ export const hasChanges = (plan: Plan) => plan.counts.create + plan.counts.updat
 const show = (value: unknown) => JSON.stringify(value)
 
 /** The plan as terraform prints one: `+ create`, `~ update` with `- old` / `+ new` lines, `- delete`, then the summary. */
-export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boolean } = {}): string[] {
+export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boolean; summary?: boolean } = {}): string[] {
   const lines: string[] = []
   for (const step of plan.steps) {
     const what = `${step.scope}  ${p.bold(step.role)}`
     switch (step.action) {
       case 'create':
         lines.push(p.green(`+ create  `) + what)
-        for (const c of step.changes) if (c.field !== 'scope' && c.field !== 'role') lines.push(p.green(`    + ${c.field}: ${show(c.new)}`))
+        for (const c of step.changes) {
+          // The key is on the header line; enabled: true is every mapping's default.
+          if (c.field !== 'scope' && c.field !== 'role' && !(c.field === 'enabled' && c.new === true)) lines.push(p.green(`    + ${c.field}: ${show(c.new)}`))
+        }
         break
       case 'update':
         lines.push(p.yellow(`~ update  `) + what + (step.stored.mapping instanceof MappingInvalid ? p.dim('  (stored mapping is invalid)') : ''))
@@ -141,6 +157,7 @@ export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boo
         break
     }
   }
+  if (options.summary === false) return lines
   if (lines.length) lines.push('')
   lines.push(p.bold(planSummary(plan)))
   if (plan.kept > 0) lines.push(p.dim(`${plan.kept} stored mapping(s) not in the file(s) kept; --prune deletes them.`))
@@ -148,7 +165,7 @@ export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boo
 }
 
 /** The plan for --json: every step with its key and changes. */
-export function planJson (plan: Plan): unknown {
+export function planJson (plan: Plan): Record<string, unknown> {
   return {
     steps: plan.steps.map(s => ({
       action: s.action, scope: s.scope, role: s.role,

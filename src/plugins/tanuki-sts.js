@@ -27,6 +27,32 @@ function stsStatement (targetRoles) {
 
 const EVENTS_TOPIC = 'CredentialsIssuedEventTopic'
 
+const tableArn = (logicalId, suffix = '') => ({
+  'Fn::Sub': [`arn:aws:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/\${tablename}${suffix}`, { tablename: { Ref: logicalId } }],
+})
+
+/**
+ * Least privilege on the tables, in place of Architect's `dynamodb:*`: the broker only reads mappings (admins write
+ * them with their own credentials), and only appends to and annotates the audit table — it can never delete a record.
+ */
+function dynamoStatements () {
+  return [
+    { Sid: 'ReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('MappingsTable')] },
+    {
+      Sid: 'AppendAudit',
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      Resource: [tableArn('AuditTable'), tableArn('AuditTable', '/index/*')],
+    },
+    {
+      Sid: 'NeverDelete',
+      Effect: 'Deny',
+      Action: ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive'],
+      Resource: [tableArn('MappingsTable'), tableArn('AuditTable')],
+    },
+  ]
+}
+
 function start ({ arc, cloudformation }) {
   const targetRoles = settings(arc['tanuki-sts'])['target-roles']
   if (!targetRoles || targetRoles.length === 0) {
@@ -35,7 +61,8 @@ function start ({ arc, cloudformation }) {
   const resources = cloudformation.Resources
   const role = resources.Role
   if (!role) throw Error('tanuki-sts plugin: the Lambda role (Resources.Role) is missing from the template')
-  role.Properties.Policies = role.Properties.Policies ?? []
+  role.Properties.Policies = (role.Properties.Policies ?? []).filter(p => p.PolicyName !== 'ArcDynamoPolicy')
+  role.Properties.Policies.push({ PolicyName: 'TanukiStsTables', PolicyDocument: { Version: '2012-10-17', Statement: dynamoStatements() } })
   role.Properties.Policies.push({
     PolicyName: 'TanukiStsPolicy',
     PolicyDocument: { Version: '2012-10-17', Statement: [stsStatement(targetRoles)] },
@@ -57,4 +84,4 @@ function start ({ arc, cloudformation }) {
   return cloudformation
 }
 
-module.exports = { deploy: { start }, stsStatement }
+module.exports = { deploy: { start }, stsStatement, dynamoStatements }

@@ -1,5 +1,5 @@
 import test from 'tape'
-import { loadConfig } from '../../src/broker/config'
+import { loadConfig, loadEventsTarget } from '../../src/broker/config'
 
 const sandbox = JSON.stringify({ ports: { tables: 5555, events: 5556 } })
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:TanukiStsProduction-CredentialsIssuedEventTopic-ABC123'
@@ -7,7 +7,7 @@ const deployed = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https
 const good = { BROKER_ISSUERS: 'https://gitlab.com, https://gitlab.example.com/gitlab', BROKER_AUDIENCE: 'https://sts.example.com', ARC_SANDBOX: sandbox, ARC_ENV: 'testing' }
 
 function errorOf (env: Record<string, string>): string {
-  try { loadConfig(env); return 'ok' }
+  try { loadConfig(env); loadEventsTarget(env); return 'ok' }
   catch (err) { return err instanceof TypeError ? err.message : `not a TypeError: ${String(err)}` }
 }
 
@@ -18,7 +18,9 @@ test('config: defaults', t => {
   t.equal(c.auditRetentionDays, 400, 'BROKER_AUDIT_RETENTION_DAYS defaults to 400')
   t.deepEqual(c.tables, { mappings: 'tanuki-sts-staging-mappings', audit: 'tanuki-sts-staging-audit' }, 'sandbox table names')
   t.equal(c.dynamoEndpoint, 'http://localhost:5555', 'the sandbox DynamoDB')
-  t.deepEqual(c.events, { bus: 'http://localhost:5556/events' }, 'events go to the sandbox event bus')
+  t.deepEqual(loadEventsTarget(good), { bus: 'http://localhost:5556/events' }, 'events go to the sandbox event bus')
+  t.deepEqual(loadEventsTarget({ ...good, ARC_SANDBOX: JSON.stringify({ ports: { tables: 5555 } }) }), { bus: undefined },
+    'a sandbox that names no events port: no bus (each publish then fails, saying why)')
   t.end()
 })
 
@@ -36,7 +38,6 @@ test('config: a bad variable is a TypeError naming it', t => {
     ['a retention of zero days', { ...good, BROKER_AUDIT_RETENTION_DAYS: '0' }, 'BROKER_AUDIT_RETENTION_DAYS'],
     ['a bad STS endpoint', { ...good, BROKER_STS_ENDPOINT: 'not a url' }, 'BROKER_STS_ENDPOINT'],
     ['no table names outside sandbox', { ...good, ARC_SANDBOX: '' }, 'BROKER_TABLE_MAPPINGS'],
-    ['a sandbox without an events port', { ...good, ARC_SANDBOX: JSON.stringify({ ports: { tables: 5555 } }) }, 'ARC_SANDBOX'],
     ['no events topic outside sandbox', { ...deployed, BROKER_EVENTS_TOPIC: '' }, 'BROKER_EVENTS_TOPIC'],
     ['an events topic that is not an SNS ARN', { ...deployed, BROKER_EVENTS_TOPIC: 'arn:aws:sqs:eu-west-1:111122223333:q' }, 'BROKER_EVENTS_TOPIC'],
     ['an events topic in a partition without a known endpoint', { ...deployed, BROKER_EVENTS_TOPIC: TOPIC.replace('arn:aws:', 'arn:aws-iso:') }, 'BROKER_EVENTS_TOPIC'],
@@ -55,13 +56,13 @@ test('config: http issuers are accepted for local runs when allowed', t => {
 test('config: the sandbox DynamoDB is never used in production', t => {
   const c = loadConfig({ ...good, ...deployed })
   t.equal(c.dynamoEndpoint, undefined, 'ARC_SANDBOX is ignored in production')
-  t.deepEqual(c.events, { topicArn: TOPIC, region: 'eu-west-1', endpoint: 'https://sns.eu-west-1.amazonaws.com/' }, 'and events go to SNS')
+  t.deepEqual(loadEventsTarget({ ...good, ...deployed }), { topicArn: TOPIC, region: 'eu-west-1', endpoint: 'https://sns.eu-west-1.amazonaws.com/' }, 'and events go to SNS')
   t.end()
 })
 
 test('config: the SNS endpoint follows the topic\'s region and partition, or the SDKs\' override variables', t => {
   const endpoint = (env: Record<string, string>) => {
-    const events = loadConfig({ ...deployed, ...env }).events
+    const events = loadEventsTarget({ ...deployed, ...env })
     return 'endpoint' in events ? events.endpoint : undefined
   }
   t.equal(endpoint({ BROKER_EVENTS_TOPIC: 'arn:aws-cn:sns:cn-north-1:111122223333:t' }), 'https://sns.cn-north-1.amazonaws.com.cn/', 'aws-cn')

@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import test from 'tape'
 import type { IssuedEvent } from '../../src/broker/exchange'
-import { createPublisher } from '../../src/broker/publish'
+import { PUBLISH_TIMEOUT_MS, createPublisher } from '../../src/broker/publish'
 import { verifySigV4 } from '../../src/local/sigv4-verify'
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:TanukiSts-CredentialsIssuedEventTopic-ABC'
@@ -30,6 +30,7 @@ test('Set up env', async t => {
           .catch(() => undefined)
       }
       received.push(entry)
+      if (answer.status === 0) return // never answer
       res.writeHead(answer.status, { 'content-type': 'text/xml' }).end(answer.body)
     })())
   })
@@ -74,6 +75,22 @@ test('publish: sandbox\'s event bus gets { name, payload }', async t => {
   try {
     await createPublisher({ bus: `${url}/events` }, async () => ROLE)(event).then(() => t.fail('resolved'),
       (err: Error) => t.match(err.message, /event bus answered 404/, 'a bus that refuses is an error'))
+  }
+  finally { answer = { status: 200, body: 'ok' } }
+})
+
+test('publish: a sandbox without an events port fails each publish, saying why', async t => {
+  await createPublisher({ bus: undefined }, async () => ROLE)(event).then(() => t.fail('resolved'),
+    (err: Error) => t.match(err.message, /no ports\.events in ARC_SANDBOX/, 'names what is missing'))
+})
+
+test('publish: a bus that never answers is given up after PUBLISH_TIMEOUT_MS', async t => {
+  answer = { status: 0, body: '' }
+  const started = Date.now()
+  try {
+    await createPublisher({ bus: `${url}/events` }, async () => ROLE)(event).then(() => t.fail('resolved'),
+      (err: Error) => t.match(err.message, new RegExp(`did not answer within ${PUBLISH_TIMEOUT_MS} ms`), 'a deadline error'))
+    t.ok(Date.now() - started < PUBLISH_TIMEOUT_MS + 1000, `after about ${PUBLISH_TIMEOUT_MS} ms`)
   }
   finally { answer = { status: 200, body: 'ok' } }
 })

@@ -87,12 +87,36 @@ test('shell quoting property: no value escapes its quotes (bash round trip)', t 
 })
 
 test('shell output property: arbitrary credentials round-trip through eval', t => {
-  const value = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).filter(s => !s.includes('\0'))
-  fc.assert(fc.property(value, value, (secret, token) => {
-    const body = respondCredentials({ ...issued, credentials: { ...issued.credentials, secretAccessKey: secret, sessionToken: token } }, 'shell', 'r').body
-    const out = bash('eval "$1"; printf "%s\\0%s" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN"', body)
-    return out.status === 0 && out.stdout === `${secret}\0${token}`
+  // Any text STS could answer (quotes, $(...), backticks, newlines, non-ASCII), not only what it does answer today.
+  const value = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }))
+    .filter(s => !s.includes('\0'))
+  fc.assert(fc.property(value, value, value, (keyId, secret, token) => {
+    const body = respondCredentials({ ...issued, credentials: { ...issued.credentials, accessKeyId: keyId, secretAccessKey: secret, sessionToken: token } }, 'shell', 'r').body
+    const out = bash('eval "$1"; printf "%s\\0%s\\0%s" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN"', body)
+    return out.status === 0 && out.stdout === `${keyId}\0${secret}\0${token}` && out.stderr === ''
   }), { numRuns: Math.ceil(runs / 2) })
-  t.pass('secret and session token came back unchanged')
+  t.pass('key id, secret and session token came back unchanged, and nothing else ran')
+  t.end()
+})
+
+test('shell output property: the secret key alone, as a job reads it (printf %s "$AWS_SECRET_ACCESS_KEY")', t => {
+  const secret = fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }).filter(s => !s.includes('\0'))
+  fc.assert(fc.property(secret, value => {
+    const body = respondCredentials({ ...issued, credentials: { ...issued.credentials, secretAccessKey: value } }, 'shell', 'r').body
+    const out = spawnSync('bash', ['-c', `eval ${shellQuote(body)}; printf %s "$AWS_SECRET_ACCESS_KEY"`], { encoding: 'utf8' })
+    return out.status === 0 && out.stdout === value
+  }), { numRuns: Math.ceil(runs / 2) })
+  t.pass('the secret came back byte for byte')
+  t.end()
+})
+
+test('shell error property: any message stops the eval and is printed verbatim on stderr', t => {
+  const message = fc.string({ unit: 'binary', maxLength: 80 }).filter(s => !s.includes('\0'))
+  fc.assert(fc.property(message, text => {
+    const r = respondError(new AccessDenied(text, { condition: 'mapping' }), 'shell', 'req-9')
+    const out = bash('eval "$1"; echo still-running', r.body)
+    return out.status === 1 && out.stdout === '' && out.stderr === `tanuki-sts: access_denied: ${text} (request req-9)\n`
+  }), { numRuns: Math.ceil(runs / 2) })
+  t.pass('every error script exited 1 with the message, and nothing after it ran')
   t.end()
 })

@@ -1,9 +1,9 @@
 // GET /healthz: for probes. Checks only that the configuration loads; imports nothing heavy (no SDK, no jose).
-import { loadConfig } from '../../broker/config'
+import { loadConfig, loadEventsTarget } from '../../broker/config'
 import { VERSION } from '../../broker/version'
 
 let problem: string | undefined
-try { loadConfig() }
+try { loadConfig(); loadEventsTarget() }
 catch (err) { problem = err instanceof Error ? err.message : String(err) }
 
 export async function handler () {

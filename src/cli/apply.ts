@@ -1,0 +1,126 @@
+// `mappings validate FILE...` and `mappings apply FILE... [--dry-run] [--prune]`: check the files, plan against the
+// table, then write each step conditionally on what was read at plan time. Parsing is mapping-file.ts's, diffing plan.ts's.
+import { readFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { MappingConflict, createMappingAdmin } from '../broker/mappings'
+import type { MappingAdmin } from '../broker/mappings'
+import { formatProblem, parseMappingFiles } from './mapping-file'
+import type { MappingFiles } from './mapping-file'
+import { CliError, err, out, print, printJson, say } from './output'
+import { computePlan, hasChanges, planJson, renderPlan } from './plan'
+import type { Plan, PlanStep } from './plan'
+import { expectedVersion, resolveActor, stamp } from './stamp'
+import { addTargetOptions, withTarget } from './target'
+import type { TargetOptions } from './target'
+
+function readMappingFiles (files: readonly string[]): MappingFiles {
+  const inputs = files.map(file => {
+    try { return { file, text: readFileSync(file, 'utf8') } }
+    catch (e) { throw new CliError(`Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) }
+  })
+  return parseMappingFiles(inputs)
+}
+
+/** Prints every problem (stderr, or as JSON) and fails: nothing is written when a file has any. */
+function reportProblems (parsed: MappingFiles, json: boolean): never {
+  if (json) printJson({ valid: false, problems: parsed.problems.map(p => ({ ...p, text: formatProblem(p) })) })
+  for (const p of parsed.problems) say(formatProblem(p))
+  throw new CliError(`${parsed.problems.length} problem(s) found; nothing was written. Fix the file(s) and re-run.`)
+}
+
+async function validate (files: string[], opts: { json?: boolean }): Promise<void> {
+  const parsed = readMappingFiles(files)
+  if (parsed.problems.length) reportProblems(parsed, Boolean(opts.json))
+  if (opts.json) printJson({ valid: true, mappings: parsed.mappings.length, problems: [] })
+  else print(`${parsed.mappings.length} mapping${parsed.mappings.length === 1 ? '' : 's'} valid`)
+}
+
+/** Writes one step, conditional on what was read at plan time (create: still absent; update/delete: same updatedAt). */
+async function applyStep (admin: MappingAdmin, step: PlanStep, actor: string, now: Date): Promise<void> {
+  switch (step.action) {
+    case 'create': return admin.put(stamp(step.mapping, actor, now), undefined)
+    case 'update': return admin.put(stamp(step.mapping, actor, now), expectedVersion(step.stored))
+    case 'delete': {
+      const deleted = await admin.delete(step.scope, step.role, expectedVersion(step.stored))
+      if (!deleted) throw new MappingConflict(step.scope, step.role)
+      return
+    }
+    case 'unchanged': return
+  }
+}
+
+/** A plan's writes stopped at a conflict: how many steps went through before it. */
+export class ApplyConflict extends Error {
+  constructor (readonly conflict: MappingConflict, readonly done: number, readonly total: number) {
+    super(`${conflict.message}\nConflict: another writer changed the table since the plan was made; ` +
+      `${done ? `${done} of ${total} change(s) were applied before it; ` : ''}` +
+      'nothing else was written. Re-run `tanuki-sts mappings apply` to plan against the new state.')
+    this.name = 'ApplyConflict'
+  }
+}
+
+/** Writes a plan's steps in order, each conditional on the state the plan was made from; stops at the first conflict. */
+export async function executePlan (admin: MappingAdmin, plan: Plan, actor: string, now: Date = new Date()): Promise<number> {
+  const todo = plan.steps.filter(s => s.action !== 'unchanged')
+  let done = 0
+  for (const step of todo) {
+    try { await applyStep(admin, step, actor, now) }
+    catch (e) {
+      if (e instanceof MappingConflict) throw new ApplyConflict(e, done, todo.length)
+      throw e
+    }
+    done++
+  }
+  return done
+}
+
+interface ApplyOptions extends TargetOptions { dryRun?: boolean; prune?: boolean; json?: boolean; actor?: string }
+
+export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
+  const json = Boolean(opts.json)
+  const parsed = readMappingFiles(files)
+  if (parsed.problems.length) reportProblems(parsed, json)
+  const actor = resolveActor(opts.actor)
+  await withTarget(opts, async target => {
+    const admin = createMappingAdmin(target.db, target.tables.mappings)
+    const plan: Plan = computePlan(parsed.mappings.map(m => m.mapping), await admin.list(), { prune: Boolean(opts.prune) })
+    if (!json) {
+      say(err.dim(`Target: ${target.label}, table ${target.tables.mappings}`))
+      for (const line of renderPlan(plan, out)) print(line)
+    }
+    if (opts.dryRun || !hasChanges(plan)) {
+      if (json) printJson({ ...planJson(plan), applied: false, dryRun: Boolean(opts.dryRun) })
+      else say(opts.dryRun ? 'Dry run: nothing was written.' : 'Nothing to do.')
+      return
+    }
+    let done: number
+    try { done = await executePlan(admin, plan, actor) }
+    catch (e) {
+      if (!(e instanceof ApplyConflict)) throw e
+      if (json) printJson({ ...planJson(plan), applied: false, appliedSteps: e.done, conflict: { scope: e.conflict.scope, role: e.conflict.role, message: e.conflict.message } })
+      throw new CliError(e.message)
+    }
+    if (json) printJson({ ...planJson(plan), applied: true, appliedSteps: done })
+    else say(err.green(`Applied ${done} change(s) to ${target.label}.`))
+  })
+}
+
+export function registerApply (mappings: Command): void {
+  mappings.command('validate')
+    .description('check mapping files (schema and meaning) without touching any table; exit 1 on any problem')
+    .argument('<file...>', 'mapping files (YAML with a `mappings:` list)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim')
+    .action(validate)
+
+  addTargetOptions(mappings.command('apply')
+    .description('make the table match mapping files: validate, print the plan, then write it (conditional writes)')
+    .argument('<file...>', 'mapping files (YAML with a `mappings:` list)')
+    .option('--dry-run', 'print the plan and stop; nothing is written')
+    .option('--prune', 'also delete stored mappings that no file mentions')
+    .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)')
+    .option('--json', 'print the plan and outcome as JSON'))
+    .addHelpText('after', '\nExamples:\n  $ tanuki-sts mappings apply docs/examples/mappings.yaml --local --dry-run\n' +
+      '  $ tanuki-sts mappings apply mappings/*.yaml --prune --region eu-west-1 --env production')
+    .action(applyFiles)
+}

@@ -1,0 +1,220 @@
+// `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`): one mapping at a time, by hand.
+// Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
+import { createInterface } from 'node:readline/promises'
+import type { Command } from 'commander'
+import { stringify } from 'yaml'
+import { createMappingAdmin } from '../broker/mappings'
+import type { StoredEntry } from '../broker/mappings'
+import { MappingInvalid } from '../broker/policy'
+import type { Mapping } from '../broker/policy'
+import { registerApply } from './apply'
+import { formatPath } from './mapping-file'
+import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
+import type { Paint } from './output'
+import { computePlan, renderPlan } from './plan'
+import { PutFlagsInvalid, mappingFromFlags } from './put-flags'
+import type { PutFlags } from './put-flags'
+import { expectedVersion, resolveActor, stamp } from './stamp'
+import { addTargetOptions, withTarget } from './target'
+import type { Target, TargetOptions } from './target'
+
+const collect = (value: string, previous: string[] = []) => [...previous, value]
+
+/** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
+export function fileForm (mapping: Mapping): Record<string, unknown> {
+  const conditions = Object.entries(mapping.conditions)
+  return {
+    scope: mapping.scope,
+    role: mapping.role,
+    roleArn: mapping.roleArn,
+    pin: mapping.pin,
+    ...(conditions.length && { conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])) }),
+    ...(mapping.maxDuration !== undefined && { maxDuration: mapping.maxDuration }),
+    ...(mapping.sessionPolicy !== undefined && { sessionPolicy: JSON.parse(mapping.sessionPolicy) as unknown }),
+    ...(mapping.sessionTags !== undefined && { sessionTags: [...mapping.sessionTags] }),
+    ...(mapping.maxUses !== undefined && { maxUses: mapping.maxUses }),
+    ...(mapping.maxTokenAge !== undefined && { maxTokenAge: mapping.maxTokenAge }),
+    ...(mapping.description !== undefined && { description: mapping.description }),
+    ...(!mapping.enabled && { enabled: false }),
+  }
+}
+
+/** YAML for people and every YAML reader: 1.1-style quoting keeps "2012-10-17", "yes" and "on" strings everywhere. */
+const toYaml = (value: unknown) => stringify(value, { version: '1.1' }).trimEnd()
+
+/** A stored entry for --json: the mapping's fields, or why it is invalid and the item as stored. */
+export function entryJson (entry: StoredEntry): Record<string, unknown> {
+  if (entry.mapping instanceof MappingInvalid) {
+    return { scope: entry.scope, role: entry.role, valid: false, problems: entry.mapping.problems.map(p => ({ path: formatPath(p.path), message: p.message })), item: entry.item }
+  }
+  return { valid: true, ...entry.mapping }
+}
+
+function pinText (mapping: Mapping): string {
+  return mapping.pin === 'none' ? 'none' : Object.entries(mapping.pin).map(([k, v]) => `${k}=${v}`).join('')
+}
+
+function conditionsText (mapping: Mapping, p: Paint): string {
+  const lines = Object.entries(mapping.conditions).map(([claim, patterns]) => `${claim}=${patterns.join('|')}`)
+  if (!('ref_protected' in mapping.conditions)) lines.push(p.dim('ref_protected=true (default)'))
+  if (mapping.maxUses !== undefined) lines.push(p.dim(`maxUses=${mapping.maxUses}`))
+  if (mapping.maxTokenAge !== undefined) lines.push(p.dim(`maxTokenAge=${mapping.maxTokenAge}s`))
+  return lines.join('\n')
+}
+
+function updatedText (item: Record<string, unknown>): string {
+  const at = typeof item.updatedAt === 'string' ? item.updatedAt.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : ''
+  return [at, typeof item.updatedBy === 'string' ? `by ${item.updatedBy}` : ''].filter(Boolean).join(' ')
+}
+
+async function list (opts: TargetOptions & { scope?: string; role?: string; json?: boolean }): Promise<void> {
+  await withTarget(opts, async target => {
+    const note = progress()
+    note.update(`reading ${target.tables.mappings}…`)
+    const all = await createMappingAdmin(target.db, target.tables.mappings).list()
+    note.done()
+    const entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
+    if (opts.json) return printJson(entries.map(entryJson))
+    if (entries.length === 0) {
+      say(`No mappings${opts.scope || opts.role ? ' match' : ''} in ${target.label}.`)
+      return
+    }
+    const rows = entries.map(e => {
+      const m = e.mapping
+      if (m instanceof MappingInvalid) {
+        const item = e.item
+        return [e.scope, e.role, `${String(item.roleArn ?? '')}\n${out.red('✗ invalid (grants nothing)')}`, '', '', updatedText(item)]
+      }
+      return [m.scope, m.enabled ? m.role : `${m.role} ${out.yellow('(disabled)')}`, m.roleArn, pinText(m), conditionsText(m, out), updatedText(e.item)]
+    })
+    print(renderTable(['SCOPE', 'ROLE', 'ROLE ARN', 'PIN', 'CONDITIONS', 'UPDATED'], rows, out.bold))
+    const invalid = entries.filter(e => e.mapping instanceof MappingInvalid)
+    if (invalid.length) {
+      print()
+      print(out.red(`${invalid.length} invalid mapping(s): the broker denies every request they decide. Fix them with \`mappings put\` or \`mappings apply\`.`))
+      for (const e of invalid) {
+        for (const p of (e.mapping as MappingInvalid).problems) print(`  ${e.scope} ${e.role}: ${p.path.length ? formatPath(p.path) + ': ' : ''}${p.message}`)
+      }
+    }
+  })
+}
+
+async function readEntry (target: Target, scope: string, role: string): Promise<StoredEntry> {
+  const entry = await createMappingAdmin(target.db, target.tables.mappings).read(scope, role)
+  if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list\` shows what there is.)`)
+  return entry
+}
+
+async function get (scope: string, role: string, opts: TargetOptions & { json?: boolean }): Promise<void> {
+  await withTarget(opts, async target => {
+    const entry = await readEntry(target, scope, role)
+    if (opts.json) return printJson(entryJson(entry))
+    const updated = updatedText(entry.item)
+    if (entry.mapping instanceof MappingInvalid) {
+      print(out.red(`# INVALID: the broker denies every request this mapping decides.`))
+      for (const p of entry.mapping.problems) print(out.red(`#   ${p.path.length ? formatPath(p.path) + ': ' : ''}${p.message}`))
+      print(toYaml({ mappings: [entry.item] }))
+      return
+    }
+    if (updated) print(out.dim(`# updated ${updated}`))
+    print(toYaml({ mappings: [fileForm(entry.mapping)] }))
+  })
+}
+
+async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promise<void> {
+  let mapping: Mapping
+  try { mapping = mappingFromFlags(opts) }
+  catch (e) {
+    if (!(e instanceof PutFlagsInvalid)) throw e
+    for (const line of e.problems) say(line)
+    throw new CliError(`${e.problems.length} problem(s) found; nothing was written.`)
+  }
+  const actor = resolveActor(opts.actor)
+  await withTarget(opts, async target => {
+    const admin = createMappingAdmin(target.db, target.tables.mappings)
+    const current = await admin.read(mapping.scope, mapping.role)
+    const plan = computePlan([mapping], current ? [current] : [], { prune: false })
+    const step = plan.steps[0]
+    if (step.action === 'unchanged') {
+      say(`Unchanged: ${mapping.scope} role "${mapping.role}" already says this in ${target.label}; nothing was written.`)
+      return
+    }
+    // Conditional: create only if still absent, replace only if its updatedAt is what was just read.
+    await admin.put(stamp(mapping, actor), current ? expectedVersion(current) : undefined)
+    for (const line of renderPlan(plan, out, { summary: false })) print(line)
+    say(err.green(`${current ? 'Updated' : 'Created'} in ${target.label}.`))
+  })
+}
+
+async function confirm (question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try { return /^y(es)?$/i.test((await rl.question(question)).trim()) }
+  finally { rl.close() }
+}
+
+async function remove (scope: string, role: string, opts: TargetOptions & { yes?: boolean }): Promise<void> {
+  if (!opts.yes && !process.stdin.isTTY) {
+    throw new CliError(`Not deleting ${scope} role "${role}": there is no terminal to confirm on. Re-run with --yes to delete it.`)
+  }
+  await withTarget(opts, async target => {
+    const entry = await readEntry(target, scope, role)
+    const arn = typeof entry.item.roleArn === 'string' ? ` (${entry.item.roleArn})` : ''
+    if (!opts.yes && !await confirm(`Delete the mapping ${scope} role "${role}"${arn} from ${target.label}? [y/N] `)) {
+      throw new CliError('Not deleted.')
+    }
+    // Conditional on what was shown: if someone changed it meanwhile, MappingConflict and nothing is deleted.
+    await createMappingAdmin(target.db, target.tables.mappings).delete(scope, role, expectedVersion(entry))
+    say(err.green(`Deleted ${scope} role "${role}" from ${target.label}.`))
+  })
+}
+
+export function registerMappings (program: Command): void {
+  const mappings = program.command('mappings').description('read and write the mappings table (who may use which role)')
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings list --local')
+
+  addTargetOptions(mappings.command('list')
+    .description('list mappings (invalid ones are shown with their problems)')
+    .option('--scope <scope>', 'only this scope (exact)')
+    .option('--role <role>', 'only this role')
+    .option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings list --role deploy --region eu-west-1 --env production')
+    .action(list)
+
+  addTargetOptions(mappings.command('get')
+    .description('print one mapping as a mapping file (YAML) or JSON')
+    .argument('<scope>', 'project URL, or group URL + /* or /**')
+    .argument('<role>', 'role name')
+    .option('--json', 'print JSON'))
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings get https://gitlab.com/acme/payments/api deploy --local')
+    .action(get)
+
+  addTargetOptions(mappings.command('put')
+    .description('create or replace one mapping (a conditional write: fails if someone changed it since it was read)')
+    .requiredOption('--scope <scope>', 'project URL, or group URL + /* (its projects) or /** (every project below)')
+    .requiredOption('--role <role>', 'the role name jobs ask for')
+    .requiredOption('--role-arn <arn>', 'the IAM role the broker assumes')
+    .option('--pin <pin>', 'project_id=N (project scope), namespace_id=N (/* scope) or none')
+    .option('--condition <claim=pattern>', 'a claim condition; repeat it, or the same claim for a list (any of)', collect)
+    .option('--max-duration <seconds>', 'longest session, 900..3600')
+    .option('--max-uses <n>', 'issuances per ID token')
+    .option('--max-token-age <seconds>', 'refuse tokens older than this')
+    .option('--session-policy <file>', 'a JSON IAM policy to scope sessions down')
+    .option('--session-tag <claim>', 'a claim copied to a session tag (repeatable; replaces the defaults)', collect)
+    .option('--description <text>', 'what this mapping is for')
+    .option('--disabled', 'store it disabled (it grants nothing)')
+    .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)'))
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings put --local --scope https://gitlab.com/acme/payments/api --role deploy \\\n' +
+      '      --role-arn arn:aws:iam::111122223333:role/payments-deploy --pin project_id=4301877 \\\n' +
+      '      --condition ref=main --condition environment=production --condition environment=staging')
+    .action(put)
+
+  addTargetOptions(mappings.command('delete')
+    .description('delete one mapping (asks first on a terminal)')
+    .argument('<scope>', 'project URL, or group URL + /* or /**')
+    .argument('<role>', 'role name')
+    .option('--yes', 'do not ask (required when not on a terminal)'))
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings delete https://gitlab.com/acme/payments/api deploy --local --yes')
+    .action(remove)
+
+  registerApply(mappings)
+}

@@ -1,0 +1,328 @@
+// The admin CLI as users run it (`node bin/tanuki-sts.js ...`, a real subprocess) against the broker in sandbox:
+// mappings by hand and from files, explain against the broker's own answers, the audit trail, local tokens.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
+import { decodeJwt } from 'jose'
+import test from 'tape'
+import { createMappingAdmin } from '../../src/broker/mappings'
+import { parseMapping } from '../../src/broker/policy'
+import { ApplyConflict, executePlan } from '../../src/cli/apply'
+import { computePlan } from '../../src/cli/plan'
+import { AUDIENCE, ROLE_ARN, ROOT, scanAll, startBrokerEnv } from '../helpers/broker-env'
+import type { BrokerEnv } from '../helpers/broker-env'
+
+let env: BrokerEnv
+let dir: string
+let scope: string
+let groupScope: string
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** Runs the CLI as a user would, on the test sandbox's tables; never on a terminal, never in colour. */
+function cli (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+  return new Promise(resolve => {
+    const child = execFile(process.execPath, [join(ROOT, 'bin', 'tanuki-sts.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ARC_TABLES_PORT: String(env.tablesPort), NO_COLOR: '1', TANUKI_ISSUER_URL: env.issuer.url, ...extraEnv },
+      timeout: 60_000,
+    }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+    })
+    child.stdin?.end()
+  })
+}
+
+const local = ['--local']
+const verify = ['--issuer', '', '--audience', AUDIENCE]
+
+function file (name: string, text: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+function mappingsYaml (deployDuration = 3600, withGroup = true): string {
+  return `mappings:
+  - scope: ${scope}
+    role: deploy
+    roleArn: ${ROLE_ARN}
+    pin: { project_id: "4301877" }
+    conditions:
+      ref: main
+    maxDuration: ${deployDuration}
+${withGroup
+    ? `  - scope: ${groupScope}
+    role: read-only
+    roleArn: arn:aws:iam::111122223333:role/readonly
+    pin: { namespace_id: "72815" }
+    conditions:
+      ref_protected: ["true", "false"]
+`
+    : ''}`
+}
+
+async function post (token: string, role: string): Promise<number> {
+  const res = await fetch(`${env.url}/credentials?role=${role}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+  await res.text()
+  return res.status
+}
+
+test('Set up env', async t => {
+  env = await startBrokerEnv()
+  dir = mkdtempSync(join(tmpdir(), 'tanuki-cli-'))
+  scope = `${env.issuer.url}/acme/payments/api`
+  groupScope = `${env.issuer.url}/acme/payments/*`
+  verify[1] = env.issuer.url
+  const help = await cli(['--help'])
+  t.plan(2)
+  t.equal(help.code, 0, 'the CLI runs')
+  t.match(help.stdout, /Usage: tanuki-sts/, 'and prints its usage')
+})
+
+test('put, get, list and delete round trip', async t => {
+  await env.reset()
+  const put = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877',
+    '--condition', 'ref=main', '--condition', 'environment=production', '--condition', 'environment=staging', '--max-duration', '1800', '--actor', 'tester'])
+  const get = await cli(['mappings', 'get', scope, 'deploy', ...local, '--json'])
+  const got = JSON.parse(get.stdout) as Record<string, unknown>
+  const yaml = await cli(['mappings', 'get', scope, 'deploy', ...local])
+  const again = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877',
+    '--condition', 'ref=main', '--condition', 'environment=production', '--condition', 'environment=staging', '--max-duration', '1800'])
+  const change = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877',
+    '--condition', 'ref=main', '--max-duration', '900'])
+  const list = await cli(['mappings', 'list', ...local, '--json'])
+  const table = await cli(['mappings', 'list', ...local])
+  const refused = await cli(['mappings', 'delete', scope, 'deploy', ...local])
+  const stillThere = (await scanAll(env.db, env.tables.mappings)).length
+  const deleted = await cli(['mappings', 'delete', scope, 'deploy', ...local, '--yes'])
+  const gone = await cli(['mappings', 'get', scope, 'deploy', ...local])
+  t.plan(17)
+  t.equal(put.code, 0, 'put succeeds')
+  t.equal(get.code, 0, 'get succeeds')
+  t.deepEqual(got.conditions, { ref: ['main'], environment: ['production', 'staging'] }, 'the conditions were stored, a repeated claim as a list')
+  t.equal(got.updatedBy, 'tester', 'updatedBy is the --actor')
+  t.match(String(got.updatedAt), /^\d{4}-\d\d-\d\dT/, 'updatedAt is an ISO time')
+  t.ok(parseMapping({ ...(parseMappingFromYaml(yaml.stdout)) }), 'get without --json prints a mapping file that parses')
+  t.match(again.stderr, /Unchanged/, 'putting the same mapping again writes nothing')
+  t.match(change.stdout, /- maxDuration: 1800\n\s+\+ maxDuration: 900/, 'a changed put prints its diff')
+  t.deepEqual((JSON.parse(list.stdout) as Array<Record<string, unknown>>).map(m => [m.scope, m.role, m.valid]), [[scope, 'deploy', true]], 'list --json shows it')
+  t.match(table.stdout, /SCOPE\s+ROLE\s+ROLE ARN\s+PIN\s+CONDITIONS\s+UPDATED/, 'list prints a table')
+  t.equal(refused.code, 1, 'delete without a terminal and without --yes is refused')
+  t.match(refused.stderr, /--yes/, 'and says how to confirm')
+  t.equal(stillThere, 1, 'the refused delete deleted nothing')
+  t.equal(deleted.code, 0, 'delete --yes succeeds')
+  t.equal(gone.code, 1, 'get of a deleted mapping fails')
+  t.match(gone.stderr, /No mapping for/, 'and says there is none')
+  t.notOk(gone.stderr.includes('    at '), 'without a stack trace')
+})
+
+function parseMappingFromYaml (text: string): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parse } = require('yaml') as { parse (s: string): { mappings: Array<Record<string, unknown>> } }
+  return parse(text).mappings[0]
+}
+
+test('bad input writes nothing and says what to fix', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' } })
+  const before = await scanAll(env.db, env.tables.mappings)
+  const badPut = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877', '--condition', 'reff=main'])
+  const badFile = file('bad.yaml', `${mappingsYaml(1800)}  - scope: ${env.issuer.url}/acme/tools/cli
+    role: deploy
+    roleArn: ${ROLE_ARN}
+    pin: { project_id: "99" }
+    conditions:
+      reff: main
+`)
+  const validate = await cli(['mappings', 'validate', badFile])
+  const apply = await cli(['mappings', 'apply', badFile, ...local])
+  const after = await scanAll(env.db, env.tables.mappings)
+  const good = await cli(['mappings', 'validate', file('good.yaml', mappingsYaml())])
+  t.plan(9)
+  t.equal(badPut.code, 1, 'a put with an unknown claim fails')
+  t.match(badPut.stderr, /--condition reff: "reff" is not a GitLab ID-token claim/, 'naming the flag')
+  t.equal(validate.code, 1, 'validate fails on a typo')
+  t.ok(validate.stderr.includes(`${badFile}:20:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim`), 'at its file, line and column')
+  t.equal(apply.code, 1, 'apply of an invalid file fails')
+  t.ok(apply.stderr.includes(`${badFile}:20:7:`), 'with the same message')
+  t.equal(apply.stdout, '', 'and prints no plan')
+  t.deepEqual(after, before, 'the table is unchanged')
+  t.equal(good.stdout.trim(), '2 mappings valid', 'a valid file is counted')
+})
+
+test('apply creates, updates with a diff, prunes; --dry-run writes nothing', async t => {
+  await env.reset()
+  const first = file('m1.yaml', mappingsYaml(3600))
+  const dry = await cli(['mappings', 'apply', first, ...local, '--dry-run'])
+  const afterDry = await scanAll(env.db, env.tables.mappings)
+  const create = await cli(['mappings', 'apply', first, ...local, '--actor', 'pipeline'])
+  const created = await scanAll(env.db, env.tables.mappings)
+  const again = await cli(['mappings', 'apply', first, ...local])
+  const update = await cli(['mappings', 'apply', file('m2.yaml', mappingsYaml(1800)), ...local])
+  const updated = await createMappingAdmin(env.db, env.tables.mappings).read(scope, 'deploy')
+  const only = file('m3.yaml', mappingsYaml(1800, false))
+  const keep = await cli(['mappings', 'apply', only, ...local, '--json'])
+  const prune = await cli(['mappings', 'apply', only, ...local, '--prune'])
+  const pruned = await scanAll(env.db, env.tables.mappings)
+  t.plan(16)
+  t.equal(dry.code, 0, 'a dry run succeeds')
+  t.match(dry.stdout, /\+ create {2}.*acme\/payments\/api {2}deploy/, 'it prints the creates')
+  t.match(dry.stdout, /Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged\./, 'and the summary')
+  t.equal(afterDry.length, 0, 'a dry run writes nothing')
+  t.equal(create.code, 0, 'apply succeeds')
+  t.equal(created.length, 2, 'both mappings are created')
+  t.ok(created.every(i => i.updatedBy === 'pipeline' && typeof i.updatedAt === 'string'), 'stamped with who and when')
+  t.match(again.stdout, /Plan: 0 to create, 0 to update, 0 to delete, 2 unchanged\./, 'applying the same file again changes nothing')
+  t.match(update.stdout, /~ update {2}.*deploy\n\s+- maxDuration: 3600\n\s+\+ maxDuration: 1800/, 'an edited file is an update with its diff')
+  t.match(update.stdout, /Plan: 0 to create, 1 to update, 0 to delete, 1 unchanged\./, 'and the summary counts it')
+  t.equal(updated && 'maxDuration' in updated.mapping ? updated.mapping.maxDuration : undefined, 1800, 'the table has the new value')
+  const plan = JSON.parse(keep.stdout) as { summary: Record<string, number>; applied: boolean }
+  t.deepEqual(plan.summary, { create: 0, update: 0, delete: 0, unchanged: 1, kept: 1 }, 'without --prune a dropped mapping is kept (--json)')
+  t.equal(plan.applied, false, 'and nothing is applied')
+  t.match(prune.stdout, /- delete {2}.*acme\/payments\/\* {2}read-only/, 'with --prune it is deleted')
+  t.equal(pruned.length, 1, 'one mapping is left')
+  t.equal(pruned[0].scope, scope, 'the one the file names')
+})
+
+test('an invalid stored mapping is listed as invalid, and apply rewrites it', async t => {
+  await env.reset()
+  await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { reff: 'main' } }) }))
+  const list = await cli(['mappings', 'list', ...local, '--json'])
+  const table = await cli(['mappings', 'list', ...local])
+  const apply = await cli(['mappings', 'apply', file('fix.yaml', mappingsYaml(3600, false)), ...local])
+  const fixed = await createMappingAdmin(env.db, env.tables.mappings).read(scope, 'deploy')
+  const entry = (JSON.parse(list.stdout) as Array<{ valid: boolean; problems: Array<{ path: string; message: string }> }>)[0]
+  t.plan(5)
+  t.equal(entry.valid, false, 'list --json marks it invalid')
+  t.deepEqual(entry.problems, [{ path: 'conditions.reff', message: '"reff" is not a GitLab ID-token claim' }], 'with its problems')
+  t.match(table.stdout, /invalid/, 'the table marks it too')
+  t.match(apply.stdout, /~ update .*\(stored mapping is invalid\)\n\s+\+ conditions\.ref: \["main"\]\n\s+- conditions\.reff: "main"/, 'apply plans an update against the stored item')
+  t.equal(fixed?.mapping instanceof Error, false, 'after which it parses')
+})
+
+test('concurrent applies: the writer that planned on stale state fails and writes nothing', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, updatedAt: '2026-01-01T00:00:00.000Z' })
+  const admin = createMappingAdmin(env.db, env.tables.mappings)
+  const base = { scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' } }
+  // Two applies plan from the same state, then both write: conditional writes let exactly one through.
+  const stored = await admin.list()
+  const a = computePlan([parseMapping({ ...base, maxDuration: 1800 })], stored, { prune: false })
+  const b = computePlan([parseMapping({ ...base, maxDuration: 2400 })], stored, { prune: false })
+  const results = await Promise.allSettled([executePlan(admin, a, 'alice'), executePlan(admin, b, 'bob')])
+  const winner = await admin.read(scope, 'deploy')
+  const fulfilled = results.filter(r => r.status === 'fulfilled')
+  const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+  // Two creates of the same new mapping race the same way.
+  const newScope = `${env.issuer.url}/acme/payments/web`
+  const fresh = await admin.list()
+  const creates = await Promise.allSettled(['alice', 'bob'].map(who =>
+    executePlan(admin, computePlan([parseMapping({ ...base, scope: newScope, description: who })], fresh, { prune: false }), who)))
+  t.plan(7)
+  t.equal(fulfilled.length, 1, 'exactly one update wins')
+  t.equal(rejected.length, 1, 'exactly one loses')
+  t.ok(rejected[0]?.reason instanceof ApplyConflict, 'the loser gets a conflict')
+  t.match(String(rejected[0]?.reason?.message), /changed by someone else since it was read; nothing was written[\s\S]*Re-run/, 'which tells the user to re-run')
+  const who = winner && 'updatedBy' in winner.mapping ? winner.mapping.updatedBy : undefined
+  const duration = winner && 'maxDuration' in winner.mapping ? winner.mapping.maxDuration : undefined
+  t.deepEqual([who, duration], who === 'alice' ? ['alice', 1800] : ['bob', 2400], 'the table holds the winner\'s whole mapping')
+  t.equal(creates.filter(r => r.status === 'fulfilled').length, 1, 'exactly one of two racing creates wins')
+  t.ok(creates.some(r => r.status === 'rejected' && r.reason instanceof ApplyConflict), 'the other create gets a conflict')
+})
+
+test('explain agrees with the broker', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  await env.putMapping({ scope: groupScope, role: 'deploy', roleArn: ROLE_ARN, pin: { namespace_id: '72815' }, conditions: { ref: ['main', 'feature'] } })
+  await env.putMapping({ scope, role: 'once', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, maxUses: 1 })
+  const cases: Array<{ name: string; claims: Record<string, unknown>; role: string; status: number; condition?: string }> = [
+    { name: 'a matching token is allowed', claims: {}, role: 'deploy', status: 200 },
+    { name: 'a role with no mapping is denied', claims: {}, role: 'nothing', status: 403, condition: 'mapping' },
+    { name: 'a failed condition is denied, and the broader group mapping does not take over', claims: { ref: 'feature' }, role: 'deploy', status: 403, condition: 'ref' },
+    { name: 'an unprotected ref is denied by default', claims: { ref_protected: 'false' }, role: 'deploy', status: 403, condition: 'ref_protected' },
+    { name: 'a wrong pin is denied', claims: { project_id: '1' }, role: 'deploy', status: 403, condition: 'pin.project_id' },
+  ]
+  t.plan(cases.length * 3 + 7)
+  for (const c of cases) {
+    const token = await env.mint(c.claims)
+    const explained = await cli(['explain', ...local, ...verify, '--token', token, '--role', c.role, '--json'])
+    const out = JSON.parse(explained.stdout) as { verdict: { status: number; denial?: { condition: string } } }
+    const status = await post(token, c.role)
+    t.equal(out.verdict.status, status, `${c.name}: explain says ${out.verdict.status}, the broker answers ${status}`)
+    t.equal(status, c.status, `${c.name}: as expected`)
+    t.equal(out.verdict.denial?.condition, c.condition, `${c.name}: for the expected reason`)
+  }
+  const once = await env.mint()
+  const beforeUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number } }
+  const firstUse = await post(once, 'once')
+  const afterUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number; denial?: { condition: string } } }
+  const secondUse = await post(once, 'once')
+  t.deepEqual([beforeUse.verdict.status, firstUse], [200, 200], 'maxUses: before the use, explain and the broker allow')
+  t.deepEqual([afterUse.verdict.status, afterUse.verdict.denial?.condition, secondUse], [403, 'maxUses', 403], 'after it, both deny for maxUses')
+
+  const forged = await env.mint({}, { audience: 'https://someone-else.example' })
+  const invalid = await cli(['explain', ...local, ...verify, '--token', forged, '--role', 'deploy'])
+  t.deepEqual([invalid.code, await post(forged, 'deploy')], [1, 401], 'a token with the wrong audience: explain fails, the broker answers 401')
+  t.match(invalid.stderr, /"aud" claim is not valid/, 'explain says why')
+
+  const human = await cli(['explain', ...local, ...verify, '--token', await env.mint({ ref: 'feature' }), '--role', 'deploy'])
+  t.match(human.stdout, /1\. .*acme\/payments\/api .*← decides\n(.*\n)*\s+✗ ref\s+expected "main", actual "feature"/, 'the human form marks the failed check')
+  t.match(human.stdout, /not consulted/, 'and says the broader mapping was not consulted')
+  const claimsFile = file('claims.json', JSON.stringify({ ...decodeJwt(await env.mint()) }))
+  const asGiven = await cli(['explain', ...local, '--claims', claimsFile, '--role', 'deploy'])
+  t.match(asGiven.stdout, /Claims taken as given, not verified/, '--claims says the claims were not verified')
+})
+
+test('audit list shows what the broker issued and denied', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  const issued = await Promise.all([1, 2].map(async () => {
+    const res = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint()}` } })
+    return (await res.json() as { IssuanceId: string }).IssuanceId
+  }))
+  await post(await env.mint({ ref: 'feature' }), 'deploy')
+  const byUrl = await cli(['audit', 'list', ...local, '--project', scope, '--json'])
+  const byPath = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api', '--issuer', env.issuer.url, '--outcome', 'denied', '--since', '1h', '--json'])
+  const scan = await cli(['audit', 'list', ...local, '--limit', '2', '--json'])
+  const table = await cli(['audit', 'list', ...local, '--project', scope])
+  const noIssuer = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api'], { BROKER_ISSUERS: 'https://a.example,https://b.example' })
+  const records = JSON.parse(byUrl.stdout) as Array<{ issuanceId?: string; outcome: string; at: string }>
+  t.plan(9)
+  t.deepEqual(records.filter(r => r.issuanceId).map(r => r.issuanceId).sort(), [...issued].sort(), 'both issuances are listed')
+  t.equal(records.filter(r => r.outcome === 'denied').length, 1, 'and the denial')
+  t.ok(records.every((r, i) => i === 0 || records[i - 1].at >= r.at), 'newest first')
+  t.deepEqual((JSON.parse(byPath.stdout) as Array<{ outcome: string }>).map(r => r.outcome), ['denied'], 'a path with --issuer, filtered by outcome and time')
+  t.equal((JSON.parse(scan.stdout) as unknown[]).length, 2, 'without --project a scan, cut to --limit')
+  t.match(scan.stderr, /scanning the whole audit table/, 'which says it is a scan')
+  t.match(table.stdout, /AT\s+OUTCOME\s+PROJECT/, 'the human form is a table')
+  t.equal(noIssuer.code, 1, 'a path with several possible issuers is refused')
+  t.match(noIssuer.stderr, /--issuer/, 'asking for --issuer')
+})
+
+test('token mint asks the local issuer and prints only the token', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  const minted = await cli(['token', 'mint', '--issuer-url', env.issuer.url, '--audience', AUDIENCE, '--set', 'ref=main', '--expires-in', '600'])
+  const token = minted.stdout.trim()
+  const claims = decodeJwt(token)
+  const refused = await cli(['token', 'mint', '--issuer-url', 'https://gitlab.example.com'])
+  t.plan(7)
+  t.equal(minted.code, 0, 'mint succeeds')
+  t.equal(minted.stdout.split('\n').filter(Boolean).length, 1, 'stdout is one line')
+  t.equal(claims.iss, env.issuer.url, 'issued by the local issuer')
+  t.equal(claims.exp! - claims.iat!, 600, 'with the lifetime asked for')
+  t.equal(await post(token, 'deploy'), 200, 'the broker accepts it')
+  t.equal(refused.code, 1, 'a non-loopback issuer is refused')
+  t.match(refused.stderr, /loopback/, 'saying why')
+})
+
+test('Teardown', async t => {
+  await env.stop()
+  rmSync(dir, { recursive: true, force: true })
+  t.plan(1)
+  t.pass('sandbox, local issuer and local STS stopped')
+})

@@ -1,0 +1,104 @@
+// What `arc deploy` would deploy, checked offline: the template `npm run synth` writes, for staging and production.
+// Leaves CloudFormation's own validation to AWS; this checks what tanuki-sts adds to Architect's template and relies on.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test from 'tape'
+import { synth } from '../../scripts/synth'
+import { ROOT } from '../helpers/broker-env'
+
+type Template = Awaited<ReturnType<typeof synth>>
+type Props = Record<string, unknown>
+interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown }
+
+/** `target-roles ...` under `@tanuki-sts` in app.arc: what the broker's Lambda role may assume. */
+function configuredTargetRoles (): string[] {
+  const lines = readFileSync(join(ROOT, 'app.arc'), 'utf8').split('\n').map(l => l.replace(/#.*/, '').trim())
+  const start = lines.indexOf('@tanuki-sts')
+  if (start === -1) return []
+  const rest = lines.slice(start + 1)
+  const end = rest.findIndex(l => l.startsWith('@'))
+  const row = (end === -1 ? rest : rest.slice(0, end)).find(l => l.startsWith('target-roles '))
+  return row ? row.split(/\s+/).slice(1) : []
+}
+
+const templates: Partial<Record<'staging' | 'production', Template>> = {}
+const resource = (t: Template, name: string) => t.Resources[name] as { Type: string; Properties: Props } | undefined
+const functions = (t: Template) => Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function')
+
+test('Set up env', async t => {
+  templates.staging = await synth(ROOT, false)
+  templates.production = await synth(ROOT, true)
+  t.ok(Object.keys(templates.staging.Resources).length > 0, `staging: ${Object.keys(templates.staging.Resources).length} resources`)
+  t.ok(Object.keys(templates.production.Resources).length > 0, `production: ${Object.keys(templates.production.Resources).length} resources`)
+})
+
+for (const stage of ['staging', 'production'] as const) {
+  test(`${stage}: the Lambda role may assume the configured target roles, with session tags and source identity`, async t => {
+    const targets = configuredTargetRoles()
+    t.ok(targets.length > 0, `app.arc names target roles: ${targets.join(' ')}`)
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const sts = policies.flatMap(p => p.PolicyDocument.Statement).filter(s => [s.Action].flat().some(a => a.startsWith('sts:')))
+    t.equal(sts.length, 1, 'one statement grants STS actions')
+    t.deepEqual([sts[0]?.Action].flat().sort(), ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'], 'AssumeRole, TagSession, SetSourceIdentity')
+    t.equal(sts[0]?.Effect, 'Allow', 'allowed')
+    t.deepEqual(sts[0]?.Resource, targets, 'on exactly the target roles of app.arc')
+  })
+
+  test(`${stage}: the Lambda role only reads mappings and only appends to the audit table`, async t => {
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const statements = policies.flatMap(p => p.PolicyDocument.Statement)
+    const allowed = statements.filter(s => s.Effect === 'Allow').flatMap(s => [s.Action].flat()).filter(a => a.startsWith('dynamodb:'))
+    t.notOk(allowed.includes('dynamodb:*'), 'no dynamodb:* (Architect\'s default is replaced)')
+    t.deepEqual([...new Set(allowed)].sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      'read mappings; put, update, read and query audit records')
+    const denied = statements.filter(s => s.Effect === 'Deny').flatMap(s => [s.Action].flat())
+    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable'].every(a => denied.includes(a)), 'deleting records or tables is denied outright')
+    const writesMappings = statements.filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes('MappingsTable'))
+      .flatMap(s => [s.Action].flat()).filter(a => /Put|Update|Delete|Write/.test(a))
+    t.deepEqual(writesMappings, [], 'the broker cannot change mappings: admins do, with their own credentials')
+  })
+
+  test(`${stage}: the mappings and audit tables, the byProject index, and TTL on audit records`, async t => {
+    const tmpl = templates[stage]!
+    const mappings = resource(tmpl, 'MappingsTable')
+    const audit = resource(tmpl, 'AuditTable')
+    t.equal(mappings?.Type, 'AWS::DynamoDB::Table', 'the mappings table')
+    t.deepEqual(mappings?.Properties.KeySchema, [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }], 'keyed by scope and role')
+    t.equal(audit?.Type, 'AWS::DynamoDB::Table', 'the audit table')
+    t.deepEqual(audit?.Properties.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'keyed by pk and sk')
+    t.deepEqual(audit?.Properties.TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true }, 'TTL on expiresAt')
+    const indexes = (audit?.Properties.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string; KeySchema: unknown }>
+    t.deepEqual(indexes.find(i => i.IndexName === 'byProject')?.KeySchema,
+      [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], 'the byProject index: project, then time')
+    t.notOk(mappings?.Properties.TimeToLiveSpecification, 'mappings do not expire')
+  })
+
+  test(`${stage}: the credentials-issued topic, and its Lambda subscribed to it`, async t => {
+    const tmpl = templates[stage]!
+    t.equal(resource(tmpl, 'CredentialsIssuedEventTopic')?.Type, 'AWS::SNS::Topic', 'the topic exists')
+    const events = resource(tmpl, 'CredentialsIssuedEventLambda')?.Properties.Events as Record<string, { Type: string; Properties: Props }> | undefined
+    t.deepEqual(Object.values(events ?? {}).map(e => [e.Type, e.Properties.Topic]), [['SNS', { Ref: 'CredentialsIssuedEventTopic' }]], 'the event Lambda subscribes to it')
+  })
+
+  test(`${stage}: no S3 bucket (app.arc disables Architect's public static one)`, async t => {
+    const buckets = Object.entries(templates[stage]!.Resources).filter(([, r]) => r.Type.startsWith('AWS::S3::'))
+    t.deepEqual(buckets.map(([name]) => name), [], 'no S3 resources')
+  })
+
+  test(`${stage}: every function gets both table names and the events topic, and runs nodejs22.x`, async t => {
+    const fns = functions(templates[stage]!)
+    t.equal(fns.length, 5, 'five functions: four routes and the event')
+    for (const [name, fn] of fns) {
+      const props = fn.Properties as { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } }
+      const vars = props.Environment?.Variables ?? {}
+      t.equal(props.Runtime, 'nodejs22.x', `${name}: nodejs22.x`)
+      t.deepEqual([vars.BROKER_TABLE_MAPPINGS, vars.BROKER_TABLE_AUDIT], [{ Ref: 'MappingsTable' }, { Ref: 'AuditTable' }], `${name}: BROKER_TABLE_MAPPINGS and BROKER_TABLE_AUDIT`)
+      t.deepEqual(vars.BROKER_EVENTS_TOPIC, { Ref: 'CredentialsIssuedEventTopic' }, `${name}: BROKER_EVENTS_TOPIC, the credentials-issued topic`)
+      t.equal(vars.ARC_ENV, stage, `${name}: ARC_ENV ${stage}`)
+    }
+  })
+}
+
+test('Teardown', async t => {
+  t.pass('nothing to stop')
+})

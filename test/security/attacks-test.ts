@@ -1,0 +1,300 @@
+// Bad tokens and bad requests against the running broker (sandbox): each case changes one thing and expects the
+// contract's status and code (DESIGN §2). None reaches STS; only authenticated denials (403) leave audit records.
+import { spawnSync } from 'node:child_process'
+import test from 'tape'
+import type { AuditRecord } from '../../src/broker/audit'
+import { AUDIENCE, ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
+import type { BrokerEnv } from '../helpers/broker-env'
+import { attackerKey, b64url, decode, segment, signRs256 } from './helpers/forge'
+import type { Attacker } from './helpers/forge'
+import { call } from './helpers/harness'
+import type { Answer, Req } from './helpers/harness'
+import { Witness } from './helpers/witness'
+
+let env: BrokerEnv
+const witness = new Witness()
+const audit: AuditRecord[] = []
+
+interface Kit {
+  readonly env: BrokerEnv
+  readonly issuer: string
+  readonly now: number
+  /** A token the mapping allows, and its header and claims, to change one thing in. */
+  readonly good: string
+  readonly header: Record<string, unknown>
+  readonly claims: Record<string, unknown>
+  readonly attacker: Attacker
+  mint: BrokerEnv['mint']
+  /** Signed with the issuer's own key: only the changed thing is wrong. */
+  real (header: unknown, payload: unknown, raw?: boolean): Promise<string>
+  /** Signed with a key nobody trusts. */
+  forged (header: unknown, payload: unknown): Promise<string>
+}
+
+interface Case {
+  readonly name: string
+  readonly req: (k: Kit) => Promise<Req> | Req
+  readonly status: number
+  readonly code: string
+  /** Asks for format=shell: the error must be the script that stops `eval`. */
+  readonly shell?: boolean
+}
+
+const bearer = (token: string | Promise<string>) => async (): Promise<Req> => ({ token: await token })
+const withToken = (f: (k: Kit) => Promise<string>) => async (k: Kit): Promise<Req> => ({ token: await f(k) })
+const query = (q: string) => (k: Kit): Req => ({ token: k.good, query: q })
+const unauthorized = (name: string, f: (k: Kit) => Promise<string>): Case => ({ name, req: withToken(f), status: 401, code: 'invalid_token' })
+const badRequest = (name: string, req: (k: Kit) => Req): Case => ({ name, req, status: 400, code: 'invalid_request' })
+const denied = (name: string, f: (k: Kit) => Promise<string>, q = 'role=deploy'): Case => ({ name, req: async k => ({ token: await f(k), query: q }), status: 403, code: 'access_denied' })
+const method = (m: string, path = '/credentials', status = 405, code = 'method_not_allowed'): Case => ({ name: `${m} ${path}`, req: k => ({ method: m, path, token: k.good }), status, code })
+
+const CASES: Case[] = [
+  // The algorithm and the signature
+  unauthorized('alg none, unsigned', k => k.mint({}, { header: { alg: 'none' } })),
+  unauthorized('alg none with a signature part', async k => `${segment({ alg: 'none', typ: 'JWT' })}.${segment(k.claims)}.${b64url('signature')}`),
+  unauthorized('alg "None" (case variant) signed by the issuer', k => k.real({ ...k.header, alg: 'None' }, k.claims)),
+  unauthorized('HS256 with the issuer\'s public key (PEM) as the HMAC secret', k => k.mint({}, { header: { alg: 'HS256' } })),
+  unauthorized('HS512 with the issuer\'s public key (PEM) as the HMAC secret', k => k.mint({}, { header: { alg: 'HS512' } })),
+  unauthorized('RS384 signed by the issuer\'s key', k => k.mint({}, { header: { alg: 'RS384' } })),
+  unauthorized('PS256 signed by the issuer\'s key', k => k.mint({}, { header: { alg: 'PS256' } })),
+  unauthorized('alg "rs256" (lower case) over an RS256 signature', k => k.real({ ...k.header, alg: 'rs256' }, k.claims)),
+  unauthorized('alg ES256 over an RSA signature', k => k.real({ ...k.header, alg: 'ES256' }, k.claims)),
+  unauthorized('no alg at all', k => k.real({ typ: 'JWT', kid: k.header.kid }, k.claims)),
+  unauthorized('RS256 signed by an unknown key, claiming the issuer\'s kid', k => k.forged(k.header, k.claims)),
+  unauthorized('RS256 signed by an unknown key, no kid', k => k.forged({ alg: 'RS256', typ: 'JWT' }, k.claims)),
+  unauthorized('a kid the issuer does not have', k => k.mint({}, { kid: 'not-a-key' })),
+  unauthorized('a path-like kid', k => k.mint({}, { kid: '../../../../etc/passwd' })),
+  unauthorized('an SQL-like kid', k => k.mint({}, { kid: '\' OR \'1\'=\'1\' --' })),
+  unauthorized('a kid that is a URL', k => k.mint({}, { kid: 'https://attacker.example/keys.json' })),
+  unauthorized('a kid that is a number', k => k.real({ ...k.header, kid: 42 }, k.claims)),
+  unauthorized('jku pointing at an attacker\'s JWKS', k => k.forged({ ...k.header, kid: 'attacker', jku: `${k.env.issuer.elsewhereUrl}/oauth/discovery/keys` }, k.claims)),
+  unauthorized('x5u pointing at an attacker\'s certificate', k => k.forged({ ...k.header, x5u: `${k.env.issuer.elsewhereUrl}/cert.pem` }, k.claims)),
+  unauthorized('jwk embedding the attacker\'s key', k => k.forged({ alg: 'RS256', typ: 'JWT', jwk: k.attacker.publicJwk }, k.claims)),
+  unauthorized('jwk embedding the attacker\'s key under its own kid', k => k.forged({ alg: 'RS256', kid: 'attacker', jwk: k.attacker.publicJwk }, k.claims)),
+  unauthorized('x5c embedding an attacker\'s certificate', k => k.forged({ alg: 'RS256', typ: 'JWT', x5c: [k.attacker.spki] }, k.claims)),
+  unauthorized('crit naming an unknown extension', k => k.real({ ...k.header, crit: ['tanuki'], tanuki: true }, k.claims)),
+  unauthorized('crit b64: false (an unencoded payload)', k => k.real({ ...k.header, crit: ['b64'], b64: false }, k.claims)),
+  unauthorized('crit empty', k => k.real({ ...k.header, crit: [] }, k.claims)),
+  unauthorized('a tampered payload with the original signature', async k => {
+    const [h, , s] = k.good.split('.')
+    return `${h}.${segment({ ...k.claims, project_path: 'acme/payments/admin', project_id: '1' })}.${s}`
+  }),
+  unauthorized('a tampered header with the original signature', async k => `${segment({ ...k.header, typ: 'at+jwt' })}.${k.good.split('.').slice(1).join('.')}`),
+  unauthorized('the signature of another valid token', async k => `${k.good.split('.').slice(0, 2).join('.')}.${(await k.mint()).split('.')[2]}`),
+  unauthorized('the signature removed', async k => `${k.good.split('.').slice(0, 2).join('.')}.`),
+  unauthorized('the signature with one bit flipped', async k => {
+    const [h, p, s] = k.good.split('.')
+    const sig = Buffer.from(s, 'base64url')
+    sig[sig.length - 1] ^= 1
+    return `${h}.${p}.${b64url(sig)}`
+  }),
+  unauthorized('the signature with base64 padding', async k => `${k.good}==`),
+  unauthorized('the signature re-spelled (base64url spare bits set)', async k => {
+    const [h, p, s] = k.good.split('.')
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const other = alphabet[alphabet.indexOf(s.at(-1) as string) ^ 1]
+    return `${h}.${p}.${s.slice(0, -1)}${other}`
+  }),
+
+  // Time
+  unauthorized('expired an hour ago', k => k.mint({}, { iat: k.now - 3600, expiresIn: 300 })),
+  unauthorized('expired just past the 30 s leeway', k => k.mint({ exp: k.now - 45 })),
+  unauthorized('nbf in the future', k => k.mint({ nbf: k.now + 300 })),
+  unauthorized('iat in the future', k => k.mint({}, { iat: k.now + 300, expiresIn: 600 })),
+  unauthorized('no exp', k => k.mint({}, { omit: ['exp'] })),
+  unauthorized('no iat', k => k.mint({}, { omit: ['iat'] })),
+  unauthorized('exp as a string', k => k.mint({ exp: String(k.now + 300) })),
+
+  // Audience
+  unauthorized('aud of another service', k => k.mint({}, { audience: 'https://sts.evil.example' })),
+  unauthorized('no aud', k => k.mint({}, { omit: ['aud'] })),
+  unauthorized('an aud array without ours', k => k.mint({}, { audience: ['https://a.example', 'https://b.example'] })),
+  unauthorized('our aud with a trailing slash', k => k.mint({}, { audience: `${AUDIENCE}/` })),
+  unauthorized('an empty aud', k => k.mint({}, { audience: '' })),
+
+  // Issuer
+  unauthorized('an issuer not on the allowlist', k => k.mint({ iss: 'https://gitlab.evil.example' })),
+  unauthorized('the allowlisted issuer with a trailing slash', k => k.mint({ iss: `${k.issuer}/` })),
+  unauthorized('the allowlisted issuer in another case', k => k.mint({ iss: k.issuer.replace('http://', 'HTTP://') })),
+  unauthorized('the allowlisted issuer over https instead of http', k => k.mint({ iss: k.issuer.replace('http://', 'https://') })),
+  unauthorized('the allowlisted issuer with a path added', k => k.mint({ iss: `${k.issuer}/evil` })),
+  unauthorized('no iss', k => k.mint({}, { omit: ['iss'] })),
+  unauthorized('iss as an array holding the allowlisted issuer', k => k.mint({ iss: [k.issuer] })),
+
+  // Claim shapes
+  unauthorized('project_id as a number', k => k.mint({ project_id: 4301877 })),
+  unauthorized('project_id as an object', k => k.mint({ project_id: { $ne: null } })),
+  unauthorized('project_id with a leading zero', k => k.mint({ project_id: '04301877' })),
+  unauthorized('ref_protected as the boolean true', k => k.mint({ ref_protected: true })),
+  unauthorized('ref_protected as "TRUE"', k => k.mint({ ref_protected: 'TRUE' })),
+  unauthorized('job_id that is not an ID', k => k.mint({ job_id: '1; rm -rf /' })),
+  unauthorized('groups_direct that is not a list', k => k.mint({ groups_direct: 'acme' })),
+  unauthorized('no project_path', k => k.mint({}, { omit: ['project_path'] })),
+  unauthorized('no project_id', k => k.mint({}, { omit: ['project_id'] })),
+  unauthorized('no namespace_id', k => k.mint({}, { omit: ['namespace_id'] })),
+  unauthorized('no jti', k => k.mint({}, { omit: ['jti'] })),
+  unauthorized('no sub', k => k.mint({}, { omit: ['sub'] })),
+  unauthorized('project_path ending in ..', k => k.mint({ project_path: 'acme/payments/..' })),
+  unauthorized('project_path climbing with ..', k => k.mint({ project_path: 'acme/payments/../../acme/payments/api' })),
+  unauthorized('project_path with //', k => k.mint({ project_path: 'acme/payments//api' })),
+  unauthorized('project_path with a leading /', k => k.mint({ project_path: '/acme/payments/api', namespace_path: '/acme/payments' })),
+  unauthorized('project_path with a trailing /', k => k.mint({ project_path: 'acme/payments/api/' })),
+  unauthorized('project_path with a percent-encoded letter', k => k.mint({ project_path: 'acme/payments/%61pi' })),
+  unauthorized('project_path with an encoded slash', k => k.mint({ project_path: 'acme%2Fpayments/api', namespace_path: 'acme%2Fpayments' })),
+  unauthorized('project_path with a Cyrillic look-alike', k => k.mint({ project_path: 'acme/payments/\u0430pi' })),
+  unauthorized('project_path with full-width letters', k => k.mint({ project_path: '\uff41cme/payments/api', namespace_path: '\uff41cme/payments' })),
+  unauthorized('project_path outside its namespace_path', k => k.mint({ project_path: 'evil/api' })),
+
+  // Token shapes and sizes
+  { name: 'a 9000-byte token', req: bearer('a'.repeat(9000)), status: 413, code: 'payload_too_large' },
+  { name: 'a validly signed token padded past 8 KiB', req: withToken(k => k.mint({ padding: 'x'.repeat(7000) })), status: 413, code: 'payload_too_large' },
+  { name: 'a 20 KiB JSON body', req: k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'deploy', pad: 'x'.repeat(20_000) }) }), status: 413, code: 'payload_too_large' },
+  { name: 'a 1 MiB form body', req: k => ({ token: k.good, query: '', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `role=deploy&pad=${'x'.repeat(1 << 20)}` }), status: 413, code: 'payload_too_large' },
+  { name: 'an empty Bearer', req: () => ({ authorization: 'Bearer ' }), status: 401, code: 'invalid_token' },
+  { name: 'no Authorization header', req: () => ({ authorization: null }), status: 401, code: 'invalid_token' },
+  unauthorized('a token that is not a JWT', async () => 'hello'),
+  unauthorized('a two-part token', async k => k.good.split('.').slice(0, 2).join('.')),
+  unauthorized('a four-part token', async k => `${k.good}.${k.good.split('.')[2]}`),
+  unauthorized('a five-part (JWE-shaped) token', async k => `${k.good}.x.y`),
+  unauthorized('a six-part token', async k => `${k.good}.${k.good}`.split('.').slice(0, 6).join('.')),
+  unauthorized('a header that is not JSON', k => k.real('not json', JSON.stringify(k.claims), true)),
+  unauthorized('a payload that is not JSON', k => k.real(JSON.stringify(k.header), 'not json', true)),
+  unauthorized('a payload that is a JSON array', k => k.real(k.header, [k.claims])),
+
+  // The Authorization header
+  { name: 'the Basic scheme', req: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'invalid_token' },
+  { name: 'a "Token" scheme', req: k => ({ authorization: `Token ${k.good}` }), status: 401, code: 'invalid_token' },
+  { name: 'Bearer with two tokens', req: k => ({ authorization: `Bearer ${k.good} ${k.good}` }), status: 401, code: 'invalid_token' },
+  { name: 'Bearer with comma-separated tokens', req: k => ({ authorization: `Bearer ${k.good},${k.good}` }), status: 401, code: 'invalid_token' },
+  { name: 'two Authorization headers', req: k => ({ authorization: [`Bearer ${k.good}`, `Bearer ${k.good}`] }), status: 401, code: 'invalid_token' },
+  { name: 'a raw token on POST (no scheme)', req: k => ({ authorization: k.good }), status: 401, code: 'invalid_token' },
+  { name: 'Bearer and a tab', req: k => ({ authorization: `Bearer\t${k.good}` }), status: 401, code: 'invalid_token' },
+
+  // Parameters (with a valid token: the request is refused before it is used)
+  badRequest('role missing', query('')),
+  badRequest('role empty', query('role=')),
+  badRequest('role too long', query(`role=${'a'.repeat(65)}`)),
+  badRequest('role with a quote injection', query(`role=${encodeURIComponent('deploy\' OR \'1\'=\'1')}`)),
+  badRequest('role with CRLF', query('role=deploy%0d%0aX-Injected:%201')),
+  badRequest('role with path traversal', query('role=..%2Fadmin')),
+  badRequest('role with a Cyrillic look-alike', query(`role=${encodeURIComponent('d\u0435ploy')}`)),
+  badRequest('role given twice', query('role=deploy&role=admin')),
+  badRequest('role as an object in JSON (NoSQL style)', k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: '{"role":{"$ne":null}}' })),
+  badRequest('duration negative', query('role=deploy&duration=-900')),
+  badRequest('duration huge', query('role=deploy&duration=99999999999999999999')),
+  badRequest('duration not a number', query('role=deploy&duration=1h')),
+  badRequest('duration with a fraction', query('role=deploy&duration=900.5')),
+  badRequest('duration under 900', query('role=deploy&duration=899')),
+  badRequest('an unknown format', query('role=deploy&format=xml')),
+  badRequest('an unknown parameter', query('role=deploy&debug=1')),
+  badRequest('a JSON array body', k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: '["deploy"]' })),
+  badRequest('a text/plain body', k => ({ token: k.good, query: '', headers: { 'content-type': 'text/plain' }, body: 'role=deploy' })),
+  badRequest('format on GET', k => ({ method: 'GET', authorization: k.good, query: 'role=deploy&format=shell' })),
+
+  // Methods and paths (the catch-all route)
+  method('PUT'), method('DELETE'), method('PATCH'), method('OPTIONS'), method('POST', '/healthz'),
+  method('GET', '/admin/mappings', 404, 'not_found'),
+
+  // Valid tokens without a grant: 403, each audited
+  denied('a token for another project', k => k.mint({ project_path: 'acme/payments/web', project_id: '99' })),
+  denied('the mapped path with another project_id (a re-created or squatted project)', k => k.mint({ project_id: '5550001' })),
+  denied('a sibling group whose name extends the mapped one', k => k.mint({ project_path: 'acme/payments-evil/api', namespace_path: 'acme/payments-evil' })),
+  denied('an unprotected ref under the default', k => k.mint({ ref_protected: 'false' })),
+  denied('a fork merge-request pipeline', k => k.mint({
+    ref: 'main', ref_type: 'branch', ref_path: 'refs/merge-requests/42/head', ref_protected: 'false',
+    pipeline_source: 'merge_request_event', source_project_id: '6660001', source_project_path: 'mallory/api',
+  })),
+  denied('another ref', k => k.mint({ ref: 'develop' })),
+  denied('a role with no mapping', k => k.mint(), 'role=admin'),
+  denied('a disabled mapping', k => k.mint(), 'role=disabled'),
+
+  // In format=shell, every error is the script that stops `eval`
+  { ...unauthorized('an expired token, format=shell', k => k.mint({}, { iat: k.now - 3600 })), shell: true },
+  { ...badRequest('role with a shell injection, format=shell', k => ({ token: k.good, query: `role=${encodeURIComponent('$(id)')}` })), shell: true },
+  { name: 'a 9000-byte token, format=shell', req: bearer('a'.repeat(9000)), status: 413, code: 'payload_too_large', shell: true },
+  { ...denied('an unprotected ref, format=shell', k => k.mint({ ref_protected: 'false' })), shell: true },
+]
+
+function checkAnswer (t: test.Test, c: Case, r: Answer): void {
+  const stack = /\n\s+at \S|node_modules|\.ts:\d+|\.js:\d+/
+  t.equal(r.status, c.status, `${c.name}: ${c.status}`)
+  t.notOk(stack.test(r.text), `${c.name}: no stack trace`)
+  if (c.shell) {
+    t.match(r.text, /^printf '%s\\n' '.*' >&2\nexit 1\n$/s, `${c.name}: the error script`)
+    const run = spawnSync('bash', ['-c', 'eval "$1"; echo ran-on', 'bash', r.text], { encoding: 'utf8' })
+    t.ok(run.status !== 0 && !run.stdout.includes('ran-on') && run.stderr.startsWith(`tanuki-sts: ${c.code}: `), `${c.name}: eval stops with "${c.code}" on stderr`)
+    return
+  }
+  t.equal(r.body.error, c.code, `${c.name}: ${c.code}`)
+  t.ok(typeof r.body.message === 'string' && typeof r.body.requestId === 'string', `${c.name}: a message and a request id`)
+  if (c.status === 401) t.match(String(r.headers.get('www-authenticate')), /error="invalid_token"/, `${c.name}: a Bearer challenge`)
+}
+
+/** Runs the cases a few at a time (each sandbox request is a fresh Lambda process), answers in table order. */
+async function runAll (kit: Kit, cases: readonly Case[], parallel: number): Promise<Answer[]> {
+  const answers: Answer[] = []
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < cases.length; i = next++) {
+      const c = cases[i]
+      const req = await c.req(kit)
+      answers[i] = await call(env, witness, { ...req, ...(c.shell && { query: `${req.query ?? 'role=deploy'}&format=shell` }) })
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker))
+  return answers
+}
+
+test('Set up env', async t => {
+  env = await startBrokerEnv()
+  const scope = `${env.issuer.url}/acme/payments/api`
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  await env.putMapping({ scope, role: 'disabled', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, enabled: false })
+  t.ok(env.url, `broker running at ${env.url}`)
+})
+
+test('control: the unchanged token is issued', async t => {
+  const r = await call(env, witness, { token: await env.mint() })
+  t.equal(r.status, 200, 'a valid token for the mapped project and ref gets credentials')
+  t.equal(env.sts.calls.AssumeRole, 1, 'through one AssumeRole')
+  audit.push(...await env.auditRecords())
+  await env.reset()
+  const scope = `${env.issuer.url}/acme/payments/api`
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  await env.putMapping({ scope, role: 'disabled', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, enabled: false })
+})
+
+test(`attacks: ${CASES.length} bad tokens and requests, each answered with the contract's status and code`, async t => {
+  const names = new Set(CASES.map(c => c.name))
+  t.equal(names.size, CASES.length, `${CASES.length} distinct cases`)
+  const good = await env.mint()
+  const { header, payload } = decode(good)
+  const attacker = await attackerKey()
+  const kit: Kit = {
+    env, issuer: env.issuer.url, now: Math.floor(Date.now() / 1000), good, header, claims: payload, attacker,
+    mint: (claims, opts) => env.mint(claims, opts),
+    real: (h, p, raw) => signRs256(h, p, env.issuer.privateKey, raw),
+    forged: (h, p) => signRs256(h, p, attacker.privateKey),
+  }
+  const answers = await runAll(kit, CASES, 3)
+  CASES.forEach((c, i) => checkAnswer(t, c, answers[i]))
+  t.equal(answers.filter(a => a.status >= 500).length, 0, 'no case was answered 5xx')
+
+  t.equal(env.sts.calls.AssumeRole, 0, 'the local STS recorded zero AssumeRole calls')
+  t.equal(env.issuer.stats.elsewhere, 0, 'no jku, x5u or other URL from a token was fetched')
+  const records = await env.auditRecords()
+  audit.push(...records)
+  const deniedCases = CASES.filter(c => c.status === 403).length
+  t.equal(records.length, deniedCases, `exactly the ${deniedCases} authenticated denials left audit records`)
+  t.ok(records.every(r => r.outcome === 'denied' && r.sk.startsWith('deny#')), 'each a denial; no issuance was reserved')
+})
+
+test('no secret appears in any log line, error body or audit record', async t => {
+  witness.auditRecords.push(...audit)
+  witness.check(t, env.logs)
+})
+
+test('Teardown', async t => {
+  await env.stop()
+  t.pass('sandbox, issuer and STS stopped')
+})

@@ -1,0 +1,248 @@
+// Faults injected while the broker runs: STS throttling, 5xx, refusals and unreachability (sandbox and in-process),
+// the audit write failing after the mapping read, the JWKS endpoint down, the event bus failing or hanging.
+// Each answer is the contract's code, and no credentials ever leave without a durable audit record.
+import test from 'tape'
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { AuditRecord } from '../../src/broker/audit'
+import { createDynamoClient } from '../../src/broker/dynamo'
+import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
+import type { BrokerEnv } from '../helpers/broker-env'
+import { call, closedPort, eventBus, inProcess, silentServer } from './helpers/harness'
+import type { Answer } from './helpers/harness'
+import { Witness } from './helpers/witness'
+
+let env: BrokerEnv
+const witness = new Witness()
+const audit: AuditRecord[] = []
+let scope: string
+const mapping = (extra: Record<string, unknown> = {}) => ({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' }, ...extra })
+
+async function fresh (...mappings: Array<Record<string, unknown>>): Promise<void> {
+  audit.push(...await env.auditRecords())
+  await env.reset()
+  for (const m of mappings.length ? mappings : [mapping()]) await env.putMapping(m)
+}
+
+/** The audit record of an answer: by IssuanceId for a 200, else the only record of the token's request. */
+async function recordOf (r: Answer): Promise<AuditRecord | undefined> {
+  const records = await env.auditRecords()
+  return typeof r.body.IssuanceId === 'string' ? records.find(a => a.issuanceId === r.body.IssuanceId) : records.at(-1)
+}
+
+/** Credentials that work: GetCallerIdentity on the local STS, which checks their SigV4 signature. */
+async function works (r: Answer): Promise<boolean> {
+  const sts = new STSClient({
+    region: 'us-east-1', endpoint: env.sts.url,
+    credentials: { accessKeyId: String(r.body.AccessKeyId), secretAccessKey: String(r.body.SecretAccessKey), sessionToken: String(r.body.SessionToken) },
+  })
+  try { return (await sts.send(new GetCallerIdentityCommand({}))).Arn === r.body.AssumedRoleArn }
+  finally { sts.destroy() }
+}
+
+test('Set up env', async t => {
+  env = await startBrokerEnv()
+  scope = `${env.issuer.url}/acme/payments/api`
+  t.ok(env.url, `broker running at ${env.url}`)
+})
+
+// ---- STS, through the sandbox Lambda ---------------------------------------------------------------------------------
+
+interface StsCase { name: string; fault: { status: number; code: string; message?: string; times: number }; status: number; calls: number; message?: RegExp; not?: RegExp }
+const STS_CASES: StsCase[] = [
+  { name: 'Throttling twice, then an answer', fault: { status: 400, code: 'Throttling', times: 2 }, status: 200, calls: 3 },
+  { name: 'Throttling on every attempt', fault: { status: 400, code: 'Throttling', times: Infinity }, status: 502, calls: 3, message: /: Throttling: Rate exceeded$/ },
+  { name: 'a 503 once, then an answer', fault: { status: 503, code: 'ServiceUnavailable', times: 1 }, status: 200, calls: 2 },
+  { name: 'a 500 on every attempt', fault: { status: 500, code: 'InternalFailure', times: Infinity }, status: 502, calls: 3, message: /: InternalFailure: / },
+  { name: 'AccessDenied (the role does not trust the broker)', fault: { status: 403, code: 'AccessDenied', times: 1 }, status: 502, calls: 1, message: /: AccessDenied: User is not authorized/ },
+  {
+    name: 'MalformedPolicyDocument (a modelled error: the SDK names it ...Exception)',
+    fault: { status: 400, code: 'MalformedPolicyDocument', message: 'The policy is not in the valid JSON format.', times: 1 },
+    status: 502, calls: 1, message: /: MalformedPolicyDocument: The policy is not in the valid JSON format\.$/, not: /MalformedPolicyDocumentException/,
+  },
+  { name: 'PackedPolicyTooLarge', fault: { status: 400, code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 120% of allotted space', times: 1 }, status: 502, calls: 1, message: /: PackedPolicyTooLarge: Packed policy/, not: /Exception/ },
+]
+
+for (const c of STS_CASES) {
+  test(`STS ${c.name}: ${c.status}${c.status === 200 ? ' after retries' : ' upstream_error'}`, async t => {
+    await fresh()
+    env.sts.injectFault({ action: 'AssumeRole', ...c.fault })
+    const started = Date.now()
+    const r = await call(env, witness, { token: await env.mint() })
+    t.equal(r.status, c.status, `answered ${c.status} in ${Date.now() - started} ms`)
+    t.equal(env.sts.calls.AssumeRole, c.calls, `after ${c.calls} AssumeRole attempt(s) (retries bounded)`)
+    const record = await recordOf(r)
+    if (c.status === 200) {
+      t.equal(record?.outcome, 'issued', 'the issuance has its audit record')
+      t.ok(await works(r), 'and the credentials work')
+      return
+    }
+    t.equal(r.body.error, 'upstream_error', 'upstream_error')
+    if (c.message) t.match(String(r.body.message), c.message, 'the message carries STS\'s error code')
+    if (c.not) t.doesNotMatch(String(r.body.message), c.not, 'as STS names it, not as the SDK\'s exception class')
+    t.equal(record?.outcome, 'failed', 'the reserved audit record is marked failed')
+    t.match(String(record?.reason), /^STS refused AssumeRole/, 'with STS\'s answer as the reason')
+    t.equal(env.sts.issued.length, 0, 'no credentials exist')
+  })
+}
+
+test('STS unreachable (in-process, connection refused): 502, the record marked failed', async t => {
+  await fresh()
+  const broker = await inProcess(env, witness, { vars: { BROKER_STS_ENDPOINT: `http://127.0.0.1:${await closedPort()}` } })
+  const r = await broker.handle({ token: await env.mint() })
+  t.equal(r.status, 502, '502')
+  t.equal(r.body.error, 'upstream_error', 'upstream_error')
+  t.match(String(r.body.message), /STS could not be reached; no credentials were issued/, 'says STS could not be reached')
+  t.equal((await recordOf(r))?.outcome, 'failed', 'the reserved audit record is marked failed')
+})
+
+// ---- DynamoDB faults inside AWS's client -------------------------------------------------------------------------
+
+/** The broker's DynamoDB client, with a middleware that breaks one command on one table, and counts every command. */
+function faultyDb (fault: 'unreachable' | 'hung' | 'missing table', table: string, command = 'PutItemCommand', hungPort = 0): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
+  return closedPort().then(closed => {
+    const port = fault === 'hung' ? hungPort : closed
+    const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${env.tablesPort}` })
+    const sent: Record<string, number> = {}
+    const refused = { attempts: 0 }
+    db.middlewareStack.add((next, context) => async args => {
+      const name = context.commandName ?? '?'
+      sent[name] = (sent[name] ?? 0) + 1
+      const input = args.input as { TableName?: string }
+      if (name === command && input.TableName === table && fault === 'missing table') input.TableName = `${table}-deleted`
+      return next(args)
+    }, { step: 'initialize', name: 'faultInput' })
+    db.middlewareStack.add(next => async args => {
+      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> }
+      const request = args.request as { port?: number; headers?: Record<string, string> }
+      const touches = input.TableName === table || (input.RequestItems !== undefined && table in input.RequestItems)
+      // Each attempt (the SDK retries) goes to a port nobody listens on (ECONNREFUSED, from the SDK's own handler),
+      // or to a server that accepts and never answers.
+      if (fault !== 'missing table' && touches && request.headers?.['x-amz-target'] === `DynamoDB_20120810.${command.replace(/Command$/, '')}`) {
+        request.port = port
+        refused.attempts++
+      }
+      return next(args)
+    }, { step: 'finalizeRequest', name: 'faultNetwork' })
+    return { db, sent, refused }
+  })
+}
+
+for (const fault of ['unreachable', 'missing table'] as const) {
+  test(`the audit write fails after the mapping read (${fault}): 503, no STS call, no credentials`, async t => {
+    await fresh()
+    const { db, sent, refused } = await faultyDb(fault, env.tables.audit)
+    const broker = await inProcess(env, witness, { db })
+    const r = await broker.handle({ token: await env.mint() })
+    t.equal(r.status, 503, '503')
+    t.equal(r.body.error, 'unavailable', 'unavailable')
+    t.match(String(r.body.message), /audit table could not be reached; no credentials were issued/, 'says no credentials were issued')
+    t.equal(sent.BatchGetItemCommand, 1, 'the mapping was read')
+    t.equal(sent.PutItemCommand, 1, fault === 'unreachable' ? `the audit write was tried (${refused.attempts} attempts, each refused)` : 'the audit write was tried (ResourceNotFoundException)')
+    t.equal(env.sts.calls.AssumeRole, 0, 'STS was never called')
+    t.deepEqual(await env.auditRecords(), [], 'nothing was recorded')
+    t.ok(witness.lines.some(l => l.includes('"status":503') && l.includes('audit table')), 'the failure is logged')
+  })
+}
+
+test('the audit write fails for a maxUses mapping and for a denial: 503, never 200 or 403', async t => {
+  await fresh(mapping({ maxUses: 2 }))
+  const { db } = await faultyDb('unreachable', env.tables.audit)
+  const broker = await inProcess(env, witness, { db })
+  t.equal((await broker.handle({ token: await env.mint() })).status, 503, 'maxUses: the use reservation cannot be written, 503')
+  t.equal((await broker.handle({ token: await env.mint({ ref: 'develop' }) })).status, 503, 'a denial that cannot be audited: 503')
+  t.equal(env.sts.calls.AssumeRole, 0, 'STS was never called')
+})
+
+test('the mapping read fails (unreachable): 503, nothing recorded', async t => {
+  await fresh()
+  const { db } = await faultyDb('unreachable', env.tables.mappings, 'BatchGetItemCommand')
+  const broker = await inProcess(env, witness, { db })
+  const r = await broker.handle({ token: await env.mint() })
+  t.equal(r.status, 503, '503')
+  t.match(String(r.body.message), /mappings table could not be reached/, 'names the mappings table')
+  t.deepEqual(await env.auditRecords(), [], 'nothing was recorded')
+})
+
+test('STS or DynamoDB accepts the connection and never answers: 502 or 503 well within the Lambda\'s 15 s', async t => {
+  await fresh()
+  const hung = await silentServer()
+  try {
+    const stsHung = await inProcess(env, witness, { vars: { BROKER_STS_ENDPOINT: `http://127.0.0.1:${hung.port}` } })
+    const auditHung = await inProcess(env, witness, { db: (await faultyDb('hung', env.tables.audit, 'PutItemCommand', hung.port)).db })
+    const started = Date.now()
+    const [sts, dynamo] = await Promise.all([
+      stsHung.handle({ token: await env.mint() }).then(r => ({ r, took: Date.now() - started })),
+      auditHung.handle({ token: await env.mint() }).then(r => ({ r, took: Date.now() - started })),
+    ])
+    // app.arc gives the Lambda 15 s: past it API Gateway answers instead (not the contract) and the record stays "issued".
+    t.equal(sts.r.status, 502, `STS hung: 502 upstream_error after ${sts.took} ms (3 attempts of 3 s)`)
+    t.ok(sts.took < 12_000, 'STS hung: well inside the Lambda timeout, with room for the audit writes')
+    t.equal((await recordOf(sts.r))?.outcome, 'failed', 'STS hung: the reserved audit record is marked failed')
+    t.equal(dynamo.r.status, 503, `audit write hung: 503 unavailable after ${dynamo.took} ms`)
+    t.ok(dynamo.took < 12_000, 'audit write hung: well inside the Lambda timeout')
+    t.equal(env.sts.calls.AssumeRole, 0, 'the local STS saw no AssumeRole from either')
+  }
+  finally { await hung.close() }
+})
+
+// ---- The issuer's JWKS -------------------------------------------------------------------------------------------
+
+test('the JWKS endpoint goes down: cached keys still verify; a cold broker answers 503', async t => {
+  await fresh()
+  const warm = await inProcess(env, witness)
+  t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'a warm broker issues (keys now cached)')
+  env.issuer.setMode('jwks-down')
+  try {
+    t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'JWKS down: the warm broker still issues from its cached keys')
+    t.deepEqual(warm.verifier.stats, { discovery: 1, jwks: 1 }, 'without fetching again')
+    const cold = await inProcess(env, witness)
+    const r = await cold.handle({ token: await env.mint() })
+    t.equal(r.status, 503, 'a cold broker: 503')
+    t.equal(r.body.error, 'unavailable', 'unavailable, not invalid_token')
+  }
+  finally { env.issuer.setMode('normal') }
+})
+
+// ---- The event bus -------------------------------------------------------------------------------------------------
+
+for (const mode of ['fail', 'hang'] as const) {
+  test(`the credentials-issued publish ${mode === 'fail' ? 'fails' : 'hangs'}: credentials still issued, the audit record already durable, the failure logged`, async t => {
+    await fresh()
+    const bus = await eventBus()
+    const broker = await inProcess(env, witness)
+    bus.setMode(mode)
+    const started = Date.now()
+    let r: Answer
+    try { r = await broker.handle({ token: await env.mint() }) }
+    finally { bus.setMode('ok') }
+    t.equal(r.status, 200, `200 in ${Date.now() - started} ms`)
+    t.ok(Date.now() - started < 5000, 'within the publish time limit')
+    t.ok(await works(r), 'the credentials work')
+    t.equal((await recordOf(r))?.outcome, 'issued', 'the issuance\'s audit record exists')
+    const line = witness.lines.find(l => l.includes('credentials-issued event not published') && l.includes(String(r.body.IssuanceId)))
+    t.ok(line, 'the failed publish is logged with the IssuanceId')
+  })
+}
+
+test('the published event carries the audit record and the AccessKeyId, never a secret', async t => {
+  await fresh()
+  const bus = await eventBus()
+  const before = bus.events.length
+  const r = await (await inProcess(env, witness)).handle({ token: await env.mint() })
+  const event = bus.events.slice(before).find(e => (e as { issuanceId?: string }).issuanceId === r.body.IssuanceId) as Record<string, unknown> | undefined
+  t.equal(event?.accessKeyId, r.body.AccessKeyId, 'the event names the AccessKeyId')
+  t.notOk(JSON.stringify(event).includes(String(r.body.SecretAccessKey)) || JSON.stringify(event).includes(String(r.body.SessionToken)), 'but not the secret key or session token')
+})
+
+test('no secret appears in any log line, error body, audit record or published event', async t => {
+  audit.push(...await env.auditRecords())
+  witness.auditRecords.push(...audit)
+  witness.events.push(...(await eventBus()).events)
+  witness.check(t, env.logs)
+})
+
+test('Teardown', async t => {
+  await env.stop()
+  t.pass('sandbox, issuer and STS stopped')
+})

@@ -1,0 +1,116 @@
+// Spec for src/cli/mapping-file.ts: mapping files parse through parseMapping, and every problem names its line and column.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test from 'tape'
+import { formatProblem, parseMappingFile, parseMappingFiles } from '../../src/cli/mapping-file'
+
+let example: string
+const deploy = (extra = '') => `  - scope: https://gitlab.com/acme/payments/api
+    role: deploy
+    roleArn: arn:aws:iam::111122223333:role/payments-deploy
+    pin: { project_id: "4301877" }
+${extra}`
+
+test('Set up env', t => {
+  example = readFileSync(join(__dirname, '../../docs/examples/mappings.yaml'), 'utf8')
+  t.plan(1)
+  t.ok(example.includes('mappings:'), 'the example mapping file is readable')
+})
+
+test('the example file is valid', t => {
+  const parsed = parseMappingFile(example, 'mappings.yaml')
+  t.plan(3)
+  t.deepEqual(parsed.problems.map(formatProblem), [], 'it has no problems')
+  t.equal(parsed.mappings.length, 3, 'it holds three mappings')
+  t.deepEqual(parsed.mappings[0].mapping.conditions.environment, ['production', 'staging'], 'a list of patterns stays a list')
+})
+
+test('a typo in a claim name is reported at its own line and column', t => {
+  const text = `$schema: https://example.com/mapping.schema.json
+mappings:
+${deploy()}  - scope: https://gitlab.com/acme/payments/*
+    role: read-only
+    roleArn: arn:aws:iam::111122223333:role/readonly
+    pin: { namespace_id: "72815" }
+  - scope: https://gitlab.com/acme/tools/cli
+    role: deploy
+    roleArn: arn:aws:iam::111122223333:role/tools
+    pin: { project_id: "99" }
+    conditions:
+      reff: main
+`
+  const parsed = parseMappingFile(text, 'm.yaml')
+  t.plan(2)
+  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:16:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim'],
+    'the one problem points at the misspelt key')
+  t.equal(parsed.mappings.length, 2, 'the valid entries still parse')
+})
+
+test('every problem parseMapping finds gets a location', t => {
+  const text = `mappings:
+  - scope: https://gitlab.com/acme/**
+    role: deploy
+    roleArn: arn:aws:s3:::bucket
+    pin: { project_id: "1" }
+    maxDuration: 7200
+    conditions:
+      ref_protected: [true, maybe]
+      project_id: abc
+  - scope: https://gitlab.com/acme/api
+    role: deploy
+    roleArn: arn:aws:iam::111122223333:role/x
+    pin: { namespace_id: "5" }
+`
+  const problems = parseMappingFile(text, 'm.yaml').problems.map(formatProblem)
+  t.plan(6)
+  t.ok(problems.includes('m.yaml:4:5: mappings[0].roleArn: must be an IAM role ARN (arn:aws:iam::123456789012:role/name)'), 'a non-role ARN')
+  t.ok(problems.some(p => p.startsWith('m.yaml:5:5: mappings[0].pin: must be "none" for a /** scope')), 'a /** scope without pin none')
+  t.ok(problems.includes('m.yaml:6:5: mappings[0].maxDuration: must be a whole number from 900 to 3600'), 'a duration outside 900..3600')
+  t.ok(problems.some(p => p.startsWith('m.yaml:8:29: mappings[0].conditions.ref_protected[1]:')), 'a pattern that never matches, by list index')
+  t.ok(problems.some(p => p.startsWith('m.yaml:9:7: mappings[0].conditions.project_id: project_id is a decimal ID')), 'an ID pattern that never matches')
+  t.ok(problems.includes('m.yaml:13:5: mappings[1].pin: a project scope is pinned by project_id, not namespace_id'), 'a project scope with a namespace pin')
+})
+
+test('a missing field points at its mapping', t => {
+  const problems = parseMappingFile('mappings:\n  - scope: https://gitlab.com/acme/api\n    role: deploy\n', 'm.yaml').problems.map(formatProblem)
+  t.plan(2)
+  t.ok(problems.includes('m.yaml:2:5: mappings[0].roleArn: is required'), 'roleArn is required')
+  t.ok(problems.some(p => p.startsWith('m.yaml:2:5: mappings[0].pin: is required')), 'and so is pin')
+})
+
+test('unknown keys, bookkeeping fields and duplicates are problems', t => {
+  const text = `mappings:
+${deploy('    updatedAt: "2026-01-01T00:00:00.000Z"\n')}${deploy()}extra: true
+`
+  const problems = parseMappingFile(text, 'm.yaml').problems.map(formatProblem)
+  t.plan(3)
+  t.ok(problems.includes('m.yaml:6:5: mappings[0].updatedAt: updatedAt is set by tanuki-sts on every write; remove it from the file'), 'updatedAt in a file')
+  t.ok(problems.some(p => p.startsWith('m.yaml:11:1: unknown top-level key "extra"')), 'an unknown top-level key')
+  t.deepEqual(parseMappingFiles([{ file: 'm.yaml', text }]).problems.filter(p => p.message.startsWith('duplicate')).map(formatProblem),
+    ['m.yaml:7:5: mappings[1]: duplicate: https://gitlab.com/acme/payments/api role "deploy" is already mapped at line 2 (mappings[0])'],
+    'a (scope, role) pair given twice')
+})
+
+test('a duplicate across two files names the other file', t => {
+  const text = `mappings:\n${deploy()}`
+  const problems = parseMappingFiles([{ file: 'a.yaml', text }, { file: 'b.yaml', text }]).problems.map(formatProblem)
+  t.plan(1)
+  t.deepEqual(problems, ['b.yaml:2:5: mappings[0]: duplicate: https://gitlab.com/acme/payments/api role "deploy" is already mapped at a.yaml:2 (mappings[0])'],
+    'the second file\'s entry is the duplicate')
+})
+
+test('YAML errors and wrong shapes are located too', t => {
+  const at = (text: string) => parseMappingFile(text, 'm.yaml').problems.map(formatProblem)
+  t.plan(6)
+  t.match(at('mappings:\n  - scope: a\n    scope: b\n')[0], /^m\.yaml:3:5: Map keys must be unique/, 'a duplicate YAML key')
+  t.match(at('mappings: [\n')[0], /^m\.yaml:2:1: /, 'an unclosed list')
+  t.match(at('')[0], /^m\.yaml:1:1: the file is empty/, 'an empty file')
+  t.match(at('- scope: x\n')[0], /^m\.yaml:1:1: a mapping file is a map/, 'a list at the top')
+  t.match(at('mappings:\n')[0], /^m\.yaml:1:1: mappings: must be a list/, 'mappings: with nothing after it')
+  t.deepEqual(at('mappings: []\n'), [], 'an explicit empty list is valid')
+})
+
+test('Teardown', t => {
+  t.plan(1)
+  t.pass('nothing to tear down: parsing touches no table')
+})

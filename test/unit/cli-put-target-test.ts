@@ -1,0 +1,51 @@
+// Spec for `mappings put` flags (src/cli/put-flags.ts) and table resolution (src/cli/target.ts).
+import { join } from 'node:path'
+import test from 'tape'
+import { PutFlagsInvalid, mappingFromFlags } from '../../src/cli/put-flags'
+import { appNameFromArc, stackParameters, toLogicalId } from '../../src/cli/target'
+
+const ROOT = join(__dirname, '..', '..')
+const flags = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'project_id=4301877' }
+const problems = (f: Record<string, unknown>) => {
+  try { mappingFromFlags(f); return [] }
+  catch (e) { return e instanceof PutFlagsInvalid ? e.problems : ['not PutFlagsInvalid'] }
+}
+
+test('Set up env', t => {
+  t.plan(1)
+  t.ok(mappingFromFlags(flags), 'the base flags make a valid mapping')
+})
+
+test('flags become the mapping parseMapping makes', t => {
+  const m = mappingFromFlags({ ...flags, condition: ['ref=main', 'environment=production', 'environment=staging'], maxDuration: '1800', maxUses: '3', sessionTag: ['project_path'], disabled: true },
+    () => '{"Version":"2012-10-17","Statement":[]}')
+  t.plan(6)
+  t.deepEqual(m.pin, { project_id: '4301877' }, 'the pin')
+  t.deepEqual(m.conditions, { ref: ['main'], environment: ['production', 'staging'] }, 'the same claim twice is a list')
+  t.equal(m.maxDuration, 1800, 'numbers are numbers')
+  t.equal(m.maxUses, 3, 'maxUses too')
+  t.equal(m.enabled, false, '--disabled stores it disabled')
+  t.equal(mappingFromFlags({ ...flags, scope: 'https://gitlab.com/acme/**', pin: 'none' }).pin, 'none', 'pin none')
+})
+
+test('problems are named by flag', t => {
+  t.plan(5)
+  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim'], 'an unknown claim')
+  t.deepEqual(problems({ ...flags, maxDuration: '2h' }), ['--max-duration: must be a whole number from 900 to 3600'], 'a duration that is not a number')
+  t.deepEqual(problems({ ...flags, pin: undefined }), ['--pin: is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'], 'a missing pin')
+  t.deepEqual(problems({ ...flags, pin: '4301877' }), ['--pin: must be project_id=N, namespace_id=N or none'], 'a pin without its name')
+  t.deepEqual(problems({ ...flags, condition: ['main'] }), ['--condition main: write it as claim=pattern (e.g. ref=main; repeat the claim for a list)'], 'a condition without =')
+})
+
+test('deployed tables are found where Architect publishes them', t => {
+  t.plan(4)
+  t.equal(toLogicalId('tanuki-sts-staging'), 'TanukiStsStaging', 'the stack name of staging')
+  t.deepEqual(stackParameters('tanuki-sts', 'production'), { stack: 'TanukiStsProduction', mappings: '/TanukiStsProduction/tables/mappings', audit: '/TanukiStsProduction/tables/audit' }, 'the SSM parameters')
+  t.equal(appNameFromArc(ROOT), 'tanuki-sts', 'the app name comes from app.arc')
+  t.equal(appNameFromArc('/nonexistent'), undefined, 'no app.arc, no name')
+})
+
+test('Teardown', t => {
+  t.plan(1)
+  t.pass('nothing to tear down')
+})
