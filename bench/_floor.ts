@@ -4,6 +4,7 @@ import { createHash, createPublicKey, randomUUID, verify } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { compactVerify, importJWK } from 'jose'
 import type { JWK } from 'jose'
 import { ROLE, ROLE_ARN, TABLES } from './_local'
 
@@ -12,14 +13,20 @@ export interface Floor {
   destroy (): void
 }
 
-export function createFloor (o: { publicJwk: JWK; dynamoEndpoint: string; stsEndpoint: string }): Floor {
+/**
+ * `verifier`: 'node' checks the signature with node:crypto (synchronous, the cheapest RS256 verify there is); 'jose'
+ * with jose's compactVerify on a cached key — the library the broker verifies with (WebCrypto, asynchronous).
+ */
+export function createFloor (o: { publicJwk: JWK; dynamoEndpoint: string; stsEndpoint: string; verifier?: 'node' | 'jose' }): Floor {
   const key: KeyObject = createPublicKey({ key: o.publicJwk as JsonWebKey, format: 'jwk' })
+  const joseKey = importJWK(o.publicJwk, 'RS256')
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: o.dynamoEndpoint })
   const sts = new STSClient({ region: 'us-east-1', endpoint: o.stsEndpoint })
 
   async function floor (token: string): Promise<void> {
     const [header, payload, signature] = token.split('.')
-    if (!verify('sha256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) throw new Error('floor: bad signature')
+    if (o.verifier === 'jose') await compactVerify(token, await joseKey)
+    else if (!verify('sha256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) throw new Error('floor: bad signature')
     const c = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, string>
     const project = `${c.iss}/${c.project_path}`
     const scopes = [project, `${c.iss}/acme/payments/*`, `${c.iss}/acme/payments/**`, `${c.iss}/acme/**`, `${c.iss}/**`]
