@@ -10,7 +10,7 @@ import { createMappingAdmin } from '../src/broker/mappings'
 import { parseMapping } from '../src/broker/policy'
 import { startLocalIssuer } from '../src/local/issuer'
 import type { LocalIssuer } from '../src/local/issuer'
-import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
+import { LOCAL_BROKER_PRINCIPAL, useLocalBrokerCredentials } from '../src/local/stack'
 import { startLocalSts } from '../src/local/sts'
 import type { LocalSts } from '../src/local/sts'
 
@@ -88,16 +88,8 @@ async function createTables (db: DynamoDBClient): Promise<void> {
 
 export async function startWorld (): Promise<World> {
   // The SDK's default credential chain reads these, as it reads the Lambda role's in AWS.
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-    // This machine runs Node 20; the deployed Lambdas run nodejs22.x.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  })
-  delete process.env.AWS_SESSION_TOKEN
-  delete process.env.AWS_PROFILE
+  process.env.AWS_REGION = 'us-east-1'
+  useLocalBrokerCredentials()
 
   const tables = dynalite({ createTableMs: 0 })
   await listen(tables, PORTS.tables)

@@ -20,6 +20,20 @@ export const LOCAL_BROKER_PRINCIPAL: Principal = {
   arn: 'arn:aws:sts::000000000000:assumed-role/tanuki-sts-broker/local',
 }
 
+/** Makes this process (and the SDK's default chain in it) act as the broker's Lambda role of local runs. */
+export function useLocalBrokerCredentials (): void {
+  Object.assign(process.env, {
+    AWS_REGION: process.env.AWS_REGION || 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    // Local machines run Node 20; the deployed Lambdas run nodejs22.x, so the SDK's Node 20 notice is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  })
+  delete process.env.AWS_SESSION_TOKEN
+  delete process.env.AWS_PROFILE
+}
+
 export interface StackOptions {
   httpPort: number
   tablesPort: number
@@ -51,15 +65,8 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     ARC_TABLES_PORT: String(o.tablesPort),
     ARC_EVENTS_PORT: String(o.eventsPort),
     ARC_INTERNAL_PORT: String(o.internalPort),
-    AWS_REGION: process.env.AWS_REGION || 'us-east-1',
-    AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-    // Local machines run Node 20; the deployed Lambdas run nodejs22.x, so the SDK's Node 20 notice is noise here.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   })
-  delete process.env.AWS_SESSION_TOKEN
-  delete process.env.AWS_PROFILE
+  useLocalBrokerCredentials()
 
   const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
   const sts = await startLocalSts({ port: o.stsPort, principals: [LOCAL_BROKER_PRINCIPAL] })
