@@ -145,7 +145,7 @@ export function createExchange (deps: ExchangeDeps): Exchange {
       credentials = await deps.sts.assumeRole(input)
     }
     catch (err) {
-      const reason = err instanceof BrokerError ? err.message : 'STS failed'
+      const reason = !(err instanceof BrokerError) ? 'STS failed' : err.detail ? `${err.message} (${err.detail})` : err.message
       await deps.audit.markFailed(record, reason).catch(e => deps.log('error', 'could not mark issuance failed', { requestId: request.requestId, ...errorFields(e) }))
       throw err
     }

@@ -95,7 +95,9 @@ export function createStsPort (options: { region: string; endpoint?: string } | 
       }
       catch (err) {
         if (err instanceof STSServiceException) {
-          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${stsErrorCode(err)}: ${err.message}`, { cause: err })
+          // The caller gets STS's code; its message (which names the broker's own role and account) goes to the logs and audit.
+          const code = stsErrorCode(err)
+          throw new UpstreamError(`STS refused AssumeRole for ${input.roleArn}: ${code}`, { cause: err, detail: err.message })
         }
         throw new UpstreamError('STS could not be reached; no credentials were issued. Try again shortly.', {
           cause: err, detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
