@@ -5,6 +5,7 @@ import type { WriteRequest } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { createDynamoClient } from '../src/broker/dynamo'
 import { createMappingStore, parseItem } from '../src/broker/mappings'
+import { patternMatcher } from '../src/broker/glob'
 import { candidateScopes, decide, parseMapping } from '../src/broker/policy'
 import { emit, median, ms, quantile, timed } from './_figures'
 import { PORTS, ROLE, ROLE_ARN, RoundTrips, TABLES, startWorld } from './_local'
@@ -90,6 +91,17 @@ async function main (): Promise<void> {
   emit({ bench: 'matcher', metric: 'match_cpu_p50_ms', value: ms(median(matchCpu), 4), unit: 'ms', target: 1, note: `candidateScopes + decide; p99 ${ms(quantile(matchCpu, 0.99), 4)} ms` })
   emit({ bench: 'matcher', metric: 'parse_cpu_p50_ms', value: ms(median(parseCpu), 4), unit: 'ms', note: `parseItem of the ${rawItems.length} items found, as find() does in a warm container; p99 ${ms(quantile(parseCpu, 0.99), 4)} ms` })
   emit({ bench: 'matcher', metric: 'parse_uncached_cpu_p50_ms', value: ms(median(uncachedCpu), 4), unit: 'ms', note: `unmarshall + parseMapping of the same items, every time; p99 ${ms(quantile(uncachedCpu, 0.99), 4)} ms` })
+  // A branch name chosen to make a backtracking matcher explode (3.7 s with four stars before glob.ts matched linearly).
+  const adversarial = patternMatcher('feature/*-*-*-*-*-final')
+  const branch = `feature/${'-'.repeat(247)}`
+  const redos: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now()
+    adversarial(branch)
+    redos.push(performance.now() - t0)
+  }
+  emit({ bench: 'matcher', metric: 'adversarial_glob_p50_ms', value: ms(median(redos), 4), unit: 'ms', target: 1,
+    note: `feature/*-*-*-*-*-final against a 255-character branch of dashes; p99 ${ms(quantile(redos, 0.99), 4)} ms` })
   db.destroy()
   await world.stop()
 }
