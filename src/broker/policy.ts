@@ -272,6 +272,21 @@ export function parseMapping (raw: unknown): Mapping {
   return Object.freeze(mapping)
 }
 
+/**
+ * Advice on a valid mapping: things it allows that its author may not mean. Never an error (the broker applies the
+ * mapping as written); `mappings validate` and `apply` print them.
+ */
+export function mappingWarnings (mapping: Mapping): Problem[] {
+  const warnings: Problem[] = []
+  if ('ref' in mapping.conditions && !('ref_type' in mapping.conditions) && !('ref_path' in mapping.conditions)) {
+    warnings.push({
+      path: ['conditions', 'ref'],
+      message: 'matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, to say which',
+    })
+  }
+  return warnings
+}
+
 /** One rule of a mapping, checked against a token: what `explain` prints and the audit records. */
 export interface Check extends Denial {
   ok: boolean

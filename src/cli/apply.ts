@@ -28,10 +28,16 @@ function reportProblems (parsed: MappingFiles, json: boolean): never {
   throw new CliError(`${parsed.problems.length} problem(s) found; nothing was written. Fix the file(s) and re-run.`)
 }
 
+/** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */
+function reportWarnings (parsed: MappingFiles): void {
+  for (const w of parsed.warnings) say(err.dim(`warning: ${formatProblem(w)}`))
+}
+
 async function validate (files: string[], opts: { json?: boolean }): Promise<void> {
   const parsed = readMappingFiles(files)
   if (parsed.problems.length) reportProblems(parsed, Boolean(opts.json))
-  if (opts.json) printJson({ valid: true, mappings: parsed.mappings.length, problems: [] })
+  reportWarnings(parsed)
+  if (opts.json) printJson({ valid: true, mappings: parsed.mappings.length, problems: [], warnings: parsed.warnings.map(w => ({ ...w, text: formatProblem(w) })) })
   else print(`${parsed.mappings.length} mapping${parsed.mappings.length === 1 ? '' : 's'} valid`)
 }
 
@@ -80,6 +86,7 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
   const json = Boolean(opts.json)
   const parsed = readMappingFiles(files)
   if (parsed.problems.length) reportProblems(parsed, json)
+  reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
     const admin = createMappingAdmin(target.db, target.tables.mappings)

@@ -2,7 +2,7 @@
 // at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Document, Node } from 'yaml'
-import { MappingInvalid, parseMapping } from '../broker/policy'
+import { MappingInvalid, mappingWarnings, parseMapping } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
 
 export type Path = ReadonlyArray<string | number>
@@ -26,6 +26,8 @@ export interface FileMapping {
 export interface MappingFiles {
   readonly mappings: FileMapping[]
   readonly problems: FileProblem[]
+  /** Advice that does not stop an apply (mappingWarnings), at its line and column. */
+  readonly warnings: FileProblem[]
 }
 
 const TOP_LEVEL = new Set(['mappings', '$schema'])
@@ -74,23 +76,24 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const problems: FileProblem[] = []
-  const at = (offset: number, path: Path, message: string) => {
+  const warnings: FileProblem[] = []
+  const at = (offset: number, path: Path, message: string, into = problems) => {
     const { line, col } = lineCounter.linePos(offset)
-    problems.push({ file, line, col, path, message })
+    into.push({ file, line, col, path, message })
   }
-  const atPath = (path: Path, message: string) => at(locate(doc, path), path, message)
+  const atPath = (path: Path, message: string, into = problems) => at(locate(doc, path), path, message, into)
 
   for (const e of [...doc.errors, ...doc.warnings]) at(e.pos[0], [], e.message)
-  if (problems.length) return { mappings: [], problems }
+  if (problems.length) return { mappings: [], problems, warnings }
 
   const root = doc.contents
   if (root === null || (isScalar(root) && root.value === null)) {
     at(0, [], 'the file is empty: it needs `mappings:` and a list of mappings (`mappings: []` for none)')
-    return { mappings: [], problems }
+    return { mappings: [], problems, warnings }
   }
   if (!isMap(root)) {
     atPath([], 'a mapping file is a map with a `mappings:` list')
-    return { mappings: [], problems }
+    return { mappings: [], problems, warnings }
   }
   for (const pair of root.items) {
     const key = keyText(pair.key)
@@ -103,13 +106,13 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   const list = root.get('mappings', true)
   if (!root.has('mappings')) atPath([], 'missing `mappings:` (a list of mappings; `mappings: []` for none)')
   else if (!isSeq(list)) atPath(['mappings'], 'must be a list of mappings (`mappings: []` for none)')
-  if (!isSeq(list)) return { mappings: [], problems }
+  if (!isSeq(list)) return { mappings: [], problems, warnings }
 
   let js: { mappings: unknown[] }
   try { js = doc.toJS({ maxAliasCount: 100 }) as { mappings: unknown[] } }
   catch (e) {
     atPath(['mappings'], e instanceof Error ? e.message : String(e))
-    return { mappings: [], problems }
+    return { mappings: [], problems, warnings }
   }
   const mappings: FileMapping[] = []
   js.mappings.forEach((raw, index) => {
@@ -123,6 +126,7 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
       const mapping = parseMapping(raw)
       const { line, col } = lineCounter.linePos(locate(doc, base))
       mappings.push({ mapping, file, line, col, index })
+      for (const w of mappingWarnings(mapping)) atPath([...base, ...w.path], w.message, warnings)
     }
     catch (e) {
       if (!(e instanceof MappingInvalid)) throw e
@@ -130,17 +134,19 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
     }
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
-  return { mappings, problems }
+  return { mappings, problems, warnings }
 }
 
 /** Parses several files as one set of mappings: a (scope, role) pair may appear once across all of them. */
 export function parseMappingFiles (inputs: ReadonlyArray<{ file: string; text: string }>): MappingFiles {
   const mappings: FileMapping[] = []
   const problems: FileProblem[] = []
+  const warnings: FileProblem[] = []
   const seen = new Map<string, FileMapping>()
   for (const { file, text } of inputs) {
     const parsed = parseMappingFile(text, file)
     problems.push(...parsed.problems)
+    warnings.push(...parsed.warnings)
     for (const entry of parsed.mappings) {
       const key = `${entry.mapping.scope}\n${entry.mapping.role}`
       const first = seen.get(key)
@@ -158,5 +164,5 @@ export function parseMappingFiles (inputs: ReadonlyArray<{ file: string; text: s
   }
   const order = new Map(inputs.map((input, i) => [input.file, i]))
   problems.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col)
-  return { mappings, problems }
+  return { mappings, problems, warnings }
 }

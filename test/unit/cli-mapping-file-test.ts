@@ -114,3 +114,28 @@ test('Teardown', t => {
   t.plan(1)
   t.pass('nothing to tear down: parsing touches no table')
 })
+
+test('mapping file: a ref condition without ref_type or ref_path is valid, with a warning at its line', t => {
+  const text = [
+    'mappings:',
+    '  - scope: https://gitlab.com/acme/api',
+    '    role: deploy',
+    '    roleArn: arn:aws:iam::111122223333:role/deploy',
+    '    pin: none',
+    '    conditions:',
+    '      ref: main',
+    '  - scope: https://gitlab.com/acme/web',
+    '    role: deploy',
+    '    roleArn: arn:aws:iam::111122223333:role/deploy',
+    '    pin: none',
+    '    conditions:',
+    '      ref: main',
+    '      ref_type: branch',
+  ].join('\n')
+  const parsed = parseMappingFile(text, 'm.yaml')
+  t.deepEqual(parsed.problems, [], 'no problems: the broker applies it as written')
+  t.deepEqual(parsed.warnings.map(formatProblem), [
+    'm.yaml:7:7: mappings[0].conditions.ref: matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, to say which',
+  ], 'one warning, for the mapping that does not say branch or tag')
+  t.end()
+})
