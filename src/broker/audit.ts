@@ -92,20 +92,6 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
     }
   }
 
-  async function usedSlots (pk: string, prefix: string): Promise<number> {
-    try {
-      const result = await db.send(new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': { S: pk }, ':prefix': { S: prefix } },
-        Select: 'COUNT',
-        ConsistentRead: true,
-      }))
-      return result.Count ?? 0
-    }
-    catch (err) { throw storeUnavailable('audit table', err) }
-  }
-
   return {
     async reserveIssuance (record, maxUses) {
       if (maxUses === undefined) {
@@ -115,7 +101,11 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
       }
       const prefix = useSlotPrefix(record.scope ?? '', record.role)
       // maxUses 1 needs no count: slot 1 is free or it is not.
-      for (let use = maxUses === 1 ? 1 : await usedSlots(record.pk, prefix) + 1; use <= maxUses; use++) {
+      const used = async () => {
+        try { return await countUses(db, table, record.token_sha256, record.scope ?? '', record.role) }
+        catch (err) { throw storeUnavailable('audit table', err) }
+      }
+      for (let use = maxUses === 1 ? 1 : await used() + 1; use <= maxUses; use++) {
         const full = { ...record, sk: `${prefix}${use}`, use }
         if (await putNew(full)) return full
       }

@@ -2,12 +2,11 @@
 // Not through @architect/functions: bundled, its code alone added ~40 ms to every cold start of the credentials Lambdas
 // though only lazily imported, and its first publish looked the topic up in SSM (docs/performance.md). What the event
 // Lambda does with the event is issued-log.ts's.
-import { createHash, createHmac } from 'node:crypto'
-import type { BinaryLike } from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
 import { SignatureV4 } from '@smithy/signature-v4'
 import type { EventsTarget } from './config'
+import { NodeSha256 } from './node-sha256'
 import type { IssuedEvent } from './exchange'
 
 export const ISSUED_EVENT = 'credentials-issued'
@@ -24,20 +23,6 @@ export type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credenti
 export const PUBLISH_TIMEOUT_MS = 2000
 // Connections are kept for the next issuance of a warm container, as the SDK's own clients keep theirs.
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) }
-
-type SourceData = string | ArrayBuffer | ArrayBufferView
-const bytes = (data: SourceData): BinaryLike => typeof data === 'string' ? data
-  : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-
-/** SHA-256 and HMAC-SHA-256 for the signer, from node:crypto (what the SDK's node build uses too). */
-class Sha256 {
-  private readonly hash
-  constructor (secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret))
-  }
-  update (data: SourceData): void { this.hash.update(bytes(data)) }
-  async digest (): Promise<Uint8Array> { return new Uint8Array(this.hash.digest()) }
-}
 
 interface Answer { status: number; text: string }
 
@@ -81,7 +66,7 @@ function publishToBus (where: string | undefined): Publish {
 /** SNS Publish over its Query API (docs.aws.amazon.com/sns/latest/api/API_Publish.html): the Message is the event's JSON. */
 function publishToSns (target: Extract<EventsTarget, { topicArn: string }>, credentials: Credentials): Publish {
   const endpoint = new URL(target.endpoint)
-  const signer = new SignatureV4({ service: 'sns', region: target.region, credentials, sha256: Sha256 })
+  const signer = new SignatureV4({ service: 'sns', region: target.region, credentials, sha256: NodeSha256 })
   return async event => {
     const body = formEncode({ Action: 'Publish', Version: '2010-03-31', TopicArn: target.topicArn, Message: JSON.stringify(event) })
     const signed = await signer.sign({

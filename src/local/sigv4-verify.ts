@@ -1,7 +1,8 @@
 // Verifies an AWS Signature Version 4 `Authorization` header by re-signing the request with the AWS SDK's own signer.
 // Leaves key storage to the caller's `SecretLookup`; presigned (query-string) auth, SigV4a and chunked payloads are refused.
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { SignatureV4 } from '@smithy/signature-v4'
+import { NodeSha256 } from '../broker/node-sha256'
 
 export interface SignedRequest {
   method: string
@@ -329,24 +330,3 @@ async function resignature (
   return { signedHeaders: m[1], signature: m[2] }
 }
 
-type SourceData = string | ArrayBuffer | ArrayBufferView
-
-/** SHA-256 (and HMAC-SHA-256 when given a key) over node:crypto, in the shape the smithy signer expects. */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac
-  constructor (secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret))
-  }
-  update (data: SourceData): void {
-    this.hash.update(bytes(data))
-  }
-  async digest (): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest())
-  }
-}
-
-function bytes (data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8')
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  return Buffer.from(data)
-}
