@@ -3,7 +3,7 @@
 // What runs against this world, and what is timed, is each bench file's.
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import type { DeserializeMiddleware } from '@smithy/types'
 import { createMappingAdmin } from '../src/broker/mappings'
@@ -13,6 +13,7 @@ import type { LocalIssuer } from '../src/local/issuer'
 import { LOCAL_BROKER_PRINCIPAL, useLocalBrokerCredentials } from '../src/local/stack'
 import { startLocalSts } from '../src/local/sts'
 import type { LocalSts } from '../src/local/sts'
+import { startTables } from '../test/helpers/tables'
 
 /** Ports at and above 3850, clear of the integration tests' (TANUKI_TEST_PORT_BASE=3800 uses 3800-3803). */
 export const PORTS = { tables: 3851, issuer: 3852, sts: 3853, events: 3854, aws: 3855 } as const
@@ -21,10 +22,6 @@ export const ROLE = 'deploy'
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
 export const APP = 'tanuki-sts'
 export const TABLES = { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` } as const
-
-// dynalite ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite: (o: { createTableMs: number }) => Server = require('dynalite')
 
 /** Sandbox's event bus, reduced to what a publisher sees: POST /events answered 200, and a count. */
 export interface EventSink { readonly received: number; readonly url: string; close (): Promise<void> }
@@ -64,39 +61,15 @@ function listen (server: Server, port: number): Promise<void> {
   })
 }
 
-async function createTables (db: DynamoDBClient): Promise<void> {
-  const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 }
-  await db.send(new CreateTableCommand({
-    TableName: TABLES.mappings,
-    AttributeDefinitions: [{ AttributeName: 'scope', AttributeType: 'S' }, { AttributeName: 'role', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }],
-    ProvisionedThroughput: throughput,
-  }))
-  await db.send(new CreateTableCommand({
-    TableName: TABLES.audit,
-    AttributeDefinitions: ['pk', 'sk', 'project', 'at'].map(AttributeName => ({ AttributeName, AttributeType: 'S' })),
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    GlobalSecondaryIndexes: [{
-      IndexName: 'byProject',
-      KeySchema: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'ALL' },
-      ProvisionedThroughput: throughput,
-    }],
-    ProvisionedThroughput: throughput,
-  }))
-}
-
 export async function startWorld (): Promise<World> {
   // The SDK's default credential chain reads these, as it reads the Lambda role's in AWS.
   process.env.AWS_REGION = 'us-east-1'
   useLocalBrokerCredentials()
 
-  const tables = dynalite({ createTableMs: 0 })
-  await listen(tables, PORTS.tables)
   const issuer = await startLocalIssuer({ port: PORTS.issuer, audience: AUDIENCE })
   const sts = await startLocalSts({ port: PORTS.sts, principals: [LOCAL_BROKER_PRINCIPAL] })
-  const db = new DynamoDBClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${PORTS.tables}` })
-  await createTables(db)
+  const tables = await startTables(TABLES, PORTS.tables)
+  const db = new DynamoDBClient({ region: 'us-east-1', endpoint: tables.endpoint })
   const admin = createMappingAdmin(db, TABLES.mappings)
 
   const env: Record<string, string> = {
@@ -120,7 +93,7 @@ export async function startWorld (): Promise<World> {
     },
     async stop () {
       db.destroy()
-      await Promise.allSettled([issuer.close(), sts.close(), new Promise(resolve => tables.close(resolve))])
+      await Promise.allSettled([issuer.close(), sts.close(), tables.stop()])
     },
   }
 }

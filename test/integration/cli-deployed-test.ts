@@ -1,0 +1,131 @@
+// The admin CLI against a deployed stack (--region REGION --env ENV), the path a pipeline's apply job takes, with no
+// AWS account: SSM (faked on loopback, every signature checked) names the stack's tables as Architect publishes them,
+// and DynamoDB is dynalite holding those physical tables. The SDK finds both through AWS_ENDPOINT_URL_SSM and
+// AWS_ENDPOINT_URL_DYNAMODB, as it would find a VPC endpoint; nothing in the CLI knows it is not AWS.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ScanCommand } from '@aws-sdk/client-dynamodb'
+import test from 'tape'
+import { ROOT } from '../helpers/broker-env'
+import { startFakeAws } from '../helpers/fake-aws'
+import type { FakeAws } from '../helpers/fake-aws'
+import { startTables } from '../helpers/tables'
+import type { LocalTables } from '../helpers/tables'
+
+/** What CloudFormation named the staging stack's tables, and where Architect wrote those names. */
+const PHYSICAL = { mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S' }
+const PARAMETERS = { '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit }
+/** The admin's credentials (in a pipeline: the ones the broker issued to the apply job). */
+const ADMIN = { accessKeyId: 'AKIAADMINFORTESTS001', secretAccessKey: 'admin-secret-for-tests-only' }
+const SCOPE = 'https://gitlab.example.com/acme/payments/api'
+const deployed = ['--region', 'eu-west-1', '--env', 'staging']
+
+let aws: FakeAws
+let tables: LocalTables
+let dir: string
+let home: string
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** The CLI as a pipeline job runs it: AWS credentials in the environment, no ~/.aws, no instance metadata. */
+function cli (args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const base: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: home,
+    NO_COLOR: '1',
+    AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    AWS_ENDPOINT_URL_SSM: aws.url,
+    AWS_ENDPOINT_URL_DYNAMODB: tables.endpoint,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  }
+  const merged = Object.fromEntries(Object.entries({ ...base, ...env }).filter((e): e is [string, string] => e[1] !== undefined))
+  return new Promise(resolve => {
+    const child = execFile(process.execPath, [join(ROOT, 'bin', 'tanuki-sts.js'), ...args], { cwd: ROOT, env: merged, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }))
+    child.stdin?.end()
+  })
+}
+
+async function mappingItems (): Promise<number> {
+  const { Items } = await tables.db.send(new ScanCommand({ TableName: PHYSICAL.mappings }))
+  return Items?.length ?? 0
+}
+
+function mappingsFile (): string {
+  const path = join(dir, 'mappings.yaml')
+  writeFileSync(path, `mappings:
+  - scope: ${SCOPE}
+    role: deploy
+    roleArn: arn:aws:iam::111122223333:role/payments-deploy
+    pin: { project_id: "4301877" }
+    conditions:
+      ref: main
+`)
+  return path
+}
+
+test('Set up a deployed stack: SSM parameters and physical tables', async t => {
+  aws = await startFakeAws({ lookup: id => (id === ADMIN.accessKeyId ? { secretAccessKey: ADMIN.secretAccessKey } : undefined), parameters: PARAMETERS })
+  tables = await startTables(PHYSICAL)
+  dir = mkdtempSync(join(tmpdir(), 'tanuki-cli-deployed-'))
+  home = mkdtempSync(join(tmpdir(), 'tanuki-cli-home-'))
+  t.pass('fake SSM and dynalite are up')
+})
+
+test('apply and list reach the stack\'s tables through the names SSM holds', async t => {
+  const file = mappingsFile()
+  const apply = await cli(['mappings', 'apply', file, ...deployed, '--actor', 'pipeline'])
+  const stored = await mappingItems()
+  const list = await cli(['mappings', 'list', ...deployed, '--json'])
+  const audit = await cli(['audit', 'list', ...deployed, '--json'])
+  const ssm = aws.signers.filter(s => s.service === 'ssm')
+  t.plan(8)
+  t.equal(apply.code, 0, `apply succeeds${apply.code ? `: ${apply.stderr}` : ''}`)
+  t.match(apply.stdout, /Plan: 1 to create/, 'and prints its plan')
+  t.equal(stored, 1, 'the mapping is in the stack\'s physical mappings table')
+  t.deepEqual((JSON.parse(list.stdout) as Array<Record<string, unknown>>).map(m => [m.scope, m.role, m.updatedBy]), [[SCOPE, 'deploy', 'pipeline']], 'list reads it back')
+  t.equal(audit.code, 0, 'audit list reads the stack\'s audit table')
+  t.equal(aws.calls.GetParameters, 3, 'each command looked the table names up once')
+  t.ok(ssm.every(s => s.accessKeyId === ADMIN.accessKeyId && s.region === 'eu-west-1'), 'signed with the caller\'s credentials for --region')
+  t.equal(aws.calls.rejected, 0, 'and every signature verified')
+})
+
+test('a stack that is not deployed is named, and nothing is written', async t => {
+  const before = await mappingItems()
+  const otherApp = await cli(['mappings', 'apply', mappingsFile(), ...deployed, '--app', 'payments-broker'])
+  const production = await cli(['mappings', 'list', '--region', 'eu-west-1', '--env', 'production'])
+  t.plan(5)
+  t.equal(otherApp.code, 1, 'apply for an app with no parameters fails')
+  t.ok(otherApp.stderr.includes('No table for app payments-broker in staging/eu-west-1: is it deployed? (looked for SSM parameter /PaymentsBrokerStaging/tables/mappings'),
+    'naming the app, where it looked, and the parameter')
+  t.equal(production.code, 1, 'so does an environment that was never deployed')
+  t.match(production.stderr, /\/TanukiStsProduction\/tables\/mappings/, 'naming production\'s parameter')
+  t.equal(await mappingItems(), before, 'nothing was written')
+})
+
+test('no AWS credentials, or no right to read SSM: says which, writes nothing', async t => {
+  const before = await mappingItems()
+  const bare = await cli(['mappings', 'apply', mappingsFile(), ...deployed], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined })
+  aws.denySsm = true
+  const denied = await cli(['mappings', 'apply', mappingsFile(), ...deployed])
+  aws.denySsm = false
+  t.plan(7)
+  t.equal(bare.code, 1, 'without credentials the CLI fails')
+  t.match(bare.stderr, /No AWS credentials to read staging\/eu-west-1: set AWS_PROFILE or AWS_ACCESS_KEY_ID/, 'and says how to give some')
+  t.equal(denied.code, 1, 'without ssm:GetParameters it fails')
+  t.match(denied.stderr, /Not allowed to read the table names of staging\/eu-west-1: the caller needs ssm:GetParameters on TanukiStsStaging\/tables\/\*/, 'naming the permission')
+  t.notOk(`${bare.stderr}${denied.stderr}`.includes('    at '), 'without a stack trace')
+  t.notOk(`${bare.stderr}${denied.stderr}`.includes(ADMIN.secretAccessKey), 'and without a secret')
+  t.equal(await mappingItems(), before, 'nothing was written')
+})
+
+test('Teardown', async t => {
+  await aws.close()
+  await tables.stop()
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(home, { recursive: true, force: true })
+  t.pass('stopped')
+})
