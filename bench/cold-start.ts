@@ -63,9 +63,13 @@ async function main (): Promise<void> {
     await bundle('sdk-clients', join(__dirname, '_sdk-clients.ts')),
   ]
   const loads = new Map<string, number[]>(bundles.map(b => [b.name, []]))
-  // Rounds interleave the bundles, so a busy moment on the machine lands on all of them alike.
+  // Rounds interleave the bundles, so a busy moment on the machine lands on all of them alike, and each round starts
+  // at the next bundle, so none always runs first (or right after the same neighbour).
   for (let round = 0; round < SAMPLES; round++) {
-    for (const b of bundles) loads.get(b.name)?.push((await coldStart(b.file, LAMBDA_ENV)).load)
+    for (let k = 0; k < bundles.length; k++) {
+      const b = bundles[(round + k) % bundles.length]
+      loads.get(b.name)?.push((await coldStart(b.file, LAMBDA_ENV)).load)
+    }
   }
   // Ratios pair each round's samples (taken one after the other) and take the median over rounds: the machine's load
   // drifts, and a pair shares its moment.
@@ -83,7 +87,7 @@ async function main (): Promise<void> {
     if (b.name === 'sdk-clients') {
       // What constructing the two clients alone costs over importing them: a Lambda that sends requests cannot skip it.
       emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_imports', value: ms(paired(b.name, 'sdk-only'), 2),
-        note: 'constructing DynamoDBClient and STSClient (no request sent), over importing them; this alone is most of the 1.15 read as imports only' })
+        note: 'constructing DynamoDBClient and STSClient (no request sent) over importing them: what no Lambda that sends requests can skip, and most or all of the 15% that load_vs_sdk_imports allows' })
     }
     if (b.name.endsWith('credentials') && b.name.startsWith('http/')) {
       emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_imports', value: ms(paired(b.name, 'sdk-only'), 2), target: 1.15,
