@@ -74,15 +74,28 @@ function str (payload: Record<string, unknown>, claim: string, optional = false)
   return value
 }
 
-/** Checks a verified payload has GitLab's claim shapes; throws InvalidToken naming the first claim that does not. */
+/** The claims every GitLab CI ID token carries, and the broker needs. */
+export const REQUIRED_CLAIMS: readonly string[] = [
+  'jti', 'sub', 'ref', 'ref_type', 'ref_protected', 'project_id', 'project_path', 'namespace_id', 'namespace_path', 'pipeline_id', 'job_id',
+]
+
+/**
+ * Checks a verified payload has GitLab's claim shapes; throws InvalidToken naming every required claim it lacks, else
+ * the first claim of the wrong shape.
+ */
 export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClaims {
+  const missing = REQUIRED_CLAIMS.filter(claim => payload[claim] === undefined)
+  if (missing.length > 0) {
+    const names = missing.map(claim => `"${claim}"`).join(', ')
+    throw new InvalidToken(`The token lacks the claim${missing.length > 1 ? 's' : ''} ${names}; this is not a GitLab CI ID token the broker accepts.`)
+  }
   for (const claim of ['jti', 'sub', 'ref', 'ref_type']) str(payload, claim)
   for (const claim of ID_CLAIMS) {
-    const value = str(payload, claim, !['project_id', 'namespace_id', 'pipeline_id', 'job_id'].includes(claim))
+    const value = str(payload, claim, !REQUIRED_CLAIMS.includes(claim))
     if (value !== undefined && !ID.test(value)) fail(claim, 'must be a decimal ID')
   }
   for (const claim of BOOLEAN_CLAIMS) {
-    const value = str(payload, claim, claim !== 'ref_protected')
+    const value = str(payload, claim, !REQUIRED_CLAIMS.includes(claim))
     if (value !== undefined && value !== 'true' && value !== 'false') fail(claim, 'must be the string "true" or "false"')
   }
   const projectPath = str(payload, 'project_path') as string

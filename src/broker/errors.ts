@@ -91,3 +91,6 @@ export function asBrokerError (err: unknown): BrokerError {
   if (err instanceof BrokerError) return err
   return new InternalError('The broker failed unexpectedly; the error was logged with this request id.', { cause: err })
 }
+
+/** What callers and probes are told while the configuration is invalid; the details (which may quote a value) go to the logs. */
+export const MISCONFIGURED = 'The broker is misconfigured, so it issues nothing; its operators will find the setting to fix in its logs.'

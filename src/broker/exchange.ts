@@ -79,7 +79,7 @@ function baseRecord (token: VerifiedToken, request: ExchangeRequest, now: Date, 
 function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial): string {
   if (!mapping) {
     if (denial.actual === 'none') return `No mapping lets ${project} use the role "${role}". Ask an admin to add one (tanuki-sts mappings put).`
-    return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings validate).`
+    return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).`
   }
   if (denial.condition === 'maxUses') return `This ID token has used up the role "${role}" (maxUses ${mapping.maxUses}); request a new token.`
   const expected = Array.isArray(denial.expected) ? denial.expected.map(e => JSON.stringify(e)).join(' or ') : JSON.stringify(denial.expected)

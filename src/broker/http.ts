@@ -6,7 +6,7 @@ import type { STSClient } from '@aws-sdk/client-sts'
 import { createAuditStore } from './audit'
 import { loadConfig, loadEventsTarget } from './config'
 import { createDynamoClient } from './dynamo'
-import { InternalError, Unavailable, asBrokerError } from './errors'
+import { InternalError, MISCONFIGURED, Unavailable, asBrokerError } from './errors'
 import { createExchange } from './exchange'
 import type { Exchange, IssuedEvent } from './exchange'
 import { errorFields, log } from './log'
@@ -52,8 +52,7 @@ function wireOrExplain (build: () => Exchange): Exchange {
   try { return build() }
   catch (err) {
     log('error', 'broker configuration is invalid', errorFields(err))
-    const message = `The broker is misconfigured: ${err instanceof Error ? err.message : String(err)}.`
-    return async () => { throw new Unavailable(message) }
+    return async () => { throw new Unavailable(MISCONFIGURED) }
   }
 }
 

@@ -1,7 +1,7 @@
 // The JSON Schema of mapping files, built from the parser's own constants so editors and the broker cannot disagree
 // on names and shapes. Semantic rules (pin per scope kind, patterns that never match) stay parseMapping's alone.
 import { KNOWN_CLAIMS } from './claims'
-import { GITLAB_ID, MAPPING_FIELDS, MAX_DURATION, MAX_SESSION_TAGS, MIN_DURATION, ROLE_ARN, ROLE_NAME } from './policy'
+import { GITLAB_ID, MANAGED_FIELDS, MAPPING_FIELDS, MAX_DURATION, MAX_SESSION_TAGS, MIN_DURATION, ROLE_ARN, ROLE_NAME } from './policy'
 
 export const SCHEMA_ID = 'urn:tanuki-sts:mappings-file'
 
@@ -34,8 +34,6 @@ export function mappingFileSchema (): Record<string, unknown> {
     maxTokenAge: { type: 'integer', minimum: 1, maximum: 86400, description: 'seconds since the token\'s iat' },
     description: { type: 'string', maxLength: 1024 },
     enabled: { type: 'boolean' },
-    updatedAt: { type: 'string' },
-    updatedBy: { type: 'string' },
   }
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -48,7 +46,8 @@ export function mappingFileSchema (): Record<string, unknown> {
         type: 'array',
         items: {
           type: 'object',
-          properties: Object.fromEntries(MAPPING_FIELDS.map(f => [f, properties[f]])),
+          // What a file may hold: every field, less those tanuki-sts sets itself (a file that has them is refused).
+          properties: Object.fromEntries(MAPPING_FIELDS.filter(f => !MANAGED_FIELDS.includes(f)).map(f => [f, properties[f]])),
           required: ['scope', 'role', 'roleArn', 'pin'],
           additionalProperties: false,
         },

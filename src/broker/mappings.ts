@@ -27,7 +27,9 @@ export function parseItem (item: Record<string, AttributeValue>): StoredMapping 
   const key = JSON.stringify(item)
   let stored = parsed.get(key)
   if (stored === undefined) {
-    try { stored = parseMapping(unmarshall(item)) }
+    // unmarshall makes an attribute named __proto__ (at any depth) the object's prototype, where the parse would read
+    // missing fields from it without seeing an unknown field: such an item is invalid, like one with any unknown field.
+    try { stored = key.includes('"__proto__":') ? protoRefused() : parseMapping(unmarshall(item)) }
     catch (err) {
       if (!(err instanceof MappingInvalid)) throw err
       stored = err
@@ -36,6 +38,10 @@ export function parseItem (item: Record<string, AttributeValue>): StoredMapping 
     parsed.set(key, stored)
   }
   return stored
+}
+
+function protoRefused (): never {
+  throw new MappingInvalid([{ path: ['__proto__'], message: 'unknown field "__proto__"' }])
 }
 
 export function createMappingStore (db: DynamoDBClient, table: string): MappingStore {

@@ -47,6 +47,8 @@ export const MAX_DURATION = 3600
 export const MAX_SESSION_TAGS = 40
 export const DEFAULT_SESSION_TAGS: readonly string[] =
   ['project_path', 'ref', 'pipeline_id', 'job_id', 'user_login', 'environment']
+/** Fields tanuki-sts sets on every write (who and when): stored, never written in a mapping file. */
+export const MANAGED_FIELDS: readonly string[] = ['updatedAt', 'updatedBy']
 /** Every field a mapping may have; any other is an error. */
 export const MAPPING_FIELDS: readonly string[] = ['scope', 'role', 'roleArn', 'pin', 'conditions', 'maxDuration', 'sessionPolicy', 'sessionTags',
   'maxUses', 'maxTokenAge', 'description', 'enabled', 'updatedAt', 'updatedBy']

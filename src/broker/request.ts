@@ -34,11 +34,14 @@ function header (event: HttpEvent, name: string): string | undefined {
   return undefined
 }
 
+function rawQuery (event: HttpEvent): string {
+  return event.rawQueryString ?? new URLSearchParams(
+    Object.entries(event.queryStringParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined)).toString()
+}
+
 function queryParams (event: HttpEvent): Map<string, string> {
   const out = new Map<string, string>()
-  const raw = event.rawQueryString ?? new URLSearchParams(
-    Object.entries(event.queryStringParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined)).toString()
-  for (const [key, value] of new URLSearchParams(raw)) {
+  for (const [key, value] of new URLSearchParams(rawQuery(event))) {
     if (out.has(key)) throw new InvalidRequest(`The parameter "${key}" is given more than once.`)
     out.set(key, value)
   }
@@ -98,10 +101,10 @@ function bearerToken (event: HttpEvent, method: 'GET' | 'POST'): string {
 /** The answer format, read leniently so that even a rejected request is answered in the form its caller evals. */
 export function responseFormat (event: HttpEvent, method: 'GET' | 'POST'): Format {
   if (method === 'GET') return 'container'
-  try {
-    const format = queryParams(event).get('format') ?? bodyParams(event).get('format')
-    return format === 'shell' ? 'shell' : 'json'
-  }
+  // Lenient on purpose: a caller that asked for shell evals the answer, so even the error for a malformed request
+  // (a repeated parameter, say) must come as a script that prints it and exits 1, not as JSON for the shell to run.
+  if (new URLSearchParams(rawQuery(event)).getAll('format').includes('shell')) return 'shell'
+  try { return bodyParams(event).get('format') === 'shell' ? 'shell' : 'json' }
   catch { return 'json' }
 }
 

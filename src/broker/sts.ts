@@ -39,9 +39,15 @@ export function sourceIdentity (claims: Pick<GitLabClaims, 'user_login'>): strin
   return clean.length >= 2 ? clean : undefined
 }
 
-/** AWS session tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@], at most 256 characters. */
+/**
+ * AWS session tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@], at most 256 characters. Cut at 256 UTF-16 units, and never
+ * between the two halves of a character outside the BMP (a lone half cannot be sent: the SDK's encoder throws).
+ */
 export function sanitizeTagValue (value: string): string {
-  return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 256)
+  const clean = value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_')
+  if (clean.length <= 256) return clean
+  const cut = clean.slice(0, 256)
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, 255) : cut
 }
 
 /** Session tags `gitlab:<claim>` from the named claims; a claim the token lacks is left out. */

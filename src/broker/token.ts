@@ -156,11 +156,12 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
         audience: config.audience,
         clockTolerance: LEEWAY_SECONDS,
         currentDate: now,
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+        // jti and sub too, but with the rest of GitLab's claims (claims.ts), so one answer names every one missing.
+        requiredClaims: ['exp', 'iat'],
       }))
     }
     catch (err) {
-      throw translate(err)
+      throw translate(err, payload, config.audience)
     }
     if (typeof payload.iat === 'number' && payload.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
       throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
@@ -170,13 +171,24 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
   return Object.assign(verify, { stats })
 }
 
-/** jose's failures as the contract's: the caller's token is 401; the issuer being unreachable is 503. */
-function translate (err: unknown): Error {
+/** What jose's claim-check reasons mean, in words. */
+const CLAIM_REASONS: Record<string, string> = { missing: 'is missing', check_failed: 'does not have the value this broker requires', invalid: 'is malformed' }
+
+/**
+ * jose's failures as the contract's: the caller's token is 401; the issuer being unreachable is 503. `payload` is the
+ * token's (decoded, not trusted) payload, for saying what a wrong claim holds: never the token itself.
+ */
+function translate (err: unknown, payload: JWTPayload, audience: string): Error {
   if (err instanceof Unavailable || err instanceof InvalidToken) return err
   if (err instanceof errors.JWTExpired) return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { cause: err })
   if (err instanceof errors.JWTClaimValidationFailed) {
-    const hint = err.claim === 'aud' ? ` It must carry the broker's audience (the "aud" in id_tokens:).` : ''
-    return new InvalidToken(`The ID token's "${err.claim}" claim is not valid (${err.reason}).${hint}`, { cause: err })
+    if (err.claim === 'aud') {
+      const has = payload.aud === undefined ? 'no audience' : `the audience ${JSON.stringify(payload.aud)}`
+      return new InvalidToken(`The ID token has ${has}; this broker accepts only ${JSON.stringify(audience)}. ` +
+        `Set it as the token's aud in the job's id_tokens: (e.g. BROKER_ID_TOKEN: { aud: ${audience} }).`, { cause: err, detail: err.reason })
+    }
+    const reason = CLAIM_REASONS[err.reason] ?? `is not valid (${err.reason})`
+    return new InvalidToken(`The ID token's "${err.claim}" claim ${reason}.`, { cause: err, detail: err.reason })
   }
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSMultipleMatchingKeys) {
     return new InvalidToken('The ID token\'s signature does not verify.', { cause: err })

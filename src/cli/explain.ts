@@ -15,9 +15,10 @@ import { createTokenVerifier } from '../broker/token'
 import { renderExplanation } from './explain-report'
 import { formatPath } from './mapping-file'
 import { CliError, print, printJson } from './output'
-import { addTargetOptions, withTarget } from './target'
+import { addTargetOptions, checkTargetOptions, withTarget } from './target'
 import type { TargetOptions } from './target'
-import { localIssuerUrl, readLocalInfo } from './token'
+import { readLocalInfo } from './local-info'
+import { localIssuerUrl } from './token'
 
 export type Candidate =
   | { scope: string; status: 'none' }
@@ -100,7 +101,8 @@ async function readClaims (opts: ExplainOptions, now: Date): Promise<{ claims: G
 }
 
 export async function explain (opts: ExplainOptions): Promise<void> {
-  if (!ROLE_NAME.test(opts.role)) throw new CliError(`--role "${opts.role}" is not a role name the broker accepts (1 to 64 letters, digits or _.@+=-).`)
+  if (!ROLE_NAME.test(opts.role)) throw new CliError(`--role "${opts.role}" is not a role name the broker accepts (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).`)
+  checkTargetOptions(opts)
   const now = new Date()
   const { claims, sha256 } = await readClaims(opts, now)
   await withTarget(opts, async target => {
@@ -160,7 +162,8 @@ export function registerExplain (program: Command): void {
     .option('--audience <aud>', 'the audience tokens must carry (default $BROKER_AUDIENCE)')
     .option('--json', 'print JSON'))
     .addHelpText('after', '\nExit status: 0 when explained (allowed or denied), 1 when the token is refused or on error.\n' +
-      '\nExamples:\n  $ tanuki-sts explain --local --token "$TOKEN" --role deploy --audience https://sts.example.com\n' +
+      '\nExamples:\n  $ tanuki-sts explain --local --token "$(npx tanuki-sts token mint)" --role deploy\n' +
+      '  $ tanuki-sts explain --token "$TOKEN" --role deploy --region eu-west-1 --env production --issuer https://gitlab.com --audience https://sts.example.com\n' +
       '  $ tanuki-sts explain --claims claims.json --role deploy --region eu-west-1 --env production')
     .action(explain)
 }

@@ -2,7 +2,7 @@
 // at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml'
 import type { Document, Node } from 'yaml'
-import { MappingInvalid, mappingWarnings, parseMapping } from '../broker/policy'
+import { MANAGED_FIELDS, MappingInvalid, mappingWarnings, parseMapping } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
 
 export type Path = ReadonlyArray<string | number>
@@ -32,7 +32,6 @@ export interface MappingFiles {
 
 const TOP_LEVEL = new Set(['mappings', '$schema'])
 /** Set by the CLI on every write (who and when); a file that sets them would be overwritten silently. */
-const MANAGED = ['updatedAt', 'updatedBy']
 
 /** `mappings[2].conditions.reff`: list indexes in brackets, keys after dots. */
 export function formatPath (path: Path): string {
@@ -118,7 +117,7 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   js.mappings.forEach((raw, index) => {
     const base = ['mappings', index]
     if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
-      for (const field of MANAGED) {
+      for (const field of MANAGED_FIELDS) {
         if (field in raw) atPath([...base, field], `${field} is set by tanuki-sts on every write; remove it from the file`)
       }
     }

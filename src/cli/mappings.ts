@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
-import { MappingInvalid } from '../broker/policy'
+import { MappingInvalid, mappingWarnings, parseScope } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
 import { registerApply } from './apply'
 import { formatPath } from './mapping-file'
@@ -101,6 +101,11 @@ async function list (opts: TargetOptions & { scope?: string; role?: string; json
 
 async function readEntry (target: Target, scope: string, role: string): Promise<StoredEntry> {
   const entry = await createMappingAdmin(target.db, target.tables.mappings).read(scope, role)
+  // Scopes are URLs: for `acme/payments/api`, say that rather than only "no mapping". (A stored item whose scope does
+  // not parse is still found by its exact text, so it can be shown and deleted.)
+  if (!entry && !parseScope(scope)) {
+    throw new CliError(`No mapping for "${scope}": a scope is a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**.`)
+  }
   if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list\` shows what there is.)`)
   return entry
 }
@@ -129,6 +134,8 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
     for (const line of e.problems) say(line)
     throw new CliError(`${e.problems.length} problem(s) found; nothing was written.`)
   }
+  // The advice validate and apply give for a file, here for the flags (it does not stop the write).
+  for (const w of mappingWarnings(mapping)) say(err.dim(`warning: --condition ${w.path.slice(1).join('.')}: ${w.message}`))
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
     const admin = createMappingAdmin(target.db, target.tables.mappings)
@@ -205,7 +212,7 @@ export function registerMappings (program: Command): void {
     .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)'))
     .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings put --local --scope https://gitlab.com/acme/payments/api --role deploy \\\n' +
       '      --role-arn arn:aws:iam::111122223333:role/payments-deploy --pin project_id=4301877 \\\n' +
-      '      --condition ref=main --condition environment=production --condition environment=staging')
+      '      --condition ref=main --condition ref_type=branch --condition environment=production --condition environment=staging')
     .action(put)
 
   addTargetOptions(mappings.command('delete')

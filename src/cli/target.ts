@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
 import { createDynamoClient } from '../broker/dynamo'
+import { readLocalInfo } from './local-info'
 import { CliError } from './output'
 
 export interface TargetOptions {
@@ -31,7 +32,7 @@ const SANDBOX_TABLES_PORT = 5555
 /** Adds --local / --region / --env / --app to a command that reads or writes the tables. */
 export function addTargetOptions (cmd: Command): Command {
   return cmd
-    .option('--local', 'the running sandbox (npm start): its DynamoDB on localhost:$ARC_TABLES_PORT (default 5555)')
+    .option('--local', 'the running sandbox (npm start): its DynamoDB on the port npm start recorded in .tanuki/local.json ($ARC_TABLES_PORT overrides; default 5555)')
     .option('--region <region>', 'a deployed stack: its AWS region (credentials from the usual AWS provider chain)')
     .option('--env <env>', 'with --region: staging or production')
     .option('--app <name>', 'the Architect app name (default: @app in ./app.arc, else tanuki-sts)')
@@ -64,7 +65,8 @@ export function stackParameters (app: string, env: string): { stack: string; map
   return { stack, mappings: `/${stack}/tables/mappings`, audit: `/${stack}/tables/audit` }
 }
 
-function checkOptions (opts: TargetOptions): void {
+/** Which tables: exactly one of --local and --region (with --env). Commands check this before anything else. */
+export function checkTargetOptions (opts: TargetOptions): void {
   if (opts.local && opts.region) throw new CliError('Give either --local or --region, not both.')
   if (!opts.local && !opts.region) {
     throw new CliError('Say which tables: --local (the running sandbox) or --region REGION --env staging|production (a deployed stack).')
@@ -93,7 +95,8 @@ function explainFailures (db: DynamoDBClient, label: string, hint: string): void
 }
 
 function openLocal (opts: TargetOptions, env: NodeJS.ProcessEnv, cwd: string): Target {
-  const port = env.ARC_TABLES_PORT || String(SANDBOX_TABLES_PORT)
+  // The port the running `npm start` recorded, unless ARC_TABLES_PORT says otherwise (another sandbox).
+  const port = env.ARC_TABLES_PORT || String(readLocalInfo(cwd).tablesPort ?? SANDBOX_TABLES_PORT)
   if (!/^\d{1,5}$/.test(port)) throw new CliError(`ARC_TABLES_PORT must be a port number, not "${port}".`)
   const app = opts.app ?? appNameFromArc(cwd) ?? DEFAULT_APP
   const endpoint = `http://localhost:${port}`
@@ -148,7 +151,7 @@ async function openDeployed (opts: TargetOptions & { region: string; env: string
 }
 
 export async function openTarget (opts: TargetOptions, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Target> {
-  checkOptions(opts)
+  checkTargetOptions(opts)
   if (opts.local) return openLocal(opts, env, cwd)
   return openDeployed(opts as TargetOptions & { region: string; env: string }, cwd)
 }

@@ -1,22 +1,12 @@
 // `token mint`: a GitLab-shaped ID token from the running local issuer (`POST /-/mint`), for local runs only.
 // Signing is the local issuer's (src/local/issuer.ts); this file only asks it, and only on loopback.
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Command } from 'commander'
-import { CliError, print } from './output'
+import { isKnownClaim } from '../broker/claims'
+import { readLocalInfo } from './local-info'
+import { CliError, err, print, say } from './output'
 
 const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4100'
-
-/** What `npm start` leaves in .tanuki/local.json: where its pieces listen and the audience it uses. */
-export interface LocalInfo { brokerUrl?: string; issuerUrl?: string; audience?: string }
-
-export function readLocalInfo (cwd = process.cwd()): LocalInfo {
-  try {
-    const info: unknown = JSON.parse(readFileSync(join(cwd, '.tanuki', 'local.json'), 'utf8'))
-    return typeof info === 'object' && info !== null ? info as LocalInfo : {}
-  }
-  catch { return {} }
-}
 
 /** The local issuer: $TANUKI_ISSUER_URL, else what `npm start` recorded, else its default port. */
 export function localIssuerUrl (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
@@ -48,7 +38,10 @@ export function mintBody (opts: { claims?: string; set?: string[]; audience?: st
   for (const pair of opts.set ?? []) {
     const eq = pair.indexOf('=')
     if (eq <= 0) throw new CliError(`--set ${pair}: write it as claim=value (e.g. ref=feature).`)
-    claims[pair.slice(0, eq)] = pair.slice(eq + 1)
+    const name = pair.slice(0, eq)
+    // A typo would mint a token that looks tested and is not: say so (the token is still minted, as asked).
+    if (!isKnownClaim(name)) say(err.dim(`warning: --set ${name}: "${name}" is not a GitLab ID-token claim; no mapping condition can test it.`))
+    claims[name] = pair.slice(eq + 1)
   }
   let expiresIn: number | undefined
   if (opts.expiresIn !== undefined) {

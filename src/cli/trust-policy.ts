@@ -2,7 +2,7 @@
 // The actions come from the deploy plugin's own statement (src/plugins/tanuki-sts.js), so the two always agree.
 import type { Command } from 'commander'
 import { DEFAULT_SESSION_TAGS } from '../broker/policy'
-import { CliError, print, printJson } from './output'
+import { CliError, err, printJson, say } from './output'
 
 // The deploy plugin is plain JS (Architect loads plugins with require()).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,27 +44,27 @@ export function abacExample (): Record<string, unknown> {
   }
 }
 
-export function trustPolicyText (brokerRoleArn: string): string {
-  const abac = JSON.stringify(abacExample(), null, 2).split('\n').map(l => `//   ${l}`)
+/** What `trust-policy` says after the policy (on stderr, so stdout stays a policy document): tags and an ABAC example. */
+export function trustPolicyNotes (): string[] {
   return [
-    JSON.stringify(trustPolicy(brokerRoleArn), null, 2),
-    '// Above: the trust policy of each target role (IAM > Roles > Trust relationships).',
-    `// The broker tags every session with ${DEFAULT_SESSION_TAGS.map(t => `gitlab:${t}`).join(', ')}`,
-    '// (or the claims in the mapping\'s sessionTags), so a target role can grant by tag (ABAC).',
-    '// Example permissions policy: each project may use only its own prefix of a bucket.',
-    ...abac,
-  ].join('\n')
+    'Above: the trust policy of each target role (IAM > Roles > Trust relationships); stdout holds only the policy, so',
+    '`tanuki-sts trust-policy --broker-role-arn ARN > trust.json` gives a file for `aws iam create-role --assume-role-policy-document file://trust.json`.',
+    `The broker tags every session with ${DEFAULT_SESSION_TAGS.map(t => `gitlab:${t}`).join(', ')}`,
+    '(or the claims in the mapping\'s sessionTags), so a target role can grant by tag (ABAC).',
+    'Example permissions policy: each project may use only its own prefix of a bucket.',
+    ...JSON.stringify(abacExample(), null, 2).split('\n').map(l => `  ${l}`),
+  ]
 }
 
 export function registerTrustPolicy (program: Command): void {
   program.command('trust-policy')
     .description('print the trust policy a target role needs to let the broker assume it, and an ABAC example')
     .requiredOption('--broker-role-arn <arn>', 'the broker\'s Lambda role (arn:aws:iam::ACCOUNT:role/NAME)')
-    .option('--json', 'print only the trust policy, as JSON')
+    .option('--json', 'print only the trust policy (no notes on stderr)')
     .addHelpText('after', '\nExample:\n  $ tanuki-sts trust-policy --broker-role-arn arn:aws:iam::111122223333:role/TanukiStsProduction-Role-1A2B3C\n' +
       '  (the role: aws cloudformation describe-stack-resource --stack-name TanukiStsProduction --logical-resource-id Role)')
     .action((opts: { brokerRoleArn: string; json?: boolean }) => {
-      if (opts.json) printJson(trustPolicy(opts.brokerRoleArn))
-      else print(trustPolicyText(opts.brokerRoleArn))
+      printJson(trustPolicy(opts.brokerRoleArn))
+      if (!opts.json) for (const line of trustPolicyNotes()) say(err.dim(line))
     })
 }

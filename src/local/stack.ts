@@ -13,6 +13,8 @@ const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> }
 
 export const ROOT = join(__dirname, '..', '..')
 export const APP = 'tanuki-sts'
+/** Every server of the embedded default listens here, and only here. */
+export const LOOPBACK = '127.0.0.1'
 /** The broker's own credentials in local runs (its "Lambda role"): the one principal the local STS lets call AssumeRole. */
 export const LOCAL_BROKER_PRINCIPAL: Principal = {
   accessKeyId: 'AKIATANUKILOCALBROKR',
@@ -79,7 +81,9 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     ...o.env,
   }
   try {
-    await sandbox.start({ cwd: ROOT, port: o.httpPort, quiet: o.quiet ?? true, env: lambdaEnv })
+    // Loopback only, like the issuer and the STS: the local tables take any credentials, so they must not be reachable
+    // from the network (sandbox would otherwise listen on every interface).
+    await sandbox.start({ cwd: ROOT, port: o.httpPort, host: LOOPBACK, quiet: o.quiet ?? true, env: lambdaEnv })
     for (const route of ['http/post-credentials', 'http/get-credentials', 'http/get-healthz', 'http/any-catchall', 'events/credentials-issued']) {
       // The TypeScript plugin logs a failed esbuild and starts anyway: stop here instead.
       if (!existsSync(join(ROOT, '.build', route, 'index.js'))) throw new Error(`sandbox did not build ${route}; see the esbuild error above`)

@@ -1,5 +1,6 @@
 // `npm start`: the embedded default. Starts the local stack, seeds a demo mapping, prints a curl line that works.
-// Ports: PORT (3333), TANUKI_ISSUER_PORT (4100), TANUKI_STS_PORT (4200), ARC_TABLES_PORT (5555). Ctrl-C stops everything.
+// Ports: PORT (3333), TANUKI_ISSUER_PORT (4100), TANUKI_STS_PORT (4200), ARC_TABLES_PORT (5555), ARC_EVENTS_PORT (4444),
+// ARC_INTERNAL_PORT (2222); all on 127.0.0.1 only. Ctrl-C stops everything.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createDynamoClient } from '../broker/dynamo'
@@ -12,10 +13,11 @@ const port = (name: string, fallback: number) => Number(process.env[name] || fal
 async function main () {
   const started = Date.now()
   const httpPort = port('PORT', 3333)
+  const tablesPort = port('ARC_TABLES_PORT', 5555)
   const audience = `http://localhost:${httpPort}`
   const stack = await startLocalStack({
     httpPort,
-    tablesPort: port('ARC_TABLES_PORT', 5555),
+    tablesPort,
     eventsPort: port('ARC_EVENTS_PORT', 4444),
     internalPort: port('ARC_INTERNAL_PORT', 2222),
     issuerPort: port('TANUKI_ISSUER_PORT', 4100),
@@ -38,7 +40,7 @@ async function main () {
     role: 'deploy',
     roleArn: 'arn:aws:iam::111122223333:role/payments-deploy',
     pin: { project_id: '4301877' },
-    conditions: { ref: 'main' },
+    conditions: { ref: 'main', ref_type: 'branch' },
     description: 'demo mapping seeded by npm start',
     updatedAt: new Date().toISOString(),
     updatedBy: 'npm start',
@@ -51,7 +53,7 @@ async function main () {
 
   mkdirSync(join(ROOT, '.tanuki'), { recursive: true })
   writeFileSync(join(ROOT, '.tanuki', 'local.json'), JSON.stringify({
-    brokerUrl: stack.brokerUrl, issuerUrl: stack.issuer.url, stsUrl: stack.sts.url, audience,
+    brokerUrl: stack.brokerUrl, issuerUrl: stack.issuer.url, stsUrl: stack.sts.url, audience, tablesPort,
   }, null, 2) + '\n')
 
   const token = await stack.issuer.mint({}, { audience, expiresIn: 3600 })
@@ -61,7 +63,7 @@ tanuki-sts is running (ready in ${seconds}s)
   broker        ${stack.brokerUrl}   (POST/GET /credentials, GET /healthz)
   local issuer  ${stack.issuer.url}   (iss of local tokens; mint more: npx tanuki-sts token mint)
   local STS     ${stack.sts.url}   (verifies every SigV4 signature)
-  demo mapping  ${demo.scope} may use role "deploy" on ref main
+  demo mapping  ${demo.scope} may use role "deploy" on branch main
 
 Get credentials as a CI job would (the token below is a fresh ID token for acme/payments/api, valid 1 hour):
 
@@ -79,8 +81,11 @@ Press Ctrl-C to stop.
 
 main().catch(err => {
   console.error(`tanuki-sts failed to start: ${err instanceof Error ? err.message : String(err)}`)
-  if (err && typeof err === 'object' && 'code' in err && err.code === 'EADDRINUSE') {
-    console.error('A port is taken: is another `npm start` running? Set PORT, TANUKI_ISSUER_PORT, TANUKI_STS_PORT or ARC_TABLES_PORT.')
+  // Our servers fail with EADDRINUSE; sandbox's say "Port N (name) is already in use" and point at prefs.arc.
+  const taken = (err && typeof err === 'object' && 'code' in err && err.code === 'EADDRINUSE') || /already in use/i.test(String(err))
+  if (taken) {
+    console.error('A port is taken: is another `npm start` running? Move this one with the environment: PORT (3333), TANUKI_ISSUER_PORT (4100), ' +
+      'TANUKI_STS_PORT (4200), ARC_TABLES_PORT (5555), ARC_EVENTS_PORT (4444), ARC_INTERNAL_PORT (2222).')
   }
   process.exit(1)
 })

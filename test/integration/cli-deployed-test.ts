@@ -122,6 +122,15 @@ test('no AWS credentials, or no right to read SSM: says which, writes nothing', 
   t.equal(await mappingItems(), before, 'nothing was written')
 })
 
+test('trust-policy: stdout is the policy document alone, the notes go to stderr', async t => {
+  const run = await cli(['trust-policy', '--broker-role-arn', 'arn:aws:iam::111122223333:role/TanukiStsStaging-Role-1A2B3C'], { AWS_ACCESS_KEY_ID: undefined })
+  let policy: { Statement?: Array<{ Principal?: unknown }> } = {}
+  t.plan(3)
+  t.doesNotThrow(() => { policy = JSON.parse(run.stdout) as typeof policy }, 'stdout parses as one JSON document (file://trust.json)')
+  t.deepEqual(policy.Statement?.[0]?.Principal, { AWS: 'arn:aws:iam::111122223333:role/TanukiStsStaging-Role-1A2B3C' }, 'naming the broker role')
+  t.match(run.stderr, /aws:PrincipalTag\/gitlab:project_path/, 'the ABAC example is on stderr')
+})
+
 test('Teardown', async t => {
   await aws.close()
   await tables.stop()

@@ -267,7 +267,7 @@ test('explain agrees with the broker', async t => {
   const forged = await env.mint({}, { audience: 'https://someone-else.example' })
   const invalid = await cli(['explain', ...local, ...verify, '--token', forged, '--role', 'deploy'])
   t.deepEqual([invalid.code, await post(forged, 'deploy')], [1, 401], 'a token with the wrong audience: explain fails, the broker answers 401')
-  t.match(invalid.stderr, /"aud" claim is not valid/, 'explain says why')
+  t.match(invalid.stderr, /The ID token has the audience "https:\/\/someone-else\.example"; this broker accepts only "[^"]+"/, 'explain says which audience it has and which it needs')
 
   const human = await cli(['explain', ...local, ...verify, '--token', await env.mint({ ref: 'feature' }), '--role', 'deploy'])
   t.match(human.stdout, /1\. .*acme\/payments\/api .*← decides\n(.*\n)*\s+✗ ref\s+expected "main", actual "feature"/, 'the human form marks the failed check')

@@ -1,6 +1,8 @@
 // Configuration hardening: the local-only overrides are refused in production, and trusted issuers cannot share scopes.
 import test from 'tape'
 import { loadConfig } from '../../src/broker/config'
+import { MISCONFIGURED } from '../../src/broker/errors'
+import { createCredentialsHandler, wire } from '../../src/broker/http'
 import { candidateScopes } from '../../src/broker/policy'
 
 const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a' }
@@ -37,5 +39,36 @@ test('config: a trusted issuer that is a path prefix of another is refused (thei
   for (const issuers of overlapping) t.match(errorOf({ ...local, BROKER_ISSUERS: issuers }), /^BROKER_ISSUERS has .* share the other's mapping scopes/, `${issuers}: refused`)
   t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com/gitlab, https://git.example.com/gitlab2' }), 'ok', 'siblings that only share a text prefix are fine')
   t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://gitlab.com, https://gitlab.example.com/gitlab' }), 'ok', 'different hosts are fine')
+  t.end()
+})
+
+/** Runs fn with console.log/error captured (the broker's log lines), and the environment replaced. */
+async function withEnv<T> (env: Record<string, string>, fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = []
+  const saved = { log: console.log, error: console.error, env: process.env }
+  console.log = (line: unknown) => { lines.push(String(line)) }
+  console.error = (line: unknown) => { lines.push(String(line)) }
+  process.env = { ...env }
+  try { return { result: await fn(), lines } }
+  finally { Object.assign(console, { log: saved.log, error: saved.error }); process.env = saved.env }
+}
+
+test('config: a broken configuration is named in the logs, never echoed to callers (it may quote a secret)', async t => {
+  const broken = { ...local, BROKER_ISSUERS: 'https://svc:s3cret-pass@gitlab.example.com' }
+  const { result, lines } = await withEnv(broken, async () => {
+    const handler = createCredentialsHandler('POST', () => wire(process.env))
+    const answer = await handler({ rawQueryString: 'role=deploy', headers: { authorization: 'Bearer a.b.c' }, requestContext: { requestId: 'r1', http: { method: 'POST' } } })
+    const healthzPath = require.resolve('../../src/http/get-healthz/index.ts')
+    delete require.cache[healthzPath]
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const healthz = (require(healthzPath) as { handler (): Promise<{ statusCode: number; body: string }> }).handler
+    return { answer, health: await healthz() }
+  })
+  const body = JSON.parse(result.answer.body) as { error: string; message: string }
+  t.equal(result.answer.statusCode, 503, 'credentials: 503 while misconfigured')
+  t.deepEqual([body.error, body.message], ['unavailable', MISCONFIGURED], 'with a message that says whose problem it is')
+  t.equal(result.health.statusCode, 503, 'healthz: 503')
+  t.notOk(`${result.answer.body}${result.health.body}`.includes('s3cret-pass'), 'neither answer quotes the configuration')
+  t.ok(lines.some(l => l.includes('broker configuration is invalid') && l.includes('BROKER_ISSUERS')), 'the log line names the variable')
   t.end()
 })

@@ -1,8 +1,10 @@
 // Spec for `mappings put` flags (src/cli/put-flags.ts) and table resolution (src/cli/target.ts).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
 import { PutFlagsInvalid, mappingFromFlags } from '../../src/cli/put-flags'
-import { appNameFromArc, stackParameters, toLogicalId } from '../../src/cli/target'
+import { appNameFromArc, openTarget, stackParameters, toLogicalId } from '../../src/cli/target'
 
 const ROOT = join(__dirname, '..', '..')
 const flags = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'project_id=4301877' }
@@ -43,6 +45,22 @@ test('deployed tables are found where Architect publishes them', t => {
   t.deepEqual(stackParameters('tanuki-sts', 'production'), { stack: 'TanukiStsProduction', mappings: '/TanukiStsProduction/tables/mappings', audit: '/TanukiStsProduction/tables/audit' }, 'the SSM parameters')
   t.equal(appNameFromArc(ROOT), 'tanuki-sts', 'the app name comes from app.arc')
   t.equal(appNameFromArc('/nonexistent'), undefined, 'no app.arc, no name')
+})
+
+test('--local finds the running npm start through .tanuki/local.json; ARC_TABLES_PORT overrides it', async t => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tanuki-local-info-'))
+  const label = async (env: NodeJS.ProcessEnv) => {
+    const target = await openTarget({ local: true }, env, cwd)
+    target.close()
+    return target.label
+  }
+  t.plan(3)
+  t.equal(await label({}), 'the local sandbox (localhost:5555)', 'nothing recorded: sandbox\'s default port')
+  mkdirSync(join(cwd, '.tanuki'))
+  writeFileSync(join(cwd, '.tanuki', 'local.json'), JSON.stringify({ tablesPort: 5556 }))
+  t.equal(await label({}), 'the local sandbox (localhost:5556)', 'the port npm start recorded')
+  t.equal(await label({ ARC_TABLES_PORT: '5600' }), 'the local sandbox (localhost:5600)', 'the environment wins')
+  rmSync(cwd, { recursive: true, force: true })
 })
 
 test('Teardown', t => {

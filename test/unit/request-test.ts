@@ -68,6 +68,9 @@ test('request: every ill-formed request is refused with the contract code', t =>
 test('request: errors to a shell caller are answered in shell', t => {
   t.equal(responseFormat(event({ query: 'role=&format=shell' }), 'POST'), 'shell', 'format=shell is honoured even when role is bad')
   t.equal(responseFormat(event({ query: 'format=shell' }), 'GET'), 'container', 'GET never answers shell')
+  t.equal(responseFormat(event({ query: 'role=a&role=b&format=shell' }), 'POST'), 'shell', 'and when another parameter is repeated (the request is refused, as a script)')
+  t.equal(responseFormat(event({ query: 'format=shell&format=shell' }), 'POST'), 'shell', 'and when format itself is repeated')
+  t.equal(responseFormat(event({ query: 'role=a&role=b' }), 'POST'), 'json', 'a malformed request that did not ask for shell gets json')
   t.end()
 })
 

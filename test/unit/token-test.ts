@@ -64,6 +64,19 @@ test('token: each broken property is one 401', async t => {
   for (const [name, token, at] of cases) t.equal(await codeOf(token, at), '401 invalid_token', name)
 })
 
+test('token: a refused claim is named in words, with what to change', async t => {
+  const messageOf = async (token: Promise<string>) => {
+    try { await verify(await token, now); return 'ok' }
+    catch (err) { return err instanceof Error ? err.message : String(err) }
+  }
+  t.equal(await messageOf(mint({}, { audience: 'https://someone-else.example' })),
+    `The ID token has the audience "https://someone-else.example"; this broker accepts only "${AUD}". ` +
+    `Set it as the token's aud in the job's id_tokens: (e.g. BROKER_ID_TOKEN: { aud: ${AUD} }).`, 'a wrong aud: which it has, which is needed, where to set it')
+  t.equal(await messageOf(mint({}, { omit: ['exp'] })), 'The ID token\'s "exp" claim is missing.', 'a missing claim: named, no library code')
+  t.equal(await messageOf(mint({}, { omit: ['jti', 'job_id', 'ref_type'] })),
+    'The token lacks the claims "jti", "ref_type", "job_id"; this is not a GitLab CI ID token the broker accepts.', 'every missing GitLab claim at once')
+})
+
 test('token: a tampered payload with the original signature is refused', async t => {
   const [h, , s] = (await mint()).split('.')
   const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from((await mint()).split('.')[1], 'base64url').toString()), project_path: 'acme/payments/admin' })).toString('base64url')
