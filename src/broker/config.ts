@@ -48,8 +48,12 @@ function parseIssuer (text: string, allowHttp: boolean): string {
   catch { return bad('BROKER_ISSUERS', `has "${text}", which is not a URL`) }
   if (url.protocol === 'http:' && !allowHttp) bad('BROKER_ISSUERS', `has "${text}": http:// issuers need BROKER_ALLOW_HTTP_ISSUERS (local runs only)`)
   if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('BROKER_ISSUERS', `has "${text}": issuers are https:// URLs`)
-  if (url.search || url.hash || url.username || text.endsWith('/')) {
-    bad('BROKER_ISSUERS', `has "${text}": write the issuer exactly as its tokens' "iss" (no trailing slash, query or fragment)`)
+  // Exactly as tokens carry it: a spelling that URL parsing would change (a case, a default port, an empty query or
+  // fragment, a trailing slash) can never equal a token's iss, so every request would be refused without saying why.
+  const canonical = url.origin + (url.pathname === '/' ? '' : url.pathname)
+  if (url.username || url.password) bad('BROKER_ISSUERS', `has an issuer with credentials in it (${canonical}); an issuer URL carries none`)
+  if (url.search || url.hash || canonical !== text) {
+    bad('BROKER_ISSUERS', `has "${text}": write the issuer exactly as its tokens' "iss", e.g. "${canonical}" (no trailing slash, query, fragment, default port or upper-case host)`)
   }
   return text
 }

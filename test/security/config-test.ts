@@ -27,6 +27,23 @@ test('config: BROKER_DYNAMODB_ENDPOINT is refused in production, and must be a U
   t.end()
 })
 
+test('config: an issuer spelled other than tokens spell it is refused, naming the spelling to use', t => {
+  const cases: Array<[string, RegExp]> = [
+    ['https://gitlab.com/', /write the issuer exactly .* e\.g\. "https:\/\/gitlab\.com"/],
+    ['https://GitLab.com', /e\.g\. "https:\/\/gitlab\.com"/],
+    ['https://gitlab.com:443', /e\.g\. "https:\/\/gitlab\.com"/],
+    ['https://gitlab.com?', /e\.g\. "https:\/\/gitlab\.com"/],
+    ['https://gitlab.com#', /e\.g\. "https:\/\/gitlab\.com"/],
+    ['https://gitlab.com/?a=1', /no trailing slash, query/],
+  ]
+  for (const [issuer, message] of cases) t.match(errorOf({ ...local, BROKER_ISSUERS: issuer }), message, `${issuer}: refused`)
+  const secret = errorOf({ ...local, BROKER_ISSUERS: 'https://svc:s3cret@gitlab.com' })
+  t.match(secret, /credentials in it \(https:\/\/gitlab\.com\)/, 'credentials in the URL: refused')
+  t.notOk(secret.includes('s3cret'), 'without repeating them')
+  t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://gitlab.example.com/GitLab' }), 'ok', 'a path keeps its case')
+  t.end()
+})
+
 test('config: a trusted issuer that is a path prefix of another is refused (their scopes would overlap)', t => {
   const root = candidateScopes('https://git.example.com', 'gitlab/acme/api')
   const sub = candidateScopes('https://git.example.com/gitlab', 'acme/api')
@@ -34,9 +51,9 @@ test('config: a trusted issuer that is a path prefix of another is refused (thei
   const overlapping = [
     'https://git.example.com, https://git.example.com/gitlab',
     'https://git.example.com/gitlab, https://git.example.com',
-    'https://git.example.com, https://GIT.example.com/gitlab',
   ]
   for (const issuers of overlapping) t.match(errorOf({ ...local, BROKER_ISSUERS: issuers }), /^BROKER_ISSUERS has .* share the other's mapping scopes/, `${issuers}: refused`)
+  t.match(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com, https://GIT.example.com/gitlab' }), /^BROKER_ISSUERS has "https:\/\/GIT/, 'an upper-case spelling of one is refused before it could overlap')
   t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com/gitlab, https://git.example.com/gitlab2' }), 'ok', 'siblings that only share a text prefix are fine')
   t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://gitlab.com, https://gitlab.example.com/gitlab' }), 'ok', 'different hosts are fine')
   t.end()
