@@ -82,11 +82,16 @@ function denialMessage (role: string, project: string, mapping: Mapping | undefi
     return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).`
   }
   if (denial.condition === 'maxUses') return `This ID token has used up the role "${role}" (maxUses ${mapping.maxUses}); request a new token.`
+  if (denial.condition === 'enabled') return `The mapping ${mapping.scope} for the role "${role}" is disabled (enabled: false), so it grants nothing; an admin must enable it.`
   const expected = Array.isArray(denial.expected) ? denial.expected.map(e => JSON.stringify(e)).join(' or ') : JSON.stringify(denial.expected)
   const actual = denial.actual === undefined ? 'nothing' : JSON.stringify(denial.actual)
   const note = denial.condition === 'ref_protected' && !('ref_protected' in mapping.conditions)
     ? ' (the default: only protected refs may use a mapping that does not say otherwise)' : ''
-  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to be ${expected}${note}; this token has ${actual}.`
+  // A glob is matched, not equalled; and `*` stops at `/` (the usual surprise with refs like v1/hotfix).
+  const patterns = [denial.expected].flat().filter((e): e is string => typeof e === 'string')
+  const verb = patterns.some(p => p.includes('*')) ? 'match' : 'be'
+  const glob = patterns.some(p => /(^|[^*])\*([^*]|$)/.test(p)) ? ' (* does not cross /; ** does)' : ''
+  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to ${verb} ${expected}${glob}${note}; this token has ${actual}.`
 }
 
 export function createExchange (deps: ExchangeDeps): Exchange {

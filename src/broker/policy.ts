@@ -101,6 +101,7 @@ export function neverMatches (claim: string, pattern: string): string | undefine
     return `${claim} is "true" or "false"; "${pattern}" matches neither`
   }
   if (ID_CLAIMS.has(claim) && !/^[0-9]*$/.test(probe)) return `${claim} is a decimal ID; "${pattern}" can never match one`
+  if (claim === 'ref_type' && !['branch', 'tag'].some(v => patternMatcher(pattern)(v))) return `ref_type is "branch" or "tag"; "${pattern}" matches neither`
   return undefined
 }
 
@@ -284,6 +285,15 @@ export function mappingWarnings (mapping: Mapping): Problem[] {
     warnings.push({
       path: ['conditions', 'ref'],
       message: 'matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, to say which',
+    })
+  }
+  // `none` is required for /**, and an explicit choice elsewhere: say what it gives up where a pin was possible.
+  const kind = parseScope(mapping.scope)?.kind
+  if (mapping.pin === 'none' && kind !== 'subtree') {
+    const [what, id] = kind === 'project' ? ['project', 'project_id'] : ['group', 'namespace_id']
+    warnings.push({
+      path: ['pin'],
+      message: `"none" where a pin is possible: a ${what} deleted and created again at this path would get the role too; pin its ${id} unless that is what you want`,
     })
   }
   return warnings

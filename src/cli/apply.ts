@@ -22,10 +22,10 @@ function readMappingFiles (files: readonly string[]): MappingFiles {
 }
 
 /** Prints every problem (stderr, or as JSON) and fails: nothing is written when a file has any. */
-function reportProblems (parsed: MappingFiles, json: boolean): never {
+function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): never {
   if (json) printJson({ valid: false, problems: parsed.problems.map(p => ({ ...p, text: formatProblem(p) })) })
   for (const p of parsed.problems) say(formatProblem(p))
-  throw new CliError(`${parsed.problems.length} problem(s) found; nothing was written. Fix the file(s) and re-run.`)
+  throw new CliError(`${parsed.problems.length} problem(s) found${writes ? '; nothing was written' : ''}. Fix the file(s) and re-run.`)
 }
 
 /** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */
@@ -35,7 +35,7 @@ function reportWarnings (parsed: MappingFiles): void {
 
 async function validate (files: string[], opts: { json?: boolean }): Promise<void> {
   const parsed = readMappingFiles(files)
-  if (parsed.problems.length) reportProblems(parsed, Boolean(opts.json))
+  if (parsed.problems.length) reportProblems(parsed, Boolean(opts.json), false)
   reportWarnings(parsed)
   if (opts.json) printJson({ valid: true, mappings: parsed.mappings.length, problems: [], warnings: parsed.warnings.map(w => ({ ...w, text: formatProblem(w) })) })
   else print(`${parsed.mappings.length} mapping${parsed.mappings.length === 1 ? '' : 's'} valid`)
@@ -85,7 +85,7 @@ interface ApplyOptions extends TargetOptions { dryRun?: boolean; prune?: boolean
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)
   const parsed = readMappingFiles(files)
-  if (parsed.problems.length) reportProblems(parsed, json)
+  if (parsed.problems.length) reportProblems(parsed, json, true)
   reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
@@ -95,8 +95,15 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
       say(err.dim(`Target: ${target.label}, table ${target.tables.mappings}`))
       for (const line of renderPlan(plan, out)) print(line)
     }
+    const warnings = parsed.warnings.map(w => ({ ...w, text: formatProblem(w) }))
+    // The one --prune that is never meant: files with no mappings at all (an empty file, the wrong file) would empty
+    // the table, this pipeline's own access included.
+    if (!opts.dryRun && opts.prune && parsed.mappings.length === 0 && plan.counts.delete > 0) {
+      throw new CliError(`Refusing to --prune with files that hold no mappings: that would delete all ${plan.counts.delete} stored mapping(s) ` +
+        'in ' + target.label + '. Delete them one by one (`tanuki-sts mappings delete`) if that is really what you want.')
+    }
     if (opts.dryRun || !hasChanges(plan)) {
-      if (json) printJson({ ...planJson(plan), applied: false, dryRun: Boolean(opts.dryRun) })
+      if (json) printJson({ ...planJson(plan), warnings, applied: false, dryRun: Boolean(opts.dryRun) })
       else say(opts.dryRun ? 'Dry run: nothing was written.' : 'Nothing to do.')
       return
     }
@@ -104,10 +111,10 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
     try { done = await executePlan(admin, plan, actor) }
     catch (e) {
       if (!(e instanceof ApplyConflict)) throw e
-      if (json) printJson({ ...planJson(plan), applied: false, appliedSteps: e.done, conflict: { scope: e.conflict.scope, role: e.conflict.role, message: e.conflict.message } })
+      if (json) printJson({ ...planJson(plan), warnings, applied: false, appliedSteps: e.done, conflict: { scope: e.conflict.scope, role: e.conflict.role, message: e.conflict.message } })
       throw new CliError(e.message)
     }
-    if (json) printJson({ ...planJson(plan), applied: true, appliedSteps: done })
+    if (json) printJson({ ...planJson(plan), warnings, applied: true, appliedSteps: done })
     else say(err.green(`Applied ${done} change(s) to ${target.label}.`))
   })
 }
@@ -128,6 +135,6 @@ export function registerApply (mappings: Command): void {
     .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)')
     .option('--json', 'print the plan and outcome as JSON'))
     .addHelpText('after', '\nExamples:\n  $ tanuki-sts mappings apply docs/examples/mappings.yaml --local --dry-run\n' +
-      '  $ tanuki-sts mappings apply mappings/*.yaml --prune --region eu-west-1 --env production')
+      '  $ tanuki-sts mappings apply mappings/*.yaml --prune --region us-east-1 --env production')
     .action(applyFiles)
 }

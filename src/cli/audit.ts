@@ -26,6 +26,10 @@ export function parseSince (text: string, now: Date): string {
 
 /** The index key of a project: its URL on its GitLab (issuer + path), as the broker records it. */
 export function projectKey (project: string, issuer: string | undefined): string {
+  if (project.includes('*')) {
+    throw new CliError(`--project "${project}": records are kept per project, so --project names one project. For a group, list without ` +
+      '--project and filter (e.g. --json | jq \'.[] | select(.project_path | startswith("acme/payments/"))\').')
+  }
   if (/^https?:\/\//.test(project)) return project.replace(/\/+$/, '')
   const path = project.replace(/^\/+|\/+$/g, '')
   if (!isGitLabPath(path)) throw new CliError(`--project "${project}" is neither a project URL nor a GitLab project path.`)
@@ -43,6 +47,7 @@ interface AuditOptions extends TargetOptions {
   outcome?: string
   limit?: string
   issuer?: string
+  id?: string
   json?: boolean
 }
 
@@ -54,14 +59,17 @@ function defaultIssuer (opts: AuditOptions, env: NodeJS.ProcessEnv): string | un
 }
 
 async function collect (target: Target, opts: AuditOptions, since: string | undefined, limit: number): Promise<AuditRecord[]> {
-  const keep = (r: AuditRecord) => (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome)
+  // Without --project, --issuer filters (with it, it says which GitLab the project path is on).
+  const issuer = !opts.project && opts.issuer ? opts.issuer.replace(/\/+$/, '') : undefined
+  const keep = (r: AuditRecord) => (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
+    (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
   const note = progress()
   const records: AuditRecord[] = []
   let startKey: Record<string, AttributeValue> | undefined
   if (opts.project) {
     const project = projectKey(opts.project, defaultIssuer(opts, process.env))
     do {
-      const filtered = Boolean(opts.role || opts.outcome)
+      const filtered = Boolean(opts.role || opts.outcome || opts.id)
       const page = await queryAuditByProject(target.db, target.tables.audit, { project, since, startKey, limit: filtered ? 100 : Math.min(100, limit - records.length) })
       records.push(...page.records.filter(keep))
       startKey = page.next
@@ -115,13 +123,15 @@ export function registerAudit (program: Command): void {
   addTargetOptions(audit.command('list')
     .description('list audit records, newest first')
     .option('--project <path-or-url>', 'a project path (needs the issuer) or URL; without it the whole table is scanned')
-    .option('--issuer <url>', 'the GitLab a --project path belongs to (default: the single $BROKER_ISSUERS entry)')
+    .option('--issuer <url>', 'the GitLab a --project path belongs to (default: the single $BROKER_ISSUERS entry); without --project, only records of this GitLab')
+    .option('--id <id>', 'only the record of this request id (as the broker\'s messages show it) or issuance id (as the credentials carry it)')
     .option('--role <role>', 'only this role')
     .option('--since <when>', 'only records since: 30m, 24h, 7d, 2w or an ISO date/time')
     .option('--outcome <outcome>', 'only issued, denied or failed')
     .option('--limit <n>', 'at most this many records (default 50)')
     .option('--json', 'print JSON'))
-    .addHelpText('after', '\nExamples:\n  $ tanuki-sts audit list --project https://gitlab.com/acme/payments/api --since 7d --region eu-west-1 --env production\n' +
-      '  $ tanuki-sts audit list --outcome denied --since 24h --local --json')
+    .addHelpText('after', '\nExamples:\n  $ tanuki-sts audit list --project https://gitlab.com/acme/payments/api --since 7d --region us-east-1 --env production\n' +
+      '  $ tanuki-sts audit list --outcome denied --since 24h --local --json\n' +
+      '  $ tanuki-sts audit list --id 6d1e10d5-0f4e-4a8e-9d0e-3f2b8f7c1a90 --since 1d --region us-east-1 --env production')
     .action(list)
 }

@@ -20,8 +20,8 @@ export type PlanStep =
 export interface Plan {
   readonly steps: PlanStep[]
   readonly counts: { create: number; update: number; delete: number; unchanged: number }
-  /** Stored mappings the files do not mention, kept because --prune was not given. */
-  readonly kept: number
+  /** Stored mappings the files do not mention, kept because --prune was not given: still granting, so named. */
+  readonly kept: ReadonlyArray<{ readonly scope: string; readonly role: string }>
 }
 
 /** The fields in the order DESIGN §4 lists them; updatedAt and updatedBy say who wrote last, not what a mapping does. */
@@ -117,7 +117,7 @@ export function computePlan (desired: readonly Mapping[], stored: readonly Store
   if (options.prune) for (const s of extra) steps.push({ action: 'delete', scope: s.scope, role: s.role, stored: s })
   const counts = { create: 0, update: 0, delete: 0, unchanged: 0 }
   for (const step of steps) counts[step.action]++
-  return { steps, counts, kept: options.prune ? 0 : extra.length }
+  return { steps, counts, kept: options.prune ? [] : extra.map(s => ({ scope: s.scope, role: s.role })) }
 }
 
 export function planSummary (plan: Plan): string {
@@ -149,9 +149,12 @@ export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boo
           if (c.new !== undefined) lines.push(p.green(`    + ${c.field}: ${show(c.new)}`))
         }
         break
-      case 'delete':
-        lines.push(p.red(`- delete  `) + what)
+      case 'delete': {
+        // What is about to stop granting: the role it gave, not just its key.
+        const arn = typeof step.stored.item.roleArn === 'string' ? `  (${step.stored.item.roleArn})` : ''
+        lines.push(p.red(`- delete  `) + what + p.dim(arn))
         break
+      }
       case 'unchanged':
         if (options.showUnchanged) lines.push(p.dim(`  unchanged  ${step.scope}  ${step.role}`))
         break
@@ -160,7 +163,10 @@ export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boo
   if (options.summary === false) return lines
   if (lines.length) lines.push('')
   lines.push(p.bold(planSummary(plan)))
-  if (plan.kept > 0) lines.push(p.dim(`${plan.kept} stored mapping(s) not in the file(s) kept; --prune deletes them.`))
+  if (plan.kept.length > 0) {
+    lines.push(p.dim(`${plan.kept.length} stored mapping(s) not in the file(s) kept, and still granting (--prune deletes them):`))
+    for (const k of plan.kept) lines.push(p.dim(`  = kept    ${k.scope}  ${k.role}`))
+  }
   return lines
 }
 
@@ -171,6 +177,7 @@ export function planJson (plan: Plan): Record<string, unknown> {
       action: s.action, scope: s.scope, role: s.role,
       ...((s.action === 'create' || s.action === 'update') && { changes: s.changes }),
     })),
-    summary: { ...plan.counts, kept: plan.kept },
+    summary: { ...plan.counts, kept: plan.kept.length },
+    kept: plan.kept,
   }
 }

@@ -43,6 +43,11 @@ export function mintBody (opts: { claims?: string; set?: string[]; audience?: st
     if (!isKnownClaim(name)) say(err.dim(`warning: --set ${name}: "${name}" is not a GitLab ID-token claim; no mapping condition can test it.`))
     claims[name] = pair.slice(eq + 1)
   }
+  // A project elsewhere lives in another group: unless told otherwise, its namespace_path is its path's parent (the
+  // broker refuses a project_path outside the token's namespace_path).
+  if (typeof claims.project_path === 'string' && claims.namespace_path === undefined && claims.project_path.includes('/')) {
+    claims.namespace_path = claims.project_path.slice(0, claims.project_path.lastIndexOf('/'))
+  }
   let expiresIn: number | undefined
   if (opts.expiresIn !== undefined) {
     if (!/^\d+$/.test(opts.expiresIn) || Number(opts.expiresIn) < 1 || Number(opts.expiresIn) > 86400) {

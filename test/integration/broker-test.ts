@@ -165,6 +165,19 @@ test('403 for authenticated callers without a grant, each audited as a denial', 
   t.equal(env.sts.calls.AssumeRole, 1, 'only the one issuance reached STS')
 })
 
+test('403 messages say what to change: a disabled mapping, a glob that does not match', async t => {
+  await env.putMapping({ ...project, role: 'off', enabled: false })
+  await env.putMapping({ ...project, role: 'release', conditions: { ref_type: 'tag', ref: 'v*' } })
+  const off = await post(await env.mint(), 'role=off')
+  const hotfix = await post(await env.mint({ ref: 'v1/hotfix', ref_type: 'tag' }), 'role=release')
+  t.equal(off.status, 403, 'a disabled mapping: 403')
+  t.equal(off.body.message, `The mapping ${project.scope} for the role "off" is disabled (enabled: false), so it grants nothing; an admin must enable it.`,
+    'which says it is disabled, not that enabled must be "true"')
+  t.equal(hotfix.status, 403, 'a tag v1/hotfix against ref v*: 403')
+  t.equal(hotfix.body.message, `The mapping ${project.scope} for the role "release" requires ref to match "v*" (* does not cross /; ** does); this token has "v1/hotfix".`,
+    'which says the pattern must match, and how * works')
+})
+
 test('the event Lambda logs each issuance without secrets', async t => {
   const secrets = env.sts.issued.map(i => i.accessKeyId)
   t.ok(secrets.length > 0, 'some credentials were issued in this file')

@@ -168,7 +168,7 @@ test('apply creates, updates with a diff, prunes; --dry-run writes nothing', asy
   const keep = await cli(['mappings', 'apply', only, ...local, '--json'])
   const prune = await cli(['mappings', 'apply', only, ...local, '--prune'])
   const pruned = await scanAll(env.db, env.tables.mappings)
-  t.plan(16)
+  t.plan(17)
   t.equal(dry.code, 0, 'a dry run succeeds')
   t.match(dry.stdout, /\+ create {2}.*acme\/payments\/api {2}deploy/, 'it prints the creates')
   t.match(dry.stdout, /Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged\./, 'and the summary')
@@ -180,12 +180,28 @@ test('apply creates, updates with a diff, prunes; --dry-run writes nothing', asy
   t.match(update.stdout, /~ update {2}.*deploy\n\s+- maxDuration: 3600\n\s+\+ maxDuration: 1800/, 'an edited file is an update with its diff')
   t.match(update.stdout, /Plan: 0 to create, 1 to update, 0 to delete, 1 unchanged\./, 'and the summary counts it')
   t.equal(updated && 'maxDuration' in updated.mapping ? updated.mapping.maxDuration : undefined, 1800, 'the table has the new value')
-  const plan = JSON.parse(keep.stdout) as { summary: Record<string, number>; applied: boolean }
+  const plan = JSON.parse(keep.stdout) as { summary: Record<string, number>; applied: boolean; kept: unknown }
   t.deepEqual(plan.summary, { create: 0, update: 0, delete: 0, unchanged: 1, kept: 1 }, 'without --prune a dropped mapping is kept (--json)')
+  t.deepEqual(plan.kept, [{ scope: groupScope, role: 'read-only' }], 'and named, since it still grants')
   t.equal(plan.applied, false, 'and nothing is applied')
-  t.match(prune.stdout, /- delete {2}.*acme\/payments\/\* {2}read-only/, 'with --prune it is deleted')
+  t.match(prune.stdout, /- delete {2}.*acme\/payments\/\* {2}read-only.*\(arn:aws:iam::111122223333:role\/readonly\)/, 'with --prune it is deleted, its role ARN shown')
   t.equal(pruned.length, 1, 'one mapping is left')
   t.equal(pruned[0].scope, scope, 'the one the file names')
+})
+
+test('--prune with files that hold no mappings is refused: it would empty the table', async t => {
+  await env.reset()
+  await cli(['mappings', 'apply', file('full.yaml', mappingsYaml()), ...local])
+  const empty = file('empty.yaml', 'mappings: []\n')
+  const dry = await cli(['mappings', 'apply', empty, ...local, '--prune', '--dry-run'])
+  const refused = await cli(['mappings', 'apply', empty, ...local, '--prune'])
+  const left = await scanAll(env.db, env.tables.mappings)
+  t.equal(dry.code, 0, 'a dry run still shows what it would do')
+  t.match(dry.stdout, /Plan: 0 to create, 0 to update, 2 to delete/, 'both deletions')
+  t.equal(refused.code, 1, 'the real apply is refused')
+  t.match(refused.stderr, /Refusing to --prune with files that hold no mappings: that would delete all 2 stored mapping\(s\)/, 'saying why')
+  t.equal(left.length, 2, 'and nothing was deleted')
+  t.end()
 })
 
 test('an invalid stored mapping is listed as invalid, and apply rewrites it', async t => {
@@ -284,14 +300,25 @@ test('audit list shows what the broker issued and denied', async t => {
     const res = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint()}` } })
     return (await res.json() as { IssuanceId: string }).IssuanceId
   }))
-  await post(await env.mint({ ref: 'feature' }), 'deploy')
+  const deniedAnswer = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint({ ref: 'feature' })}` } })
+  const deniedRequest = (await deniedAnswer.json() as { requestId: string }).requestId
   const byUrl = await cli(['audit', 'list', ...local, '--project', scope, '--json'])
+  const byRequest = await cli(['audit', 'list', ...local, '--id', deniedRequest, '--json'])
+  const byIssuance = await cli(['audit', 'list', ...local, '--project', scope, '--id', issued[0], '--json'])
+  const otherGitLab = await cli(['audit', 'list', ...local, '--issuer', 'https://gitlab.example.com', '--json'])
+  const group = await cli(['audit', 'list', ...local, '--project', 'acme/payments/*'])
   const byPath = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api', '--issuer', env.issuer.url, '--outcome', 'denied', '--since', '1h', '--json'])
   const scan = await cli(['audit', 'list', ...local, '--limit', '2', '--json'])
   const table = await cli(['audit', 'list', ...local, '--project', scope])
   const noIssuer = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api'], { BROKER_ISSUERS: 'https://a.example,https://b.example' })
   const records = JSON.parse(byUrl.stdout) as Array<{ issuanceId?: string; outcome: string; at: string }>
-  t.plan(9)
+  t.plan(14)
+  t.deepEqual((JSON.parse(byRequest.stdout) as Array<{ requestId: string; outcome: string }>).map(r => [r.requestId, r.outcome]), [[deniedRequest, 'denied']],
+    '--id finds a denial by the request id its message showed')
+  t.deepEqual((JSON.parse(byIssuance.stdout) as Array<{ issuanceId?: string }>).map(r => r.issuanceId), [issued[0]], 'and an issuance by its IssuanceId')
+  t.deepEqual(JSON.parse(otherGitLab.stdout), [], 'without --project, --issuer keeps only that GitLab\'s records')
+  t.equal(group.code, 1, 'a group pattern as --project is refused')
+  t.match(group.stderr, /--project names one project\. For a group/, 'saying how to list a group')
   t.deepEqual(records.filter(r => r.issuanceId).map(r => r.issuanceId).sort(), [...issued].sort(), 'both issuances are listed')
   t.equal(records.filter(r => r.outcome === 'denied').length, 1, 'and the denial')
   t.ok(records.every((r, i) => i === 0 || records[i - 1].at >= r.at), 'newest first')

@@ -121,13 +121,13 @@ test('mapping file: a ref condition without ref_type or ref_path is valid, with 
     '  - scope: https://gitlab.com/acme/api',
     '    role: deploy',
     '    roleArn: arn:aws:iam::111122223333:role/deploy',
-    '    pin: none',
+    '    pin: { project_id: "1" }',
     '    conditions:',
     '      ref: main',
     '  - scope: https://gitlab.com/acme/web',
     '    role: deploy',
     '    roleArn: arn:aws:iam::111122223333:role/deploy',
-    '    pin: none',
+    '    pin: { project_id: "1" }',
     '    conditions:',
     '      ref: main',
     '      ref_type: branch',
@@ -137,5 +137,23 @@ test('mapping file: a ref condition without ref_type or ref_path is valid, with 
   t.deepEqual(parsed.warnings.map(formatProblem), [
     'm.yaml:7:7: mappings[0].conditions.ref: matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, to say which',
   ], 'one warning, for the mapping that does not say branch or tag')
+  t.end()
+})
+
+test('mapping file: a ref_type that is neither branch nor tag is a problem; pin none where a pin is possible, a warning', t => {
+  const mapping = (scope: string, pin: string, conditions = '') => [
+    `  - scope: ${scope}`, '    role: deploy', '    roleArn: arn:aws:iam::111122223333:role/deploy', `    pin: ${pin}`, ...(conditions ? ['    conditions:', `      ${conditions}`] : []),
+  ]
+  const text = ['mappings:',
+    ...mapping('https://gitlab.com/acme/api', '{ project_id: "1" }', 'ref_type: tags'),
+    ...mapping('https://gitlab.com/acme/web', 'none'),
+    ...mapping('https://gitlab.com/acme/*', 'none'),
+    ...mapping('https://gitlab.com/acme/**', 'none'),
+  ].join('\n')
+  const parsed = parseMappingFile(text, 'm.yaml')
+  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:7:7: mappings[0].conditions.ref_type: ref_type is "branch" or "tag"; "tags" matches neither'],
+    'ref_type: tags can never match: a problem, at its line')
+  t.deepEqual(parsed.warnings.map(w => formatProblem(w).replace(/: "none".*/, '')), ['m.yaml:11:5: mappings[1].pin', 'm.yaml:15:5: mappings[2].pin'],
+    'pin none on a project and on a /* scope: warnings; on /** (where it is required): none')
   t.end()
 })

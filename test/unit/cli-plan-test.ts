@@ -72,7 +72,7 @@ test('stored mappings the files do not mention are deleted only with prune', t =
   const pruned = computePlan([parseMapping(api)], table, { prune: true })
   t.plan(4)
   t.deepEqual(kept.steps.map(s => s.action), ['unchanged'], 'without prune they are left alone')
-  t.equal(kept.kept, 2, 'and counted as kept')
+  t.equal(kept.kept.length, 2, 'and listed as kept')
   t.deepEqual(pruned.steps.map(s => `${s.action} ${s.scope}`), ['unchanged ' + api.scope, 'delete ' + group.scope, 'delete ' + tools.scope], 'with prune they are deleted')
   t.equal(planSummary(pruned), 'Plan: 0 to create, 0 to update, 2 to delete, 1 unchanged.', 'the summary counts the deletes')
 })
