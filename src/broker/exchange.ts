@@ -76,7 +76,8 @@ function baseRecord (token: VerifiedToken, request: ExchangeRequest, now: Date, 
   }
 }
 
-function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial): string {
+/** The 403's message: what decided, and what to change. `explain` shows the same words. */
+export function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial): string {
   if (!mapping) {
     if (denial.actual === 'none') return `No mapping lets ${project} use the role "${role}". Ask an admin to add one (tanuki-sts mappings put).`
     return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).`

@@ -68,6 +68,27 @@ export function parseScope (scope: string): { kind: ScopeKind; base: string } | 
   return { kind, base }
 }
 
+/** Why a scope does not parse, as specifically as can be said: what an admin must change. */
+export function scopeProblem (scope: string): string {
+  const general = 'must be a GitLab project URL (https://gitlab.example.com/group/project), ' +
+    'or a group URL followed by /* (its projects) or /** (every project below it)'
+  if (scope !== scope.trim()) return `has spaces around it; ${general}`
+  const base = scope.replace(/\/\*{1,2}$/, '')
+  let url: URL
+  try { url = new URL(base) }
+  catch { return general }
+  if (url.search || url.hash || base.includes('?') || base.includes('#')) return `has a query or fragment; ${general}`
+  if (url.username || url.password) return `has credentials in it; ${general}`
+  const origin = `${url.protocol}//${url.host}`
+  const afterHost = base.indexOf('/', base.indexOf('//') + 2)
+  const path = afterHost === -1 ? '' : base.slice(afterHost)
+  if (base.endsWith('/')) return `ends with "/": write it without, or end it with /* or /** for a group`
+  if (path.includes('//')) return `has an empty path segment ("//"); ${general}`
+  if (!base.startsWith(`${origin}/`) && base !== origin) return `is spelled differently from how tokens spell their issuer: write ${origin}${path} (lower-case host, no default port)`
+  if (path !== '' && !isGitLabPath(path.slice(1))) return `has a path GitLab would not have (segments of letters, digits, _, - and .); ${general}`
+  return general
+}
+
 /** The scopes that may hold a mapping for this project, most specific first: project, `/*` of its group, then `/**` upwards. */
 export function candidateScopes (issuer: string, projectPath: string): string[] {
   const segments = projectPath.split('/')
@@ -163,7 +184,9 @@ function parseConditions (value: unknown, problems: Problem[]): Record<string, r
       const at = Array.isArray(patterns) ? [...path, i] : path
       const text = patternText(p)
       if (text === undefined || text.length > 1024) {
-        problems.push({ path: at, message: 'a pattern must be a string of at most 1024 characters' })
+        // YAML reads `ref: 1.10` as the number 1.1: say so, rather than that a string is needed.
+        const message = typeof p === 'number' ? `is the number ${p}, not text: quote it in the file ("...") to match it as written` : 'a pattern must be a string of at most 1024 characters'
+        problems.push({ path: at, message })
         return
       }
       const never = neverMatches(claim, text)
@@ -219,10 +242,7 @@ export function parseMapping (raw: unknown): Mapping {
   }
   const scope = text('scope', 2048, true)
   const parsedScope = scope === undefined ? undefined : parseScope(scope)
-  if (scope !== undefined && !parsedScope) {
-    problems.push({ path: ['scope'], message: 'must be a GitLab project URL (https://gitlab.example.com/group/project), ' +
-      'or a group URL followed by /* (its projects) or /** (every project below it)' })
-  }
+  if (scope !== undefined && !parsedScope) problems.push({ path: ['scope'], message: scopeProblem(scope) })
   const role = text('role', 64, true)
   if (role !== undefined && !ROLE_NAME.test(role)) {
     problems.push({ path: ['role'], message: 'must be 1 to 64 letters, digits or _.@+=- starting with a letter or digit' })

@@ -6,7 +6,7 @@ import { MappingConflict, createMappingAdmin } from '../broker/mappings'
 import type { MappingAdmin } from '../broker/mappings'
 import { formatProblem, parseMappingFiles } from './mapping-file'
 import type { MappingFiles } from './mapping-file'
-import { CliError, err, out, print, printJson, say } from './output'
+import { CliError, EXIT_CONFLICT, err, out, print, printJson, say } from './output'
 import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
@@ -112,7 +112,7 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
     catch (e) {
       if (!(e instanceof ApplyConflict)) throw e
       if (json) printJson({ ...planJson(plan), warnings, applied: false, appliedSteps: e.done, conflict: { scope: e.conflict.scope, role: e.conflict.role, message: e.conflict.message } })
-      throw new CliError(e.message)
+      throw new CliError(e.message, EXIT_CONFLICT)
     }
     if (json) printJson({ ...planJson(plan), warnings, applied: true, appliedSteps: done })
     else say(err.green(`Applied ${done} change(s) to ${target.label}.`))

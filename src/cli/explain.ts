@@ -8,6 +8,7 @@ import type { GitLabClaims } from '../broker/claims'
 import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
+import { denialMessage } from '../broker/exchange'
 import { createMappingStore } from '../broker/mappings'
 import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
 import type { Check, Mapping } from '../broker/policy'
@@ -72,7 +73,9 @@ function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
 /** A verdict the broker would answer before looking at any mapping: 401 for a token it does not accept. */
 function refused (e: BrokerError, opts: ExplainOptions): never {
   if (opts.json) printJson({ role: opts.role, verdict: { allow: false, status: e.status, code: e.code, message: e.message } })
-  throw new CliError(`The broker would refuse this ${opts.token ? 'token' : 'claim set'} (${e.status} ${e.code}): ${e.message}`)
+  // An old job's token has expired by the time someone explains it: its claims still say what the mappings decide.
+  const hint = opts.token && /expired/.test(e.message) ? ' To see what the mappings decide for its claims, save its payload as JSON and use --claims FILE.' : ''
+  throw new CliError(`The broker would refuse this ${opts.token ? 'token' : 'claim set'} (${e.status} ${e.code}): ${e.message}${hint}`)
 }
 
 async function readClaims (opts: ExplainOptions, now: Date): Promise<{ claims: GitLabClaims; sha256?: string }> {
@@ -107,6 +110,7 @@ export async function explain (opts: ExplainOptions): Promise<void> {
   const { claims, sha256 } = await readClaims(opts, now)
   await withTarget(opts, async target => {
     const scopes = candidateScopes(claims.iss, claims.project_path)
+    const project = `${claims.iss}/${claims.project_path}`
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
     // The broker's decision, by the broker's function.
     const decision = decide(scopes, found, claims, now)
@@ -130,7 +134,8 @@ export async function explain (opts: ExplainOptions): Promise<void> {
       candidates,
       verdict: decision.allow
         ? { allow: true, status: 200, scope: decision.mapping.scope }
-        : { allow: false, status: 403, code: 'access_denied', denial: decision.denial, ...(decider && { scope: decider }) },
+        : { allow: false, status: 403, code: 'access_denied', message: denialMessage(opts.role, project, decision.mapping, decision.denial),
+            denial: decision.denial, ...(decider && { scope: decider }) },
     }
     if (decision.allow && decision.mapping.maxUses !== undefined) {
       const limit = decision.mapping.maxUses
@@ -142,8 +147,9 @@ export async function explain (opts: ExplainOptions): Promise<void> {
         const used = await countUses(target.db, target.tables.audit, sha256, decision.mapping.scope, opts.role)
         explanation.maxUses = { limit, used, checked: true, note: `${used} of ${limit} use(s) taken by this token` }
         if (used >= limit) {
+          const denial: Denial = { condition: 'maxUses', expected: `at most ${limit}`, actual: 'exhausted' }
           explanation.verdict = { allow: false, status: 403, code: 'access_denied', scope: decision.mapping.scope,
-            denial: { condition: 'maxUses', expected: `at most ${limit}`, actual: 'exhausted' } }
+            message: denialMessage(opts.role, project, decision.mapping, denial), denial }
         }
       }
     }

@@ -8,7 +8,7 @@ import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'
 import { registerExplain } from './explain'
 import { registerMappings } from './mappings'
-import { CliError, err, say } from './output'
+import { CliError, EXIT_CONFLICT, err, say } from './output'
 import { registerToken } from './token'
 import { registerTrustPolicy } from './trust-policy'
 
@@ -39,6 +39,12 @@ export function describeError (e: unknown): string {
   return String(e)
 }
 
+/** 3 for a write that lost to another writer (re-run to plan again), 1 for everything else. */
+export function exitCodeOf (e: unknown): number {
+  if (e instanceof CliError) return e.exitCode
+  return e instanceof MappingConflict ? EXIT_CONFLICT : 1
+}
+
 export async function run (argv: readonly string[]): Promise<void> {
   // `tanuki-sts ... | head` closes stdout early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0) })
@@ -48,6 +54,6 @@ export async function run (argv: readonly string[]): Promise<void> {
   catch (e) {
     say(`${err.red('error:')} ${describeError(e)}`)
     if (process.env.TANUKI_DEBUG && e instanceof Error && e.stack) say(err.dim(e.stack))
-    process.exitCode = e instanceof CliError ? e.exitCode : 1
+    process.exitCode = exitCodeOf(e)
   }
 }

@@ -2,6 +2,9 @@
 // Colour only on a TTY and never with NO_COLOR (no-color.org); what to print is each command's.
 
 /** A failure the user can fix: printed as its message alone (no stack), exit 1. */
+/** Exit statuses: 1 for anything to fix first; CONFLICT when another writer got there first (re-running may succeed). */
+export const EXIT_CONFLICT = 3
+
 export class CliError extends Error {
   constructor (message: string, readonly exitCode = 1) {
     super(message)

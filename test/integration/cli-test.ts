@@ -262,7 +262,7 @@ test('explain agrees with the broker', async t => {
     { name: 'an unprotected ref is denied by default', claims: { ref_protected: 'false' }, role: 'deploy', status: 403, condition: 'ref_protected' },
     { name: 'a wrong pin is denied', claims: { project_id: '1' }, role: 'deploy', status: 403, condition: 'pin.project_id' },
   ]
-  t.plan(cases.length * 3 + 7)
+  t.plan(cases.length * 3 + 8)
   for (const c of cases) {
     const token = await env.mint(c.claims)
     const explained = await cli(['explain', ...local, ...verify, '--token', token, '--role', c.role, '--json'])
@@ -288,6 +288,10 @@ test('explain agrees with the broker', async t => {
   const human = await cli(['explain', ...local, ...verify, '--token', await env.mint({ ref: 'feature' }), '--role', 'deploy'])
   t.match(human.stdout, /1\. .*acme\/payments\/api .*← decides\n(.*\n)*\s+✗ ref\s+expected "main", actual "feature"/, 'the human form marks the failed check')
   t.match(human.stdout, /not consulted/, 'and says the broader mapping was not consulted')
+  const feature = await env.mint({ ref: 'feature' })
+  const explained = JSON.parse((await cli(['explain', ...local, ...verify, '--token', feature, '--role', 'deploy', '--json'])).stdout) as { verdict: { message?: string } }
+  const answered = await (await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${feature}` } })).json() as { message: string }
+  t.equal(explained.verdict.message, answered.message, 'explain --json gives the very message the broker answers')
   const claimsFile = file('claims.json', JSON.stringify({ ...decodeJwt(await env.mint()) }))
   const asGiven = await cli(['explain', ...local, '--claims', claimsFile, '--role', 'deploy'])
   t.match(asGiven.stdout, /Claims taken as given, not verified/, '--claims says the claims were not verified')

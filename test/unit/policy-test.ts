@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'tape'
-import { MappingInvalid, candidateScopes, decide, matchMapping, parseMapping, scopeCovers } from '../../src/broker/policy'
+import { MappingInvalid, candidateScopes, decide, matchMapping, parseMapping, parseScope, scopeCovers, scopeProblem } from '../../src/broker/policy'
 import type { Mapping } from '../../src/broker/policy'
 
 const fixture: Record<string, unknown> = JSON.parse(readFileSync(join(__dirname, '../fixtures/gitlab-id-token-claims.json'), 'utf8'))
@@ -114,5 +114,23 @@ test('decide: the most specific mapping decides alone, with no fallback', t => {
   t.equal(invalid.allow, false, 'a broken most-specific mapping denies')
   t.equal(invalid.allow === false && invalid.invalid, broken, 'and says it was invalid')
   t.equal(decide(scopes, new Map(), claims, now).allow, false, 'no mapping denies')
+  t.end()
+})
+
+test('policy: a scope that does not parse says what to change', t => {
+  const cases: Array<[string, RegExp]> = [
+    ['https://gitlab.com/acme/api/', /^ends with "\/": write it without/],
+    ['https://GitLab.com/acme/api', /^is spelled differently .*: write https:\/\/gitlab\.com\/acme\/api \(lower-case host, no default port\)/],
+    ['https://gitlab.com:443/acme/api', /write https:\/\/gitlab\.com\/acme\/api/],
+    ['https://gitlab.com/acme/api?ref=main', /^has a query or fragment/],
+    ['https://gitlab.com//acme/api', /^has an empty path segment/],
+    [' https://gitlab.com/acme/api', /^has spaces around it/],
+    ['https://gitlab.com/acme/a pi', /^has a path GitLab would not have/],
+    ['acme/api', /^must be a GitLab project URL/],
+  ]
+  for (const [scope, message] of cases) {
+    t.equal(parseScope(scope), undefined, `${JSON.stringify(scope)} does not parse`)
+    t.match(scopeProblem(scope), message, `and says ${message.source.slice(1, 40)}…`)
+  }
   t.end()
 })
