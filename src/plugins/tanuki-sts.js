@@ -1,5 +1,5 @@
-// Architect deploy plugin: lets the broker's Lambda role assume the target roles, and hands the Lambdas their table names
-// and the credentials-issued topic.
+// Architect deploy plugin: lets the broker's Lambda role assume the target roles, keeps the tables whatever happens to
+// the stack, and hands the Lambdas their table names and the credentials-issued topic.
 // Settings come from the `@tanuki-sts` pragma in app.arc. Plain JS: Architect loads plugins with require().
 
 /** @param {Array<unknown>|undefined} pragma */
@@ -26,6 +26,7 @@ function stsStatement (targetRoles) {
 }
 
 const EVENTS_TOPIC = 'CredentialsIssuedEventTopic'
+const TABLES = ['MappingsTable', 'AuditTable']
 
 const tableArn = (logicalId, suffix = '') => ({
   'Fn::Sub': [`arn:aws:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/\${tablename}${suffix}`, { tablename: { Ref: logicalId } }],
@@ -67,6 +68,13 @@ function start ({ arc, cloudformation }) {
     PolicyName: 'TanukiStsPolicy',
     PolicyDocument: { Version: '2012-10-17', Statement: [stsStatement(targetRoles)] },
   })
+  // The tables outlive the stack's mistakes. An update that replaces a table creates the new one, moves the stack to it
+  // and only then deletes the old one, in a cleanup whose failure rolls nothing back; a stack deletion, or the rollback
+  // of a failed first create, deletes them too. Retained, the mappings and the audit trail stay, to recover from.
+  for (const logicalId of TABLES) {
+    if (!resources[logicalId]) throw Error(`tanuki-sts plugin: the ${logicalId} (@tables) is missing from the template`)
+    Object.assign(resources[logicalId], { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' })
+  }
   // Architect names the topic of `@events credentials-issued` CredentialsIssuedEventTopic; its Ref is the topic ARN,
   // which the broker publishes to directly (no SSM lookup at run time). The Lambda role may already sns:Publish to it.
   if (!resources[EVENTS_TOPIC]) throw Error(`tanuki-sts plugin: the ${EVENTS_TOPIC} (@events credentials-issued) is missing from the template`)

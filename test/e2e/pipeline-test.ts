@@ -50,34 +50,48 @@ test('Set up env', async t => {
   t.ok(repo.dir, `pipeline repo copied to ${repo.dir}`)
 })
 
+const BOOTSTRAP_ROLE_ARN = 'arn:aws:iam::111122223333:role/tanuki-sts-bootstrap'
+const names = (jobs: Array<{ name: string; when: string }>) => jobs.map(j => `${j.name}:${j.when}`)
+const TESTS_ONLY = ['test:on_success', 'test-e2e:on_success']
+
 test('the pipeline passes GitLab\'s CI schema and its rules pick the jobs for each ref', async t => {
-  const names = (jobs: Array<{ name: string; when: string }>) => jobs.map(j => `${j.name}:${j.when}`)
   t.deepEqual(names(await repo.list()),
-    ['test:on_success', 'test-e2e:on_success', 'deploy-staging:on_success', 'deploy-production:manual'],
+    [...TESTS_ONLY, 'deploy-staging:on_success', 'deploy-production:manual'],
     'the default branch tests, deploys staging, and offers production as a manual job')
-  t.deepEqual(names(await repo.list({ CI_COMMIT_TAG: 'v1.0.0', CI_COMMIT_REF_NAME: 'v1.0.0' }, ['CI_COMMIT_BRANCH'])),
-    ['test:on_success', 'test-e2e:on_success', 'deploy-production:on_success'],
-    'a tag tests and deploys production')
-  t.deepEqual(names(await repo.list({ CI_COMMIT_BRANCH: 'feature/x', CI_COMMIT_REF_NAME: 'feature/x' })),
-    ['test:on_success', 'test-e2e:on_success'],
-    'any other branch only tests')
+  const tag = (name: string, isProtected: boolean, more: Record<string, string> = {}) =>
+    repo.list({ CI_COMMIT_TAG: name, CI_COMMIT_REF_NAME: name, CI_COMMIT_REF_PROTECTED: String(isProtected), ...more }, ['CI_COMMIT_BRANCH'])
+  t.deepEqual(names(await tag('v1.0.0', true)), [...TESTS_ONLY, 'deploy-production:on_success'], 'a protected v* tag tests and deploys production')
+  t.deepEqual(names(await tag('v1.0.0', false)), TESTS_ONLY, 'an unprotected v* tag only tests')
+  t.deepEqual(names(await tag('release-1', true)), TESTS_ONLY, 'a protected tag not named v* only tests')
+  t.deepEqual(names(await repo.list({ CI_COMMIT_BRANCH: 'feature/x', CI_COMMIT_REF_NAME: 'feature/x' })), TESTS_ONLY, 'any other branch only tests')
+  // Bootstrapping: no broker yet, so no job may ask one for credentials (README.md, "Bootstrap: the first deploy").
+  t.deepEqual(names(await repo.list({ TANUKI_BOOTSTRAP_ROLE_ARN: BOOTSTRAP_ROLE_ARN })), TESTS_ONLY,
+    'with TANUKI_BOOTSTRAP_ROLE_ARN set, the default branch only tests')
+  t.deepEqual(names(await tag('v1.0.0', true, { TANUKI_BOOTSTRAP_ROLE_ARN: BOOTSTRAP_ROLE_ARN })), TESTS_ONLY,
+    'and so does a protected v* tag')
 })
 
 test('the bootstrap job of README.md ("Deploying") is valid GitLab CI, offered by hand only once its variable is set', async t => {
   const file = 'bootstrap.gitlab-ci.yml'
-  writeFileSync(join(repo.dir, file), `${readFileSync(join(repo.dir, '.gitlab-ci.yml'), 'utf8')}\n${docSnippet('bootstrap-job')}\n`)
-  const offered = await repo.list({ TANUKI_BOOTSTRAP_ROLE_ARN: 'arn:aws:iam::111122223333:role/tanuki-sts-bootstrap' }, [], file)
-  t.deepEqual(offered.filter(j => j.name === 'bootstrap-production').map(j => j.when), ['manual'], 'with the variable: a manual job')
+  const snippet = docSnippet('bootstrap-job')
+  writeFileSync(join(repo.dir, file), `${readFileSync(join(repo.dir, '.gitlab-ci.yml'), 'utf8')}\n${snippet}\n`)
+  t.deepEqual(names(await repo.list({ TANUKI_BOOTSTRAP_ROLE_ARN: BOOTSTRAP_ROLE_ARN }, [], file)), [...TESTS_ONLY, 'bootstrap-production:manual'],
+    'with the variable: the tests and the manual bootstrap job, no deploy job that would ask the missing broker')
+  // A manual job in a later stage is skipped when an earlier stage fails; with no needs it waits for no stage at all.
+  t.deepEqual((parse(snippet) as Record<string, { needs?: unknown }>)['bootstrap-production']?.needs, [], 'needs: [], so no earlier stage can hold it back')
   t.notOk((await repo.list({}, [], file)).some(j => j.name === 'bootstrap-production'), 'without it: no job')
 })
 
-test('the deploy jobs ask GitLab for an ID token whose audience is the broker URL', async t => {
+test('the deploy jobs ask GitLab for an ID token whose audience is the broker URL, and install without install scripts', async t => {
   const preview = await repo.preview()
   for (const name of ['deploy-staging', 'deploy-production']) {
     const job = preview[name] as { id_tokens?: Record<string, { aud?: unknown }>; script?: string[]; before_script?: string[] }
     t.equal(job.id_tokens?.BROKER_ID_TOKEN?.aud, '$TANUKI_STS_URL', `${name}: BROKER_ID_TOKEN with aud $TANUKI_STS_URL`)
     const lines = [...(job.before_script ?? []), ...(job.script ?? [])].join('\n')
     t.notOk(/AWS_ACCESS_KEY_ID=|AWS_SECRET_ACCESS_KEY=|AKIA[0-9A-Z]{16}/.test(lines), `${name}: no AWS keys in the file`)
+    // The install runs after the credentials are exported: no dependency's install script may run with them.
+    const installs = lines.split('\n').filter(l => /\bnpm (ci|install|i)\b/.test(l))
+    t.ok(installs.length > 0 && installs.every(l => /--ignore-scripts\b/.test(l)), `${name}: installs with --ignore-scripts (${installs.join('; ')})`)
   }
 })
 

@@ -73,6 +73,16 @@ for (const stage of ['staging', 'production'] as const) {
     t.notOk(mappings?.Properties.TimeToLiveSpecification, 'mappings do not expire')
   })
 
+  test(`${stage}: both tables are kept when CloudFormation would delete or replace them`, async t => {
+    // A replacement moves the stack to new, empty tables and deletes the old ones afterwards, where a failure rolls
+    // nothing back: only Retain keeps the mappings and the audit trail. A stack deletion would drop them too.
+    for (const name of ['MappingsTable', 'AuditTable']) {
+      const table = templates[stage]!.Resources[name] as { DeletionPolicy?: unknown; UpdateReplacePolicy?: unknown } | undefined
+      t.equal(table?.DeletionPolicy, 'Retain', `${name}: DeletionPolicy Retain (stack deletion, a failed first create's rollback)`)
+      t.equal(table?.UpdateReplacePolicy, 'Retain', `${name}: UpdateReplacePolicy Retain (a replacing update)`)
+    }
+  })
+
   test(`${stage}: the credentials-issued topic, and its Lambda subscribed to it`, async t => {
     const tmpl = templates[stage]!
     t.equal(resource(tmpl, 'CredentialsIssuedEventTopic')?.Type, 'AWS::SNS::Topic', 'the topic exists')
