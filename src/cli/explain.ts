@@ -169,7 +169,7 @@ export function registerExplain (program: Command): void {
     .option('--json', 'print JSON'))
     .addHelpText('after', '\nExit status: 0 when explained (allowed or denied), 1 when the token is refused or on error.\n' +
       '\nExamples:\n  $ tanuki-sts explain --local --token "$(npx tanuki-sts token mint)" --role deploy\n' +
-      '  $ tanuki-sts explain --token "$TOKEN" --role deploy --region eu-west-1 --env production --issuer https://gitlab.com --audience https://sts.example.com\n' +
-      '  $ tanuki-sts explain --claims claims.json --role deploy --region eu-west-1 --env production')
+      '  $ tanuki-sts explain --token "$TOKEN" --role deploy --region us-east-1 --env production --issuer https://gitlab.com --audience https://sts.example.com\n' +
+      '  $ tanuki-sts explain --claims claims.json --role deploy --region us-east-1 --env production')
     .action(explain)
 }

@@ -18,7 +18,7 @@ export function buildProgram (): Command {
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nTables: --local (the running sandbox) or --region REGION --env staging|production (a deployed stack).\n' +
-      '\nExamples:\n  $ tanuki-sts mappings list --local\n  $ tanuki-sts mappings apply mappings/*.yaml --dry-run --region eu-west-1 --env production\n' +
+      '\nExamples:\n  $ tanuki-sts mappings list --local\n  $ tanuki-sts mappings apply mappings/*.yaml --dry-run --region us-east-1 --env production\n' +
       '  $ tanuki-sts explain --local --token "$(tanuki-sts token mint)" --role deploy')
   registerMappings(program)
   registerExplain(program)

@@ -184,7 +184,7 @@ export function registerMappings (program: Command): void {
     .option('--scope <scope>', 'only this scope (exact)')
     .option('--role <role>', 'only this role')
     .option('--json', 'print JSON'))
-    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings list --role deploy --region eu-west-1 --env production')
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings list --role deploy --region us-east-1 --env production')
     .action(list)
 
   addTargetOptions(mappings.command('get')
