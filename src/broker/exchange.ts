@@ -10,7 +10,7 @@ import type { Denial } from './errors'
 import type { Logger } from './log'
 import { errorFields } from './log'
 import type { MappingStore } from './mappings'
-import { DEFAULT_SESSION_TAGS, candidateScopes, decide } from './policy'
+import { DEFAULT_SESSION_TAGS, candidateScopes, decide, evaluateMapping } from './policy'
 import type { Mapping } from './policy'
 import type { Issued } from './respond'
 import { sessionName, sessionTags, sourceIdentity } from './sts'
@@ -76,8 +76,11 @@ function baseRecord (token: VerifiedToken, request: ExchangeRequest, now: Date, 
   }
 }
 
-/** The 403's message: what decided, and what to change. `explain` shows the same words. */
-export function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial): string {
+/**
+ * The 403's message: what decided, and what to change. `explain` shows the same words. `others`: how many more of
+ * the mapping's rules this token fails (named as a count, so a job is not fixed one condition per pipeline run).
+ */
+export function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial, others = 0): string {
   if (!mapping) {
     if (denial.actual === 'none') return `No mapping lets ${project} use the role "${role}". Ask an admin to add one (tanuki-sts mappings put).`
     return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).`
@@ -92,7 +95,13 @@ export function denialMessage (role: string, project: string, mapping: Mapping |
   const patterns = [denial.expected].flat().filter((e): e is string => typeof e === 'string')
   const verb = patterns.some(p => p.includes('*')) ? 'match' : 'be'
   const glob = patterns.some(p => /(^|[^*])\*([^*]|$)/.test(p)) ? ' (* does not cross /; ** does)' : ''
-  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to ${verb} ${expected}${glob}${note}; this token has ${actual}.`
+  const more = others > 0 ? ` It fails ${others} more condition${others > 1 ? 's' : ''} of this mapping too (tanuki-sts explain lists every one).` : ''
+  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to ${verb} ${expected}${glob}${note}; this token has ${actual}.${more}`
+}
+
+/** How many of a mapping's rules (scope, enabled, pin, conditions, token age) these claims fail. */
+export function failingRules (mapping: Mapping, claims: Readonly<Record<string, unknown>>, now: Date): number {
+  return evaluateMapping(mapping, claims, now).filter(check => !check.ok).length
 }
 
 export function createExchange (deps: ExchangeDeps): Exchange {
@@ -105,7 +114,8 @@ export function createExchange (deps: ExchangeDeps): Exchange {
     const base = baseRecord(token, request, at, deps.config.auditRetentionDays)
 
     const deny = async (mapping: Mapping | undefined, denial: Denial): Promise<never> => {
-      const reason = denialMessage(request.role, base.project, mapping, denial)
+      const others = mapping && denial.condition !== 'maxUses' ? failingRules(mapping, claims, at) - 1 : 0
+      const reason = denialMessage(request.role, base.project, mapping, denial, others)
       await deps.audit.recordDenial({
         ...base, outcome: 'denied', reason, condition: denial.condition,
         ...(mapping && { scope: mapping.scope, roleArn: mapping.roleArn }),

@@ -8,7 +8,7 @@ import type { GitLabClaims } from '../broker/claims'
 import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
-import { denialMessage } from '../broker/exchange'
+import { denialMessage, failingRules } from '../broker/exchange'
 import { createMappingStore } from '../broker/mappings'
 import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
 import type { Check, Mapping } from '../broker/policy'
@@ -18,7 +18,7 @@ import { formatPath } from './mapping-file'
 import { CliError, print, printJson } from './output'
 import { addTargetOptions, checkTargetOptions, withTarget } from './target'
 import type { TargetOptions } from './target'
-import { readLocalInfo } from './local-info'
+import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo } from './local-info'
 import { localIssuerUrl } from './token'
 
 export type Candidate =
@@ -57,7 +57,7 @@ function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
   try {
     return loadConfig({
       BROKER_ISSUERS: issuers,
-      BROKER_AUDIENCE: opts.audience ?? (env.BROKER_AUDIENCE || (opts.local ? readLocalInfo().audience : undefined)),
+      BROKER_AUDIENCE: opts.audience ?? (env.BROKER_AUDIENCE || (opts.local ? readLocalInfo().audience ?? DEFAULT_LOCAL_AUDIENCE : undefined)),
       // A sandbox's issuer is http:// on loopback; elsewhere only if the broker's own switch says so.
       BROKER_ALLOW_HTTP_ISSUERS: opts.local ? 'true' : env.BROKER_ALLOW_HTTP_ISSUERS,
       ARC_ENV: opts.local ? 'staging' : opts.env,
@@ -65,7 +65,13 @@ function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
     })
   }
   catch (e) {
-    if (e instanceof TypeError) throw new CliError(`${e.message} (set it, or pass --issuer / --audience)`)
+    if (e instanceof TypeError) {
+      // Name what the user gave: a flag's value is checked as the broker checks its variable.
+      const message = opts.issuer?.length && e.message.startsWith('BROKER_ISSUERS') ? e.message.replace(/^BROKER_ISSUERS/, '--issuer')
+        : opts.audience !== undefined && e.message.startsWith('BROKER_AUDIENCE') ? e.message.replace(/^BROKER_AUDIENCE/, '--audience')
+          : `${e.message} (set it, or pass --issuer / --audience)`
+      throw new CliError(message)
+    }
     throw e
   }
 }
@@ -134,7 +140,8 @@ export async function explain (opts: ExplainOptions): Promise<void> {
       candidates,
       verdict: decision.allow
         ? { allow: true, status: 200, scope: decision.mapping.scope }
-        : { allow: false, status: 403, code: 'access_denied', message: denialMessage(opts.role, project, decision.mapping, decision.denial),
+        : { allow: false, status: 403, code: 'access_denied',
+            message: denialMessage(opts.role, project, decision.mapping, decision.denial, decision.mapping ? failingRules(decision.mapping, claims, now) - 1 : 0),
             denial: decision.denial, ...(decider && { scope: decider }) },
     }
     if (decision.allow && decision.mapping.maxUses !== undefined) {

@@ -12,6 +12,9 @@ export interface LocalInfo {
   tablesPort?: number
 }
 
+/** npm start's audience on its default port: what --local assumes when no local.json says otherwise. */
+export const DEFAULT_LOCAL_AUDIENCE = 'http://localhost:3333'
+
 export function readLocalInfo (cwd = process.cwd()): LocalInfo {
   try {
     const info: unknown = JSON.parse(readFileSync(join(cwd, '.tanuki', 'local.json'), 'utf8'))

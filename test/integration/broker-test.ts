@@ -176,6 +176,9 @@ test('403 messages say what to change: a disabled mapping, a glob that does not 
   t.equal(hotfix.status, 403, 'a tag v1/hotfix against ref v*: 403')
   t.equal(hotfix.body.message, `The mapping ${project.scope} for the role "release" requires ref to match "v*" (* does not cross /; ** does); this token has "v1/hotfix".`,
     'which says the pattern must match, and how * works')
+  const twice = await post(await env.mint({ ref: 'develop', ref_protected: 'false' }), 'role=deploy')
+  t.match(String(twice.body.message), /; this token has "[^"]+"\. It fails 1 more condition of this mapping too \(tanuki-sts explain lists every one\)\.$/,
+    'a token failing two conditions hears of both: one named, the other counted')
 })
 
 test('the event Lambda logs each issuance without secrets', async t => {

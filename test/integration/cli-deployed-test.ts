@@ -131,6 +131,13 @@ test('trust-policy: stdout is the policy document alone, the notes go to stderr'
   t.match(run.stderr, /aws:PrincipalTag\/gitlab:project_path/, 'the ABAC example is on stderr')
 })
 
+test('explain names the flag whose value is wrong, not the broker variable it stands for', async t => {
+  const run = await cli(['explain', '--local', '--token', 'a.b.c', '--role', 'deploy', '--issuer', 'http://127.0.0.1:4100/'])
+  t.plan(2)
+  t.equal(run.code, 1, 'refused')
+  t.match(run.stderr, /error: --issuer has "http:\/\/127\.0\.0\.1:4100\/": write the issuer exactly/, 'naming --issuer')
+})
+
 test('Teardown', async t => {
   await aws.close()
   await tables.stop()
