@@ -52,6 +52,13 @@ export function renderExplanation (e: Explanation): string[] {
     if (cand.decides) decided = true
   })
   lines.push('')
+  if (e.mappedElsewhere) {
+    lines.push(e.mappedElsewhere.length === 0
+      ? `The role ${JSON.stringify(e.role)} is not mapped anywhere in ${e.target}.`
+      : `The role ${JSON.stringify(e.role)} is mapped only at scopes that do not cover this project (a /* scope covers the projects directly in ` +
+        'its group, a /** scope every project below it, on the same issuer URL):')
+    for (const scope of e.mappedElsewhere) lines.push(`   ${scope}`)
+  }
   if (e.maxUses) lines.push(`maxUses: ${e.maxUses.note}`)
   else if (e.verdict.allow) lines.push(p.dim('maxUses: none on the deciding mapping.'))
   const v = e.verdict

@@ -9,7 +9,7 @@ import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
 import { denialMessage, failingRules } from '../broker/exchange'
-import { createMappingStore } from '../broker/mappings'
+import { createMappingAdmin, createMappingStore } from '../broker/mappings'
 import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
 import type { Check, Mapping } from '../broker/policy'
 import { createTokenVerifier } from '../broker/token'
@@ -32,6 +32,8 @@ export interface Explanation {
   claims: { verified: boolean; note: string; iss: unknown; project_path: unknown; project_id: unknown; ref: unknown; ref_protected: unknown }
   candidates: Candidate[]
   maxUses?: { limit: number; used?: number; checked: boolean; note: string }
+  /** When no candidate scope holds the role: where the role is mapped instead (none of which covers this project). */
+  mappedElsewhere?: string[]
   verdict: { allow: boolean; status: number; code?: string; message?: string; denial?: Denial; scope?: string }
 }
 
@@ -159,6 +161,11 @@ export async function explain (opts: ExplainOptions): Promise<void> {
             message: denialMessage(opts.role, project, decision.mapping, denial), denial }
         }
       }
+    }
+    // A near miss is the usual reason for "no mapping" (a /* one level too high, another issuer's URL): show where
+    // the role is mapped. One Scan of the mappings table: this is the admin's tool, not the broker's request path.
+    if (!decision.allow && decision.denial.actual === 'none') {
+      explanation.mappedElsewhere = (await createMappingAdmin(target.db, target.tables.mappings).list()).filter(e => e.role === opts.role).map(e => e.scope).sort()
     }
     if (opts.json) printJson(explanation)
     else for (const line of renderExplanation(explanation)) print(line)

@@ -297,6 +297,19 @@ test('explain agrees with the broker', async t => {
   t.match(asGiven.stdout, /Claims taken as given, not verified/, '--claims says the claims were not verified')
 })
 
+test('explain of "no mapping" shows where the role is mapped instead (a near miss)', async t => {
+  await env.reset()
+  await env.putMapping({ scope: groupScope, role: 'read-only', roleArn: ROLE_ARN, pin: { namespace_id: '72815' } })
+  const deeper = await env.mint({ project_path: 'acme/payments/sub/tool', namespace_path: 'acme/payments/sub', namespace_id: '72816' })
+  const json = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only', '--json'])).stdout) as { mappedElsewhere?: string[] }
+  const human = await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only'])
+  const nowhere = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'admin', '--json'])).stdout) as { mappedElsewhere?: string[] }
+  t.plan(3)
+  t.deepEqual(json.mappedElsewhere, [groupScope], 'the /* of the parent group is named: it covers only projects directly in acme/payments')
+  t.match(human.stdout, /is mapped only at scopes that do not cover this project[^\n]*\n\s+http:\/\/127\.0\.0\.1:\d+\/acme\/payments\/\*/, 'the human form says so')
+  t.deepEqual(nowhere.mappedElsewhere, [], 'a role mapped nowhere: an empty list')
+})
+
 test('audit list shows what the broker issued and denied', async t => {
   await env.reset()
   await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
