@@ -1,6 +1,6 @@
 // Mapping files (DESIGN §6): YAML with a `mappings:` list, each entry checked by parseMapping, every problem reported
 // at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml'
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml'
 import type { Document, Node } from 'yaml'
 import { MANAGED_FIELDS, MappingInvalid, mappingWarnings, parseMapping } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
@@ -110,7 +110,11 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   let js: { mappings: unknown[] }
   try { js = doc.toJS({ maxAliasCount: 100 }) as { mappings: unknown[] } }
   catch (e) {
-    atPath(['mappings'], e instanceof Error ? e.message : String(e))
+    const message = e instanceof Error ? e.message : String(e)
+    // `ref: *prod` reads as a YAML alias, not a glob: point at it, and say to quote it.
+    const alias = /Unresolved alias/.test(message) ? firstUnresolvedAlias(doc) : undefined
+    if (alias) at(alias.offset, [], `${alias.source}: a value that starts with * is YAML for an alias, not a pattern; quote it ("${alias.source}")`)
+    else atPath(['mappings'], message)
     return { mappings: [], problems, warnings }
   }
   const mappings: FileMapping[] = []
@@ -134,6 +138,19 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return { mappings, problems, warnings }
+}
+
+/** The first alias in the document whose anchor is never set: where it is, and how it was written. */
+function firstUnresolvedAlias (doc: Document): { offset: number; source: string } | undefined {
+  const anchors = new Set<string>()
+  let found: { offset: number; source: string } | undefined
+  visit(doc, {
+    Node (_key, node) { if (node.anchor) anchors.add(node.anchor) },
+    Alias (_key, node) {
+      if (!found && !anchors.has(node.source)) found = { offset: node.range?.[0] ?? 0, source: `*${node.source}` }
+    },
+  })
+  return found
 }
 
 /** Parses several files as one set of mappings: a (scope, role) pair may appear once across all of them. */

@@ -157,3 +157,13 @@ test('mapping file: a ref_type that is neither branch nor tag is a problem; pin 
     'pin none on a project and on a /* scope: warnings; on /** (where it is required): none')
   t.end()
 })
+
+test('mapping file: an unquoted *glob is a YAML alias; it is reported where it is, with the fix', t => {
+  const text = ['mappings:', '  - scope: https://gitlab.com/acme/api', '    role: deploy', '    roleArn: arn:aws:iam::111122223333:role/deploy',
+    '    pin: { project_id: "1" }', '    conditions:', '      environment: *prod'].join('\n')
+  t.deepEqual(parseMappingFile(text, 'm.yaml').problems.map(formatProblem),
+    ['m.yaml:7:20: *prod: a value that starts with * is YAML for an alias, not a pattern; quote it ("*prod")'], 'at its line and column, saying to quote it')
+  const quoted = parseMappingFile(text.replace('*prod', '"*prod"'), 'm.yaml')
+  t.deepEqual(quoted.problems, [], 'quoted, it is a pattern')
+  t.end()
+})
