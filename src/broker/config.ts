@@ -42,17 +42,21 @@ function flag (env: Env, name: string): boolean {
   return bad(name, `must be true or false, got "${env[name]}"`)
 }
 
+/** A URL as it may appear in a message (logs): any user:password@ in it masked. */
+const redacted = (text: string) => text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@')
+
 function parseIssuer (text: string, allowHttp: boolean): string {
+  const shown = redacted(text)
   let url: URL
   try { url = new URL(text) }
-  catch { return bad('BROKER_ISSUERS', `has "${text}", which is not a URL`) }
-  if (url.protocol === 'http:' && !allowHttp) bad('BROKER_ISSUERS', `has "${text}": http:// issuers need BROKER_ALLOW_HTTP_ISSUERS (local runs only)`)
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('BROKER_ISSUERS', `has "${text}": issuers are https:// URLs`)
+  catch { return bad('BROKER_ISSUERS', `has "${shown}", which is not a URL`) }
+  if (url.protocol === 'http:' && !allowHttp) bad('BROKER_ISSUERS', `has "${shown}": http:// issuers need BROKER_ALLOW_HTTP_ISSUERS (local runs only)`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('BROKER_ISSUERS', `has "${shown}": issuers are https:// URLs`)
   // Exactly as tokens carry it: a spelling that URL parsing would change (a case, a default port, an empty query or
   // fragment, a trailing slash) can never equal a token's iss, so every request would be refused without saying why.
-  const canonical = url.origin + (url.pathname === '/' ? '' : url.pathname)
+  const canonical = url.origin + url.pathname.replace(/\/+$/, '')
   if (url.username || url.password) bad('BROKER_ISSUERS', `has an issuer with credentials in it (${canonical}); an issuer URL carries none`)
-  if (url.search || url.hash || canonical !== text) {
+  if (url.search || url.hash || canonical !== text || text.endsWith('/')) {
     bad('BROKER_ISSUERS', `has "${text}": write the issuer exactly as its tokens' "iss", e.g. "${canonical}" (no trailing slash, query, fragment, default port or upper-case host)`)
   }
   return text

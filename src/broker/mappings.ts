@@ -21,15 +21,19 @@ export interface MappingStore {
  * stale hit. Bounded: the oldest entries go first.
  */
 const parsed = new Map<string, StoredMapping>()
+const PROTO_REFUSED = new MappingInvalid([{ path: ['__proto__'], message: 'unknown field "__proto__"' }])
 const PARSED_MAX = 500
 
 export function parseItem (item: Record<string, AttributeValue>): StoredMapping {
+  // unmarshall makes an attribute named __proto__ (at any depth) the object's prototype, where the parse would read
+  // missing fields from it without seeing an unknown field: such an item is invalid, like one with any unknown field.
+  // The SDK hands a top-level one over as an own key with no value, which JSON (the cache key) leaves out: so it is
+  // checked before the cache, and a nested one (which JSON keeps) in the key.
+  if (Object.hasOwn(item, '__proto__')) return PROTO_REFUSED
   const key = JSON.stringify(item)
   let stored = parsed.get(key)
   if (stored === undefined) {
-    // unmarshall makes an attribute named __proto__ (at any depth) the object's prototype, where the parse would read
-    // missing fields from it without seeing an unknown field: such an item is invalid, like one with any unknown field.
-    try { stored = key.includes('"__proto__":') ? protoRefused() : parseMapping(unmarshall(item)) }
+    try { stored = key.includes('"__proto__":') ? PROTO_REFUSED : parseMapping(readItem(item)) }
     catch (err) {
       if (!(err instanceof MappingInvalid)) throw err
       stored = err
@@ -40,9 +44,14 @@ export function parseItem (item: Record<string, AttributeValue>): StoredMapping 
   return stored
 }
 
-function protoRefused (): never {
-  throw new MappingInvalid([{ path: ['__proto__'], message: 'unknown field "__proto__"' }])
+/** An item as plain data; one that cannot be read at all is an invalid mapping (it denies), not a failed request. */
+function readItem (item: Record<string, AttributeValue>): unknown {
+  try { return unmarshall(item) }
+  catch (err) {
+    throw new MappingInvalid([{ path: [], message: `the stored item cannot be read as a mapping (${err instanceof Error ? err.message : String(err)})` }])
+  }
 }
+
 
 export function createMappingStore (db: DynamoDBClient, table: string): MappingStore {
   return {

@@ -35,11 +35,15 @@ test('config: an issuer spelled other than tokens spell it is refused, naming th
     ['https://gitlab.com?', /e\.g\. "https:\/\/gitlab\.com"/],
     ['https://gitlab.com#', /e\.g\. "https:\/\/gitlab\.com"/],
     ['https://gitlab.com/?a=1', /no trailing slash, query/],
+    ['https://git.example.com/gitlab/', /e\.g\. "https:\/\/git\.example\.com\/gitlab"/],
   ]
   for (const [issuer, message] of cases) t.match(errorOf({ ...local, BROKER_ISSUERS: issuer }), message, `${issuer}: refused`)
   const secret = errorOf({ ...local, BROKER_ISSUERS: 'https://svc:s3cret@gitlab.com' })
   t.match(secret, /credentials in it \(https:\/\/gitlab\.com\)/, 'credentials in the URL: refused')
   t.notOk(secret.includes('s3cret'), 'without repeating them')
+  for (const issuer of ['http://svc:s3cret@gitlab.com', 'ftp://svc:s3cret@gitlab.com', 'svc:s3cret@gitlab.com']) {
+    t.notOk(errorOf({ ...local, BROKER_ISSUERS: issuer }).includes('s3cret'), `${issuer.replace('s3cret', '***')}: refused for another reason, still masked`)
+  }
   t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://gitlab.example.com/GitLab' }), 'ok', 'a path keeps its case')
   t.end()
 })

@@ -29,7 +29,19 @@ test('parseItem: an attribute named __proto__ is an unknown field, at any depth'
     const result = parseItem(item)
     t.ok(result instanceof MappingInvalid && /unknown field "__proto__"/.test(result.message), `${name}: invalid, naming the field`)
   }
+  // As the SDK hands it over: a top-level __proto__ attribute becomes an own key with no value, which JSON leaves out.
+  const wire = marshall(base)
+  Object.defineProperty(wire, '__proto__', { value: undefined, enumerable: true })
+  const fromSdk = parseItem(wire)
+  t.ok(fromSdk instanceof MappingInvalid && /unknown field "__proto__"/.test(fromSdk.message), 'as the SDK returns it: invalid too, not a crash')
   const description = parseItem(marshall({ ...base, description: '"__proto__":' }))
   t.notOk(description instanceof MappingInvalid, 'the text "__proto__": inside a value is just text')
+  t.end()
+})
+
+test('parseItem: an item that cannot be read at all is an invalid mapping (it denies), not an error', t => {
+  const unreadable = { ...marshall(base), enabled: {} as never }
+  const result = parseItem(unreadable)
+  t.ok(result instanceof MappingInvalid && /cannot be read as a mapping/.test(result.message), 'invalid, saying why')
   t.end()
 })
