@@ -104,8 +104,11 @@ export function responseFormat (event: HttpEvent, method: 'GET' | 'POST'): Forma
   // Lenient on purpose: a caller that asked for shell evals the answer, so even the error for a malformed request
   // (a repeated parameter, say) must come as a script that prints it and exits 1, not as JSON for the shell to run.
   if (new URLSearchParams(rawQuery(event)).getAll('format').includes('shell')) return 'shell'
-  try { return bodyParams(event).get('format') === 'shell' ? 'shell' : 'json' }
+  let body = ''
+  try { body = bodyText(event) }
   catch { return 'json' }
+  // The same in a body that does not parse (a repeated form field, broken JSON): asked for shell is answered in shell.
+  return new URLSearchParams(body).getAll('format').includes('shell') || /"format"\s*:\s*"shell"/.test(body) ? 'shell' : 'json'
 }
 
 export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST'): CredentialsRequest {

@@ -71,6 +71,10 @@ test('request: errors to a shell caller are answered in shell', t => {
   t.equal(responseFormat(event({ query: 'role=a&role=b&format=shell' }), 'POST'), 'shell', 'and when another parameter is repeated (the request is refused, as a script)')
   t.equal(responseFormat(event({ query: 'format=shell&format=shell' }), 'POST'), 'shell', 'and when format itself is repeated')
   t.equal(responseFormat(event({ query: 'role=a&role=b' }), 'POST'), 'json', 'a malformed request that did not ask for shell gets json')
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  t.equal(responseFormat(event({ body: 'role=a&role=b&format=shell', headers: form }), 'POST'), 'shell', 'shell asked in a form body that does not parse')
+  t.equal(responseFormat(event({ body: '{"role":"deploy","format":"shell",}', headers: { 'content-type': 'application/json' } }), 'POST'), 'shell', 'and in broken JSON')
+  t.equal(responseFormat(event({ body: '{"role":"deploy"}', headers: { 'content-type': 'application/json' } }), 'POST'), 'json', 'a body that does not ask: json')
   t.end()
 })
 
