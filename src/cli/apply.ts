@@ -3,14 +3,16 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { MappingConflict, createMappingAdmin } from '../broker/mappings'
+import { parseScope } from '../broker/policy'
 import type { MappingAdmin } from '../broker/mappings'
 import { formatProblem, parseMappingFiles } from './mapping-file'
-import type { MappingFiles } from './mapping-file'
+import type { FileMapping, FileProblem, MappingFiles } from './mapping-file'
 import { CliError, EXIT_CONFLICT, err, out, print, printJson, say } from './output'
 import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
+import { localIssuerUrl } from './token'
 import type { TargetOptions } from './target'
 
 function readMappingFiles (files: readonly string[]): MappingFiles {
@@ -26,6 +28,26 @@ function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): 
   if (json) printJson({ valid: false, problems: parsed.problems.map(p => ({ ...p, text: formatProblem(p) })) })
   for (const p of parsed.problems) say(formatProblem(p))
   throw new CliError(`${parsed.problems.length} problem(s) found${writes ? '; nothing was written' : ''}. Fix the file(s) and re-run.`)
+}
+
+/**
+ * Mappings whose scope begins with no issuer the target's broker trusts can never match (localhost for 127.0.0.1, a
+ * mistyped host): advice, when the issuers are known (--local: the local issuer; otherwise $BROKER_ISSUERS).
+ */
+export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuers: readonly string[]): FileProblem[] {
+  if (issuers.length === 0) return []
+  return mappings.filter(m => {
+    const base = parseScope(m.mapping.scope)?.base ?? m.mapping.scope
+    return !issuers.some(issuer => base === issuer || base.startsWith(`${issuer}/`))
+  }).map(m => ({
+    file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'],
+    message: `no issuer this broker trusts (${issuers.join(', ')}) begins this scope, so it can never match`,
+  }))
+}
+
+function trustedIssuers (local: boolean, env: NodeJS.ProcessEnv): string[] {
+  if (local) return [localIssuerUrl(env)]
+  return (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
 }
 
 /** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */
@@ -84,8 +106,9 @@ interface ApplyOptions extends TargetOptions { dryRun?: boolean; prune?: boolean
 
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)
-  const parsed = readMappingFiles(files)
-  if (parsed.problems.length) reportProblems(parsed, json, true)
+  const read = readMappingFiles(files)
+  if (read.problems.length) reportProblems(read, json, true)
+  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(Boolean(opts.local), process.env))] }
   reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {

@@ -31,7 +31,6 @@ export interface MappingFiles {
 }
 
 const TOP_LEVEL = new Set(['mappings', '$schema'])
-/** Set by the CLI on every write (who and when); a file that sets them would be overwritten silently. */
 
 /** `mappings[2].conditions.reff`: list indexes in brackets, keys after dots. */
 export function formatPath (path: Path): string {

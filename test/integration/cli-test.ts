@@ -204,6 +204,23 @@ test('--prune with files that hold no mappings is refused: it would empty the ta
   t.end()
 })
 
+test('apply warns about a scope on no issuer the broker trusts (it could never match), and still applies', async t => {
+  await env.reset()
+  const wrongHost = scope.replace('127.0.0.1', 'localhost')
+  const run = await cli(['mappings', 'apply', file('localhost.yaml', `mappings:
+  - scope: ${wrongHost}
+    role: deploy
+    roleArn: ${ROLE_ARN}
+    pin: { project_id: "4301877" }
+`), ...local, '--json'])
+  const out = JSON.parse(run.stdout) as { applied: boolean; warnings: Array<{ text: string }> }
+  t.equal(run.code, 0, 'applied: a warning does not stop it')
+  t.ok(out.applied, 'and written')
+  t.match(out.warnings.map(w => w.text).join('\n'), /localhost\.yaml:2:5: mappings\[0\]\.scope: no issuer this broker trusts \(http:\/\/127\.0\.0\.1:\d+\) begins this scope, so it can never match/,
+    'the warning names the scope, the trusted issuer and the consequence')
+  t.end()
+})
+
 test('an invalid stored mapping is listed as invalid, and apply rewrites it', async t => {
   await env.reset()
   await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { reff: 'main' } }) }))
