@@ -54,39 +54,57 @@ export const MAPPING_FIELDS: readonly string[] = ['scope', 'role', 'roleArn', 'p
   'maxUses', 'maxTokenAge', 'description', 'enabled', 'updatedAt', 'updatedBy']
 const FIELDS: ReadonlySet<string> = new Set(MAPPING_FIELDS)
 
-/** `https://host[/sub/path]/group/project`, `.../group/*` (projects directly in it) or `.../group/**` (any depth). */
-export function parseScope (scope: string): { kind: ScopeKind; base: string } | undefined {
+const SCOPE_FORM = 'must be a GitLab project URL (https://gitlab.example.com/group/project), ' +
+  'or a group URL followed by /* (its projects) or /** (every project below it)'
+
+/**
+ * Reads a scope: `https://host[/sub/path]/group/project`, `.../group/*` (projects directly in it) or `.../group/**`
+ * (any depth), spelled exactly as tokens spell their issuer. One set of rules for both answers: the parsed scope, or
+ * what an admin must change.
+ */
+function readScope (scope: string): { kind: ScopeKind; base: string } | { problem: string } {
   const kind: ScopeKind = scope.endsWith('/**') ? 'subtree' : scope.endsWith('/*') ? 'group' : 'project'
   const base = kind === 'subtree' ? scope.slice(0, -3) : kind === 'group' ? scope.slice(0, -2) : scope
   let url: URL
   try { url = new URL(base) }
-  catch { return undefined }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) return undefined
-  if (`${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}` !== base) return undefined
+  catch { return { problem: SCOPE_FORM } }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: SCOPE_FORM }
+  if (url.search || url.hash || base.includes('?') || base.includes('#')) return { problem: `has a query or fragment; ${SCOPE_FORM}` }
+  if (url.username || url.password) return { problem: `has credentials in it; ${SCOPE_FORM}` }
+  const origin = `${url.protocol}//${url.host}`
+  if (`${origin}${url.pathname === '/' ? '' : url.pathname}` !== base) return { problem: spellingProblem(scope, base, origin) }
   const path = url.pathname.slice(1)
-  if (path === '' ? kind !== 'subtree' : !isGitLabPath(path)) return undefined
-  return { kind, base }
+  if (path === '') return kind === 'subtree' ? { kind, base } : { problem: SCOPE_FORM }
+  return isGitLabPath(path) ? { kind, base } : { problem: pathProblem(url.pathname) }
 }
 
-/** Why a scope does not parse, as specifically as can be said: what an admin must change. */
-export function scopeProblem (scope: string): string {
-  const general = 'must be a GitLab project URL (https://gitlab.example.com/group/project), ' +
-    'or a group URL followed by /* (its projects) or /** (every project below it)'
-  if (scope !== scope.trim()) return `has spaces around it; ${general}`
-  const base = scope.replace(/\/\*{1,2}$/, '')
-  let url: URL
-  try { url = new URL(base) }
-  catch { return general }
-  if (url.search || url.hash || base.includes('?') || base.includes('#')) return `has a query or fragment; ${general}`
-  if (url.username || url.password) return `has credentials in it; ${general}`
-  const origin = `${url.protocol}//${url.host}`
+/** A scope that URL parsing would spell otherwise: which difference it is. */
+function spellingProblem (scope: string, base: string, origin: string): string {
+  if (scope !== scope.trim()) return `has spaces around it; ${SCOPE_FORM}`
   const afterHost = base.indexOf('/', base.indexOf('//') + 2)
   const path = afterHost === -1 ? '' : base.slice(afterHost)
-  if (base.endsWith('/')) return `ends with "/": write it without, or end it with /* or /** for a group`
-  if (path.includes('//')) return `has an empty path segment ("//"); ${general}`
-  if (!base.startsWith(`${origin}/`) && base !== origin) return `is spelled differently from how tokens spell their issuer: write ${origin}${path} (lower-case host, no default port)`
-  if (path !== '' && !isGitLabPath(path.slice(1))) return `has a path GitLab would not have (segments of letters, digits, _, - and .); ${general}`
-  return general
+  if (!path.endsWith('/') && !base.startsWith(`${origin}/`) && base !== origin) {
+    return `is spelled differently from how tokens spell their issuer: write ${origin}${path} (lower-case host, no default port)`
+  }
+  return pathProblem(path)
+}
+
+/** What is wrong with a scope's path (from its first "/"). */
+function pathProblem (path: string): string {
+  if (path.endsWith('/')) return 'ends with "/": write it without, or end it with /* or /** for a group'
+  if (path.includes('//')) return `has an empty path segment ("//"); ${SCOPE_FORM}`
+  return `has a path GitLab would not have (segments of letters, digits, _, - and .); ${SCOPE_FORM}`
+}
+
+export function parseScope (scope: string): { kind: ScopeKind; base: string } | undefined {
+  const read = readScope(scope)
+  return 'problem' in read ? undefined : read
+}
+
+/** Why a scope does not parse, as specifically as can be said (undefined: it parses). */
+export function scopeProblem (scope: string): string | undefined {
+  const read = readScope(scope)
+  return 'problem' in read ? read.problem : undefined
 }
 
 /** The scopes that may hold a mapping for this project, most specific first: project, `/*` of its group, then `/**` upwards. */
@@ -241,8 +259,9 @@ export function parseMapping (raw: unknown): Mapping {
     return value
   }
   const scope = text('scope', 2048, true)
-  const parsedScope = scope === undefined ? undefined : parseScope(scope)
-  if (scope !== undefined && !parsedScope) problems.push({ path: ['scope'], message: scopeProblem(scope) })
+  const read = scope === undefined ? undefined : readScope(scope)
+  if (read && 'problem' in read) problems.push({ path: ['scope'], message: read.problem })
+  const parsedScope = read && !('problem' in read) ? read : undefined
   const role = text('role', 64, true)
   if (role !== undefined && !ROLE_NAME.test(role)) {
     problems.push({ path: ['role'], message: 'must be 1 to 64 letters, digits or _.@+=- starting with a letter or digit' })
