@@ -5,6 +5,7 @@ import type { Command } from 'commander'
 import { MappingConflict, createMappingAdmin } from '../broker/mappings'
 import { parseScope } from '../broker/policy'
 import type { MappingAdmin } from '../broker/mappings'
+import { trustedIssuers } from './local-info'
 import { formatProblem, parseMappingFiles } from './mapping-file'
 import type { FileMapping, FileProblem, MappingFiles } from './mapping-file'
 import { CliError, EXIT_CONFLICT, err, out, print, printJson, say } from './output'
@@ -12,7 +13,6 @@ import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
-import { localIssuerUrl } from './token'
 import type { TargetOptions } from './target'
 
 function readMappingFiles (files: readonly string[]): MappingFiles {
@@ -32,7 +32,7 @@ function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): 
 
 /**
  * Mappings whose scope begins with no issuer the target's broker trusts can never match (localhost for 127.0.0.1, a
- * mistyped host): advice, when the issuers are known (--local: the local issuer; otherwise $BROKER_ISSUERS).
+ * mistyped host): advice, when the issuers are known (trustedIssuers: $BROKER_ISSUERS, else with --local the local issuer).
  */
 export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuers: readonly string[]): FileProblem[] {
   if (issuers.length === 0) return []
@@ -43,11 +43,6 @@ export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuer
     file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'],
     message: `no issuer this broker trusts (${issuers.join(', ')}) begins this scope, so it can never match`,
   }))
-}
-
-function trustedIssuers (local: boolean, env: NodeJS.ProcessEnv): string[] {
-  if (local) return [localIssuerUrl(env)]
-  return (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
 }
 
 /** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */
@@ -108,7 +103,7 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
   const json = Boolean(opts.json)
   const read = readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, true)
-  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(Boolean(opts.local), process.env))] }
+  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts))] }
   reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {

@@ -5,10 +5,10 @@ import type { Command } from 'commander'
 import { queryAuditByProject, scanAudit } from '../broker/audit'
 import type { AuditRecord, Outcome } from '../broker/audit'
 import { isGitLabPath } from '../broker/claims'
+import { trustedIssuers } from './local-info'
 import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
 import { addTargetOptions, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
-import { localIssuerUrl } from './token'
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
 const OUTCOMES: readonly Outcome[] = ['issued', 'denied', 'failed']
@@ -52,10 +52,8 @@ interface AuditOptions extends TargetOptions {
 }
 
 function defaultIssuer (opts: AuditOptions, env: NodeJS.ProcessEnv): string | undefined {
-  if (opts.issuer) return opts.issuer
-  const issuers = (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
-  if (issuers.length === 1) return issuers[0]
-  return issuers.length === 0 && opts.local ? localIssuerUrl(env) : undefined
+  const issuers = trustedIssuers(opts, env)
+  return issuers.length === 1 ? issuers[0] : undefined
 }
 
 async function collect (target: Target, opts: AuditOptions, since: string | undefined, limit: number): Promise<AuditRecord[]> {

@@ -14,12 +14,11 @@ import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } f
 import type { Check, Mapping } from '../broker/policy'
 import { createTokenVerifier } from '../broker/token'
 import { renderExplanation } from './explain-report'
+import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-info'
 import { formatPath } from './mapping-file'
 import { CliError, print, printJson } from './output'
 import { addTargetOptions, checkTargetOptions, withTarget } from './target'
 import type { TargetOptions } from './target'
-import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo } from './local-info'
-import { localIssuerUrl } from './token'
 
 export type Candidate =
   | { scope: string; status: 'none' }
@@ -55,7 +54,7 @@ function readToken (value: string): string {
 
 /** The broker's own issuer checks (loadConfig), fed from the flags or the broker's variables. */
 function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
-  const issuers = opts.issuer?.length ? opts.issuer.join(',') : env.BROKER_ISSUERS || (opts.local ? localIssuerUrl(env) : '')
+  const issuers = trustedIssuers(opts, env).join(',')
   try {
     return loadConfig({
       BROKER_ISSUERS: issuers,

@@ -22,3 +22,23 @@ export function readLocalInfo (cwd = process.cwd()): LocalInfo {
   }
   catch { return {} }
 }
+
+/** The local issuer's default URL (npm start's TANUKI_ISSUER_PORT 4100). */
+export const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4100'
+
+/** The local issuer: $TANUKI_ISSUER_URL, else what `npm start` recorded, else its default port. */
+export function localIssuerUrl (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return env.TANUKI_ISSUER_URL || readLocalInfo(cwd).issuerUrl || DEFAULT_ISSUER_URL
+}
+
+/**
+ * The issuers the target's broker trusts, as far as the CLI can know them: --issuer if given, else $BROKER_ISSUERS,
+ * else (with --local) the local issuer; none when unknown. explain, audit list and apply all read them this way.
+ */
+export function trustedIssuers (opts: { issuer?: string | readonly string[]; local?: boolean }, env: NodeJS.ProcessEnv = process.env): string[] {
+  const given = [opts.issuer ?? []].flat()
+  if (given.length > 0) return given
+  const configured = (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  if (configured.length > 0) return configured
+  return opts.local ? [localIssuerUrl(env)] : []
+}

@@ -3,15 +3,8 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { isKnownClaim } from '../broker/claims'
-import { readLocalInfo } from './local-info'
+import { DEFAULT_ISSUER_URL, localIssuerUrl, readLocalInfo } from './local-info'
 import { CliError, err, print, say } from './output'
-
-const DEFAULT_ISSUER_URL = 'http://127.0.0.1:4100'
-
-/** The local issuer: $TANUKI_ISSUER_URL, else what `npm start` recorded, else its default port. */
-export function localIssuerUrl (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return env.TANUKI_ISSUER_URL || readLocalInfo(cwd).issuerUrl || DEFAULT_ISSUER_URL
-}
 
 /** Minting is a key to a broker that trusts this issuer: only ever ask one on this machine. */
 export function checkLoopback (text: string): URL {
