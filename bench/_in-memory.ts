@@ -20,8 +20,8 @@ export function inMemoryHandler (env: Record<string, string>, mapping: Record<st
     // What the real stores do with the data (parse the found item, marshal the record), minus the round trips.
     mappings: { find: async scopes => new Map([[scopes[0], parseItem(item)]]) },
     audit: {
-      reserveIssuance: async record => { const full = { ...record, sk: `issue#${record.at}#${record.requestId}` }; marshall(full, { removeUndefinedValues: true }); return full },
-      recordDenial: async record => ({ ...record, sk: 'deny' }) as AuditRecord,
+      reserveIssuance: async record => { const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }; marshall(full, { removeUndefinedValues: true }); return full },
+      recordDenial: async record => ({ sk: 'deny', ...record }) as AuditRecord,
       markFailed: async () => {},
       recordCredentials: async () => {},
     },

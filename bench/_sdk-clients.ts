@@ -5,5 +5,6 @@ import { STSClient } from '@aws-sdk/client-sts'
 
 export { BatchGetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 export { AssumeRoleCommand } from '@aws-sdk/client-sts'
-export const db = new DynamoDBClient({ region: 'us-east-1', maxAttempts: 3, requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 } })
-export const sts = new STSClient({ region: 'us-east-1', maxAttempts: 3, requestHandler: { connectionTimeout: 1000, requestTimeout: 5000 } })
+const requestHandler = { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true }
+export const db = new DynamoDBClient({ region: 'us-east-1', maxAttempts: 3, requestHandler })
+export const sts = new STSClient({ region: 'us-east-1', maxAttempts: 3, requestHandler })

@@ -64,7 +64,7 @@ export interface AuditStore {
    * with a conditional put, so concurrent requests cannot overuse a token; throws UsesExhausted when none is left.
    * Round trips: 1 without maxUses or with maxUses 1; 2 (a consistent count, then the put) above that.
    */
-  reserveIssuance (record: Omit<AuditRecord, 'sk'>, maxUses: number | undefined): Promise<AuditRecord>
+  reserveIssuance (record: Omit<AuditRecord, 'sk' | 'use'>, maxUses: number | undefined): Promise<AuditRecord>
   recordDenial (record: Omit<AuditRecord, 'sk'>): Promise<AuditRecord>
   /** Marks a reserved issuance as failed (STS refused): the use stays consumed, the record stays. */
   markFailed (key: AuditKey, reason: string): Promise<void>
@@ -92,10 +92,12 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
     }
   }
 
+  // Each record is written as { sk, ...record }: the keys a record cannot hold first, the spread last (exchange.ts's
+  // auditRecord says why that order is the fast one).
   return {
     async reserveIssuance (record, maxUses) {
       if (maxUses === undefined) {
-        const full = { ...record, sk: `issue#${record.at}#${record.requestId}` }
+        const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }
         if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
         return full
       }
@@ -106,14 +108,14 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
         catch (err) { throw storeUnavailable('audit table', err) }
       }
       for (let use = maxUses === 1 ? 1 : await used() + 1; use <= maxUses; use++) {
-        const full = { ...record, sk: `${prefix}${use}`, use }
+        const full = { sk: `${prefix}${use}`, use, ...record }
         if (await putNew(full)) return full
       }
       throw new UsesExhausted(maxUses)
     },
 
     async recordDenial (record) {
-      const full = { ...record, sk: `deny#${record.at}#${record.requestId}` }
+      const full = { sk: `deny#${record.at}#${record.requestId}`, ...record }
       if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
       return full
     },

@@ -60,7 +60,6 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: () => E
   const exchange = wireOrExplain(build)
   return async function handler (event) {
     const requestId = event.requestContext?.requestId || randomUUID()
-    const format = responseFormat(event, method)
     try {
       const request = parseCredentialsRequest(event, method)
       const issued = await exchange({ token: request.token, role: request.role, duration: request.duration, requestId })
@@ -71,7 +70,8 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: () => E
       const failure = asBrokerError(err)
       const unexpected = failure instanceof InternalError
       log(failure.status >= 500 ? 'error' : 'info', 'request refused', { requestId, status: failure.status, code: failure.code, ...errorFields(unexpected ? err : failure, unexpected) })
-      return respondError(failure, format, requestId)
+      // Read leniently, and only here: a request that parsed already says its format.
+      return respondError(failure, responseFormat(event, method), requestId)
     }
   }
 }

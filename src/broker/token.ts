@@ -1,7 +1,7 @@
 // Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
 // The only file that imports jose. What the verified claims may do is policy.ts's.
 import { createHash } from 'node:crypto'
-import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose'
+import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
 import { parseGitLabClaims } from './claims'
 import type { GitLabClaims } from './claims'
@@ -126,18 +126,21 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
     // base64url's last character may carry spare bits that decoders ignore: one signed token has up to 16 spellings.
     // Only the canonical one is taken, so the token's SHA-256 (the key of its maxUses counter and audit trail) is its own.
-    if (!jwt.split('.').every(part => Buffer.from(part, 'base64url').toString('base64url') === part)) {
+    const parts = jwt.split('.')
+    const bytes = parts.map(part => Buffer.from(part, 'base64url'))
+    if (!bytes.every((decoded, i) => decoded.toString('base64url') === parts[i])) {
       throw new InvalidToken('The ID token is not canonically base64url-encoded.')
     }
-    let header: ReturnType<typeof decodeProtectedHeader>
-    let payload: JWTPayload
+    // Read here only to refuse early and to pick the issuer's keys: jwtVerify decodes and checks the token on its own.
+    let header: Readonly<Record<string, unknown>>
+    let payload: Readonly<Record<string, unknown>>
     try {
-      header = decodeProtectedHeader(jwt)
+      header = jsonObject(bytes[0])
       if (header.alg !== 'RS256') throw new InvalidToken(`The ID token is signed with ${JSON.stringify(header.alg)}; only RS256 is accepted.`)
       // RFC 7515 §4.1.11: a critical extension we do not implement must be refused; RFC 7797 (b64) is one. GitLab uses
       // neither parameter, so both are refused outright (jwtVerify let a b64 outside crit through).
       if (header.crit !== undefined || header.b64 !== undefined) throw new InvalidToken('The ID token uses JWS extensions (crit, b64) the broker does not accept.')
-      payload = decodeJwt(jwt)
+      payload = jsonObject(bytes[1])
     }
     catch (err) {
       if (err instanceof InvalidToken) throw err
@@ -149,8 +152,9 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
       throw new InvalidToken(`The ID token's issuer ${JSON.stringify(iss)} is not trusted by this broker (BROKER_ISSUERS).`)
     }
     const keys = await keysFor(iss)
+    let verified: JWTPayload
     try {
-      ({ payload } = await jwtVerify(jwt, keys, {
+      ({ payload: verified } = await jwtVerify(jwt, keys, {
         algorithms: ['RS256'],
         issuer: iss,
         audience: config.audience,
@@ -163,12 +167,21 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     catch (err) {
       throw translate(err, payload, config.audience)
     }
-    if (typeof payload.iat === 'number' && payload.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
+    if (typeof verified.iat === 'number' && verified.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
       throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
     }
-    return { claims: parseGitLabClaims(payload as Record<string, unknown>), sha256: sha256Hex(jwt) }
+    const claims = parseGitLabClaims(verified)
+    const sha256 = sha256Hex(jwt)
+    return { claims, sha256 }
   }
   return Object.assign(verify, { stats })
+}
+
+/** A JOSE header or JWT claims set: UTF-8 JSON of an object (throws otherwise). */
+function jsonObject (bytes: Buffer): Readonly<Record<string, unknown>> {
+  const value: unknown = JSON.parse(bytes.toString('utf8'))
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('not a JSON object')
+  return value as Record<string, unknown>
 }
 
 /** What jose's claim-check reasons mean, in words. */
@@ -178,7 +191,7 @@ const CLAIM_REASONS: Record<string, string> = { missing: 'is missing', check_fai
  * jose's failures as the contract's: the caller's token is 401; the issuer being unreachable is 503. `payload` is the
  * token's (decoded, not trusted) payload, for saying what a wrong claim holds: never the token itself.
  */
-function translate (err: unknown, payload: JWTPayload, audience: string): Error {
+function translate (err: unknown, payload: Readonly<Record<string, unknown>>, audience: string): Error {
   if (err instanceof Unavailable || err instanceof InvalidToken) return err
   if (err instanceof errors.JWTExpired) return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { cause: err })
   if (err instanceof errors.JWTClaimValidationFailed) {

@@ -17,6 +17,7 @@ const now = new Date((IAT + 10) * 1000)
 let issuer: LocalIssuer
 let verify: TokenVerifier
 
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const mint = (claims: Record<string, unknown> = {}, opts: MintOptions = {}) => issuer.mint(claims, { iat: IAT, ...opts })
 
 async function codeOf (token: string | Promise<string>, at = now, verifier = verify): Promise<string> {
@@ -60,6 +61,9 @@ test('token: each broken property is one 401', async t => {
     ['project_path outside its namespace_path', mint({ project_path: 'evil/api' })],
     ['not a JWT', 'hello'],
     ['two parts', 'eyJhbGciOiJSUzI1NiJ9.eyJ9'],
+    ['a header that is a JSON array', `${b64(['RS256'])}.${b64({ iss: 'x' })}.c2ln`],
+    ['a payload that is a JSON string', `${b64({ alg: 'RS256' })}.${b64('claims')}.c2ln`],
+    ['a payload that is not JSON', `${b64({ alg: 'RS256' })}.${Buffer.from('{iss:').toString('base64url')}.c2ln`],
   ]
   for (const [name, token, at] of cases) t.equal(await codeOf(token, at), '401 invalid_token', name)
 })
