@@ -76,6 +76,19 @@ function refuseOverlappingIssuers (issuers: readonly string[]): void {
   }
 }
 
+/**
+ * The audience is the broker's own URL. A trusted issuer's URL is the audience GitLab's docs and the classic AWS OIDC
+ * setup (`aud: https://gitlab.com`) give tokens meant for other services: as ours, every such token would be honoured.
+ */
+function refuseIssuerAudience (audience: string, issuers: readonly string[]): void {
+  const spelling = (url: string) => url.toLowerCase().replace(/\/+$/, '')
+  const issuer = issuers.find(i => spelling(i) === spelling(audience))
+  if (issuer) {
+    bad('BROKER_AUDIENCE', `is the URL of the trusted issuer ${issuer}, the audience tokens made for other services (e.g. AWS's OIDC setup) ` +
+      'carry: they would be accepted here. Set it to the broker\'s own URL, and the jobs\' id_tokens aud to the same')
+  }
+}
+
 /** An endpoint override (local runs and tests): a URL, without its trailing slash. */
 function endpoint (env: Env, name: string): string | undefined {
   const text = env[name]?.trim()
@@ -134,6 +147,7 @@ export function loadConfig (env: Env = process.env): Config {
   refuseOverlappingIssuers(issuers)
   const audience = env.BROKER_AUDIENCE?.trim()
   if (!audience) bad('BROKER_AUDIENCE', 'is required: the "aud" tokens must carry (the broker\'s own URL)')
+  refuseIssuerAudience(audience, issuers)
   const stsEndpoint = endpoint(env, 'BROKER_STS_ENDPOINT')
   // The broker's DynamoDB (local runs, fault tests); production always uses AWS's, as it does its issuers over https.
   const dynamoOverride = endpoint(env, 'BROKER_DYNAMODB_ENDPOINT')

@@ -63,6 +63,18 @@ test('config: a trusted issuer that is a path prefix of another is refused (thei
   t.end()
 })
 
+test('config: the audience may not be a trusted issuer\'s URL (the audience GitLab\'s docs and the classic AWS OIDC setup give tokens for other services)', t => {
+  const issuers = 'https://gitlab.com, https://git.example.com/gitlab'
+  for (const audience of ['https://gitlab.com', 'https://gitlab.com/', 'HTTPS://GitLab.com', 'https://git.example.com/gitlab']) {
+    t.match(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), /^BROKER_AUDIENCE is the URL of the trusted issuer https:\/\/(gitlab\.com|git\.example\.com\/gitlab)\b.*the broker's own URL/,
+      `${audience}: refused, naming the issuer and what to set instead`)
+  }
+  for (const audience of ['https://sts.gitlab.com', 'https://git.example.com', 'https://git.example.com/gitlab/sts']) {
+    t.equal(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), 'ok', `${audience}: a URL of its own is fine`)
+  }
+  t.end()
+})
+
 /** Runs fn with console.log/error captured (the broker's log lines), and the environment replaced. */
 async function withEnv<T> (env: Record<string, string>, fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const lines: string[] = []
