@@ -97,6 +97,21 @@ function endpoint (env: Env, name: string): string | undefined {
   catch { return bad(name, `is not a URL: "${text}"`) }
 }
 
+/**
+ * Production reaches AWS over TLS only. The broker's STS override and the SDK's own endpoint variables, which its clients
+ * honour by themselves, may name a regional, FIPS or VPC endpoint, never an http:// one: AssumeRole's answer holds the
+ * issued credentials, and the mappings read from DynamoDB decide what is granted. (The value is not quoted: it may hold
+ * credentials.)
+ */
+const AWS_ENDPOINT_VARIABLES = ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL'] as const
+function refuseCleartextEndpoints (env: Env): void {
+  if (env.ARC_ENV !== 'production') return
+  for (const name of AWS_ENDPOINT_VARIABLES) {
+    const text = env[name]?.trim()
+    if (text && !/^https:\/\//i.test(text)) bad(name, 'must be an https:// URL when ARC_ENV=production: STS\'s answers (the credentials issued) and the mappings must not cross the network in clear')
+  }
+}
+
 /** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in production. */
 function sandboxPort (env: Env, service: 'tables' | 'events'): number | undefined {
   if (env.ARC_ENV === 'production' || !env.ARC_SANDBOX) return undefined
@@ -148,6 +163,7 @@ export function loadConfig (env: Env = process.env): Config {
   const audience = env.BROKER_AUDIENCE?.trim()
   if (!audience) bad('BROKER_AUDIENCE', 'is required: the "aud" tokens must carry (the broker\'s own URL)')
   refuseIssuerAudience(audience, issuers)
+  refuseCleartextEndpoints(env)
   const stsEndpoint = endpoint(env, 'BROKER_STS_ENDPOINT')
   // The broker's DynamoDB (local runs, fault tests); production always uses AWS's, as it does its issuers over https.
   const dynamoOverride = endpoint(env, 'BROKER_DYNAMODB_ENDPOINT')
