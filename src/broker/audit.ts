@@ -58,6 +58,14 @@ export class UsesExhausted extends Error {
 
 const conditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException'
 
+/** A credentials-issued event that does not match the record it names: not an issuance, or another one's. */
+export class AuditRecordMismatch extends Error {
+  constructor (readonly key: AuditKey) {
+    super(`The audit record ${key.pk} ${key.sk} is not the issuance this event names, or already holds other credentials; it is unchanged.`)
+    this.name = 'AuditRecordMismatch'
+  }
+}
+
 export interface AuditStore {
   /**
    * Writes the issuance record before any credentials exist. With maxUses, the record takes the next free use slot
@@ -68,8 +76,11 @@ export interface AuditStore {
   recordDenial (record: Omit<AuditRecord, 'sk'>): Promise<AuditRecord>
   /** Marks a reserved issuance as failed (STS refused): the use stays consumed, the record stays. */
   markFailed (key: AuditKey, reason: string): Promise<void>
-  /** Adds what only STS knew (the event Lambda calls this): AccessKeyId and expiration. */
-  recordCredentials (key: AuditKey, credentials: { accessKeyId: string; expiration: string }): Promise<void>
+  /**
+   * Adds what only STS knew (the event Lambda calls this): AccessKeyId and expiration, to the issuance record with that
+   * IssuanceId, once. Throws AuditRecordMismatch for any other record, or other credentials than those already recorded.
+   */
+  recordCredentials (key: AuditKey & { readonly issuanceId: string }, credentials: { accessKeyId: string; expiration: string }): Promise<void>
 }
 
 export function useSlotPrefix (scope: string, role: string): string {
@@ -126,6 +137,7 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
           TableName: table,
           Key: { pk: { S: key.pk }, sk: { S: key.sk } },
           UpdateExpression: 'SET outcome = :o, reason = :r',
+          ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':o': { S: 'failed' }, ':r': { S: reason } },
         }))
       }
@@ -133,13 +145,24 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
     },
 
     async recordCredentials (key, credentials) {
-      await db.send(new UpdateItemCommand({
-        TableName: table,
-        Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-        UpdateExpression: 'SET accessKeyId = :a, expiration = :e',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':a': { S: credentials.accessKeyId }, ':e': { S: credentials.expiration } },
-      }))
+      try {
+        await db.send(new UpdateItemCommand({
+          TableName: table,
+          Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+          UpdateExpression: 'SET accessKeyId = :a, expiration = :e',
+          // An event names its record by key and IssuanceId: a denial, a failure or another issuance is never annotated, and a
+          // repeated delivery (SNS is at-least-once) may only write the same values again.
+          ConditionExpression: '#o = :issued AND issuanceId = :i AND (attribute_not_exists(accessKeyId) OR (accessKeyId = :a AND expiration = :e))',
+          ExpressionAttributeNames: { '#o': 'outcome' },
+          ExpressionAttributeValues: {
+            ':a': { S: credentials.accessKeyId }, ':e': { S: credentials.expiration }, ':i': { S: key.issuanceId }, ':issued': { S: 'issued' },
+          },
+        }))
+      }
+      catch (err) {
+        if (conditionFailed(err)) throw new AuditRecordMismatch(key)
+        throw err
+      }
     },
   }
 }

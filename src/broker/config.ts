@@ -76,12 +76,40 @@ function refuseOverlappingIssuers (issuers: readonly string[]): void {
   }
 }
 
+/**
+ * The audience is the broker's own URL. A trusted issuer's URL is the audience GitLab's docs and the classic AWS OIDC
+ * setup (`aud: https://gitlab.com`) give tokens meant for other services: as ours, every such token would be honoured.
+ */
+function refuseIssuerAudience (audience: string, issuers: readonly string[]): void {
+  const spelling = (url: string) => url.toLowerCase().replace(/\/+$/, '')
+  const issuer = issuers.find(i => spelling(i) === spelling(audience))
+  if (issuer) {
+    bad('BROKER_AUDIENCE', `is the URL of the trusted issuer ${issuer}, the audience tokens made for other services (e.g. AWS's OIDC setup) ` +
+      'carry: they would be accepted here. Set it to the broker\'s own URL, and the jobs\' id_tokens aud to the same')
+  }
+}
+
 /** An endpoint override (local runs and tests): a URL, without its trailing slash. */
 function endpoint (env: Env, name: string): string | undefined {
   const text = env[name]?.trim()
   if (!text) return undefined
   try { return new URL(text).href.replace(/\/$/, '') }
   catch { return bad(name, `is not a URL: "${text}"`) }
+}
+
+/**
+ * Production reaches AWS over TLS only. The broker's STS override and the SDK's own endpoint variables, which its clients
+ * honour by themselves, may name a regional, FIPS or VPC endpoint, never an http:// one: AssumeRole's answer holds the
+ * issued credentials, and the mappings read from DynamoDB decide what is granted. (The value is not quoted: it may hold
+ * credentials.)
+ */
+const AWS_ENDPOINT_VARIABLES = ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL'] as const
+function refuseCleartextEndpoints (env: Env): void {
+  if (env.ARC_ENV !== 'production') return
+  for (const name of AWS_ENDPOINT_VARIABLES) {
+    const text = env[name]?.trim()
+    if (text && !/^https:\/\//i.test(text)) bad(name, 'must be an https:// URL when ARC_ENV=production: STS\'s answers (the credentials issued) and the mappings must not cross the network in clear')
+  }
 }
 
 /** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in production. */
@@ -134,6 +162,8 @@ export function loadConfig (env: Env = process.env): Config {
   refuseOverlappingIssuers(issuers)
   const audience = env.BROKER_AUDIENCE?.trim()
   if (!audience) bad('BROKER_AUDIENCE', 'is required: the "aud" tokens must carry (the broker\'s own URL)')
+  refuseIssuerAudience(audience, issuers)
+  refuseCleartextEndpoints(env)
   const stsEndpoint = endpoint(env, 'BROKER_STS_ENDPOINT')
   // The broker's DynamoDB (local runs, fault tests); production always uses AWS's, as it does its issuers over https.
   const dynamoOverride = endpoint(env, 'BROKER_DYNAMODB_ENDPOINT')

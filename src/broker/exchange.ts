@@ -15,6 +15,7 @@ import type { Mapping } from './policy'
 import type { Issued } from './respond'
 import { sessionName, sessionTags, sourceIdentity } from './sts'
 import type { StsPort } from './sts'
+import { LEEWAY_SECONDS } from './token'
 import type { TokenVerifier, VerifiedToken } from './token'
 
 export interface ExchangeRequest {
@@ -80,8 +81,9 @@ function auditRecord (token: VerifiedToken, request: ExchangeRequest, now: Date,
     role: request.role,
     token_sha256: token.sha256,
     jti: c.jti,
-    // The record outlives the token: it must, since the use counter lives in it until the token expires.
-    expiresAt: Math.max(Math.floor(now.getTime() / 1000) + retentionDays * 86400, c.exp),
+    // The record outlives the token: it must, since the use counter lives in it while the verifier still accepts the
+    // token, which is until exp plus the clock-skew leeway.
+    expiresAt: Math.max(Math.floor(now.getTime() / 1000) + retentionDays * 86400, c.exp + LEEWAY_SECONDS),
     ...outcome,
   }
 }

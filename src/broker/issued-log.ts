@@ -1,5 +1,6 @@
 // The `credentials-issued` event's work: one structured log line per issuance, and the AccessKeyId added to its audit record.
 // Publishing the event is exchange.ts's; the record itself was written before the credentials existed (audit.ts).
+import { AuditRecordMismatch } from './audit'
 import type { AuditStore } from './audit'
 import type { IssuedEvent } from './exchange'
 import type { Logger } from './log'
@@ -26,10 +27,12 @@ export async function handleIssuedEvents (event: SnsEvent, audit: AuditStore, lo
     for (const f of SAFE_FIELDS) if (issued[f] !== undefined) fields[f] = issued[f]
     log('info', 'credentials-issued', fields)
     try {
-      await audit.recordCredentials(issued, { accessKeyId: issued.accessKeyId, expiration: issued.expiration })
+      if (typeof issued.issuanceId !== 'string') throw new AuditRecordMismatch(issued)
+      await audit.recordCredentials({ pk: issued.pk, sk: issued.sk, issuanceId: issued.issuanceId }, { accessKeyId: issued.accessKeyId, expiration: issued.expiration })
     }
     catch (err) {
-      log('error', 'could not add AccessKeyId to the audit record', { issuanceId: issued.issuanceId, ...errorFields(err) })
+      const message = err instanceof AuditRecordMismatch ? 'credentials-issued event does not match its audit record; the record is unchanged' : 'could not add AccessKeyId to the audit record'
+      log('error', message, { issuanceId: issued.issuanceId, pk: issued.pk, sk: issued.sk, ...errorFields(err) })
     }
     handled++
   }

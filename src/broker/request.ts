@@ -28,6 +28,14 @@ export interface CredentialsRequest {
 export const MAX_BODY_BYTES = 16 * 1024
 const PARAMS: Record<'GET' | 'POST', readonly string[]> = { GET: ['role', 'duration'], POST: ['role', 'duration', 'format'] }
 
+/**
+ * A parameter name as a refusal quotes it: the caller's own text, cut to what a real one could be. Whatever was pasted
+ * where a parameter goes (an ID token, say) then never reaches the answer or the logs whole.
+ */
+function named (key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}...` : key)
+}
+
 function header (event: HttpEvent, name: string): string | undefined {
   const headers = event.headers ?? {}
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key]
@@ -42,7 +50,7 @@ function rawQuery (event: HttpEvent): string {
 function queryParams (event: HttpEvent): Map<string, string> {
   const out = new Map<string, string>()
   for (const [key, value] of new URLSearchParams(rawQuery(event))) {
-    if (out.has(key)) throw new InvalidRequest(`The parameter "${key}" is given more than once.`)
+    if (out.has(key)) throw new InvalidRequest(`The parameter ${named(key)} is given more than once.`)
     out.set(key, value)
   }
   return out
@@ -69,7 +77,7 @@ function bodyParams (event: HttpEvent): Map<string, string> {
     }
     for (const [key, value] of Object.entries(parsed)) {
       if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) {
-        throw new InvalidRequest(`The body parameter "${key}" must be a string or a number.`)
+        throw new InvalidRequest(`The body parameter ${named(key)} must be a string or a number.`)
       }
       out.set(key, String(value))
     }
@@ -77,7 +85,7 @@ function bodyParams (event: HttpEvent): Map<string, string> {
   }
   if (type === 'application/x-www-form-urlencoded') {
     for (const [key, value] of new URLSearchParams(text)) {
-      if (out.has(key)) throw new InvalidRequest(`The parameter "${key}" is given more than once.`)
+      if (out.has(key)) throw new InvalidRequest(`The parameter ${named(key)} is given more than once.`)
       out.set(key, value)
     }
     return out
@@ -117,13 +125,13 @@ export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST
   if (method === 'GET' && bodyText(event).trim() !== '') throw new InvalidRequest('GET /credentials takes no body; put role in the query string.')
   const params = new Map(query)
   for (const [key, value] of body) {
-    if (params.has(key)) throw new InvalidRequest(`The parameter "${key}" is given both in the query string and in the body.`)
+    if (params.has(key)) throw new InvalidRequest(`The parameter ${named(key)} is given both in the query string and in the body.`)
     params.set(key, value)
   }
   for (const key of params.keys()) {
     if (!PARAMS[method].includes(key)) {
       const hint = key === 'format' ? ' GET always answers in the container-credentials format; use POST for json or shell.' : ''
-      throw new InvalidRequest(`Unknown parameter "${key.slice(0, 64)}"; ${method} /credentials takes ${PARAMS[method].join(', ')}.${hint}`)
+      throw new InvalidRequest(`Unknown parameter ${named(key)}; ${method} /credentials takes ${PARAMS[method].join(', ')}.${hint}`)
     }
   }
   const role = params.get('role')

@@ -6,6 +6,7 @@ import test from 'tape'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { AuditRecord } from '../../src/broker/audit'
 import { createDynamoClient } from '../../src/broker/dynamo'
+import { LEEWAY_SECONDS } from '../../src/broker/token'
 import type { IssuerMode } from '../../src/local/issuer'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
@@ -85,6 +86,17 @@ test('maxUses 1: the same token re-spelled (the spare bits of base64url\'s last 
   const answers = await Promise.all(spellings.map(v => broker.handle({ token: v })))
   t.equal(count(answers, 200), 0, 'none of them is issued')
   t.equal(env.sts.calls.AssumeRole, 1, 'STS saw the one use')
+})
+
+test('maxUses: a use slot outlives its token by the verifier\'s leeway, so its TTL cannot free the slot while the token is still accepted', async t => {
+  await fresh(mapping({ maxUses: 1 }))
+  const broker = await inProcess(env, witness, { vars: { BROKER_AUDIT_RETENTION_DAYS: '1' } })
+  const token = await env.mint({}, { expiresIn: 3 * 86400 })
+  t.equal((await broker.handle({ token })).status, 200, 'a token valid for 3 days (a long job timeout; retention 1 day) is used once')
+  const exp = Number(decode(token).payload.exp)
+  const slot = (await env.auditRecords()).find(r => r.outcome === 'issued')
+  t.ok(slot !== undefined && slot.expiresAt >= exp + LEEWAY_SECONDS,
+    `its use slot's TTL (${slot?.expiresAt}) is not before exp + ${LEEWAY_SECONDS} s (${exp + LEEWAY_SECONDS}), the last moment the verifier accepts the token`)
 })
 
 test('replay after maxTokenAge (sandbox): the same token is refused once it is older than the mapping allows', async t => {

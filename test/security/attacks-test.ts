@@ -190,6 +190,11 @@ const CASES: Case[] = [
   badRequest('a JSON array body', k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: '["deploy"]' })),
   badRequest('a text/plain body', k => ({ token: k.good, query: '', headers: { 'content-type': 'text/plain' }, body: 'role=deploy' })),
   badRequest('format on GET', k => ({ method: 'GET', authorization: k.good, query: 'role=deploy&format=shell' })),
+  // A token pasted where a parameter goes: the refusal names the parameter, never echoes the token (body or logs)
+  badRequest('the token as a JSON body key', k => ({ token: k.good, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [k.good]: true }) })),
+  badRequest('the token twice as form body keys', k => ({ token: k.good, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `${k.good}&${k.good}` })),
+  badRequest('the token as a key in both the query and the body', k => ({ token: k.good, query: `role=deploy&${k.good}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: k.good })),
+  badRequest('the token twice as query keys', k => ({ token: k.good, query: `role=deploy&${k.good}&${k.good}` })),
 
   // Methods and paths (the catch-all route)
   method('PUT'), method('DELETE'), method('PATCH'), method('OPTIONS'), method('POST', '/healthz'),

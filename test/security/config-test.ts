@@ -63,6 +63,31 @@ test('config: a trusted issuer that is a path prefix of another is refused (thei
   t.end()
 })
 
+test('config: the audience may not be a trusted issuer\'s URL (the audience GitLab\'s docs and the classic AWS OIDC setup give tokens for other services)', t => {
+  const issuers = 'https://gitlab.com, https://git.example.com/gitlab'
+  for (const audience of ['https://gitlab.com', 'https://gitlab.com/', 'HTTPS://GitLab.com', 'https://git.example.com/gitlab']) {
+    t.match(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), /^BROKER_AUDIENCE is the URL of the trusted issuer https:\/\/(gitlab\.com|git\.example\.com\/gitlab)\b.*the broker's own URL/,
+      `${audience}: refused, naming the issuer and what to set instead`)
+  }
+  for (const audience of ['https://sts.gitlab.com', 'https://git.example.com', 'https://git.example.com/gitlab/sts']) {
+    t.equal(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), 'ok', `${audience}: a URL of its own is fine`)
+  }
+  t.end()
+})
+
+test('config: in production, STS and DynamoDB are reached over https only (the SDK\'s own endpoint variables too)', t => {
+  // The SDK clients honour AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL by themselves: over http, AssumeRole's answer
+  // (the issued credentials) and the mappings that decide what is granted would cross the network in clear.
+  for (const name of ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']) {
+    const message = errorOf({ ...local, ARC_ENV: 'production', [name]: 'http://sts.us-east-1.amazonaws.com' })
+    t.match(message, new RegExp(`^${name} must be an https:// URL when ARC_ENV=production`), `${name} over http in production: refused, naming it`)
+    t.notOk(message.includes('sts.us-east-1'), `${name}: the value is not quoted (it may hold credentials)`)
+    t.equal(errorOf({ ...local, ARC_ENV: 'production', [name]: 'https://sts-fips.us-east-1.amazonaws.com' }), 'ok', `${name} over https in production: fine (a regional, FIPS or VPC endpoint)`)
+    t.equal(errorOf({ ...local, ARC_ENV: 'testing', [name]: 'http://127.0.0.1:4566' }), 'ok', `${name} over http outside production: fine (local runs)`)
+  }
+  t.end()
+})
+
 /** Runs fn with console.log/error captured (the broker's log lines), and the environment replaced. */
 async function withEnv<T> (env: Record<string, string>, fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const lines: string[] = []

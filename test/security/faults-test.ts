@@ -4,11 +4,15 @@
 import test from 'tape'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { createAuditStore } from '../../src/broker/audit'
 import type { AuditRecord } from '../../src/broker/audit'
 import { createDynamoClient } from '../../src/broker/dynamo'
+import type { IssuedEvent } from '../../src/broker/exchange'
+import { handleIssuedEvents } from '../../src/broker/issued-log'
+import { log } from '../../src/broker/log'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { call, closedPort, eventBus, inProcess, silentServer } from './helpers/harness'
+import { call, captured, closedPort, eventBus, inProcess, silentServer } from './helpers/harness'
 import type { Answer } from './helpers/harness'
 import { Witness } from './helpers/witness'
 
@@ -232,6 +236,37 @@ test('the published event carries the audit record and the AccessKeyId, never a 
   const event = bus.events.slice(before).find(e => (e as { issuanceId?: string }).issuanceId === r.body.IssuanceId) as Record<string, unknown> | undefined
   t.equal(event?.accessKeyId, r.body.AccessKeyId, 'the event names the AccessKeyId')
   t.notOk(JSON.stringify(event).includes(String(r.body.SecretAccessKey)) || JSON.stringify(event).includes(String(r.body.SessionToken)), 'but not the secret key or session token')
+})
+
+test('the event Lambda completes only the issuance its event names: a repeat is harmless, an event naming another record or AccessKeyId changes nothing', async t => {
+  await fresh()
+  const bus = await eventBus()
+  const before = bus.events.length
+  const broker = await inProcess(env, witness)
+  const first = await broker.handle({ token: await env.mint() })
+  const second = await broker.handle({ token: await env.mint({ job_id: '7001' }) })
+  const denied = await broker.handle({ token: await env.mint({ ref: 'develop' }) })
+  t.deepEqual([first.status, second.status, denied.status], [200, 200, 403], 'two issuances and a denial')
+  const event = bus.events.slice(before).find(e => (e as IssuedEvent).issuanceId === first.body.IssuanceId) as IssuedEvent
+  const store = createAuditStore(env.db, env.tables.audit)
+  const deliver = (...events: IssuedEvent[]) =>
+    captured(witness, () => handleIssuedEvents({ Records: events.map(e => ({ Sns: { Message: JSON.stringify(e) } })) }, store, log))
+  const records = await env.auditRecords()
+  const byIssuance = (id: unknown) => records.find(a => a.issuanceId === id) as AuditRecord
+  const denial = records.find(a => a.outcome === 'denied') as AuditRecord
+  const fresher = async (key: AuditRecord) => (await env.auditRecords()).find(a => a.pk === key.pk && a.sk === key.sk)
+
+  await deliver(event, event)
+  t.equal((await fresher(byIssuance(first.body.IssuanceId)))?.accessKeyId, first.body.AccessKeyId, 'the event, delivered twice (SNS is at-least-once), records the AccessKeyId')
+  await deliver({ ...event, accessKeyId: 'ASIAFORGEDFORGED0001', expiration: '2099-01-01T00:00:00.000Z' })
+  const kept = await fresher(byIssuance(first.body.IssuanceId))
+  t.deepEqual([kept?.accessKeyId, kept?.expiration], [first.body.AccessKeyId, event.expiration], 'an event with another AccessKeyId for that record: the recorded one stays')
+  const other = byIssuance(second.body.IssuanceId)
+  await deliver({ ...event, pk: other.pk, sk: other.sk, accessKeyId: 'ASIAFORGEDFORGED0002' })
+  t.equal((await fresher(other))?.accessKeyId, undefined, 'an event naming another issuance\'s record (not its IssuanceId): that record is untouched')
+  await deliver({ ...event, pk: denial.pk, sk: denial.sk, issuanceId: undefined, accessKeyId: 'ASIAFORGEDFORGED0003' } as unknown as IssuedEvent)
+  t.equal((await fresher(denial))?.accessKeyId, undefined, 'an event naming a denial\'s record: no AccessKeyId is added to it')
+  t.ok(witness.lines.filter(l => l.includes('does not match its audit record')).length >= 3, 'each refused event is logged as not matching its record')
 })
 
 test('no secret appears in any log line, error body, audit record or published event', async t => {
