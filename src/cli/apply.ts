@@ -35,14 +35,18 @@ function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): 
  * mistyped host): advice, when the issuers are known (trustedIssuers: $BROKER_ISSUERS, else with --local the local issuer).
  */
 export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuers: readonly string[]): FileProblem[] {
-  if (issuers.length === 0) return []
-  return mappings.filter(m => {
-    const base = parseScope(m.mapping.scope)?.base ?? m.mapping.scope
-    return !issuers.some(issuer => base === issuer || base.startsWith(`${issuer}/`))
-  }).map(m => ({
-    file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'],
-    message: `no issuer this broker trusts (${issuers.join(', ')}) begins this scope, so it can never match`,
-  }))
+  return mappings.flatMap(m => {
+    const message = untrustedScope(m.mapping.scope, issuers)
+    return message ? [{ file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'], message }] : []
+  })
+}
+
+/** Why a scope can never match, when no known trusted issuer begins it (`mappings put` warns with it too). */
+export function untrustedScope (scope: string, issuers: readonly string[]): string | undefined {
+  if (issuers.length === 0) return undefined
+  const base = parseScope(scope)?.base ?? scope
+  if (issuers.some(issuer => base === issuer || base.startsWith(`${issuer}/`))) return undefined
+  return `no issuer this broker trusts (${issuers.join(', ')}) begins this scope, so it can never match`
 }
 
 /** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */

@@ -7,7 +7,8 @@ import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { MappingInvalid, mappingWarnings, parseScope } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
-import { registerApply } from './apply'
+import { registerApply, untrustedScope } from './apply'
+import { trustedIssuers } from './local-info'
 import { formatPath } from './mapping-file'
 import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
 import type { Paint } from './output'
@@ -136,6 +137,9 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
   }
   // The advice validate and apply give for a file, here for the flags (it does not stop the write).
   for (const w of mappingWarnings(mapping)) say(err.dim(`warning: --condition ${w.path.slice(1).join('.')}: ${w.message}`))
+  // As apply warns for a file: a scope on no issuer the target's broker trusts (localhost for 127.0.0.1) never matches.
+  const untrusted = untrustedScope(mapping.scope, trustedIssuers(opts))
+  if (untrusted) say(err.dim(`warning: --scope: ${untrusted}`))
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
     const admin = createMappingAdmin(target.db, target.tables.mappings)

@@ -221,6 +221,20 @@ test('apply warns about a scope on no issuer the broker trusts (it could never m
   t.end()
 })
 
+test('put warns, as apply does, about a scope on no issuer the broker trusts, and still writes', async t => {
+  await env.reset()
+  const wrongHost = scope.replace('127.0.0.1', 'localhost')
+  const run = await cli(['mappings', 'put', ...local, '--scope', wrongHost, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877'])
+  const right = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877'])
+  const stored = await createMappingAdmin(env.db, env.tables.mappings).read(wrongHost, 'deploy')
+  t.equal(run.code, 0, 'written: a warning does not stop it')
+  t.ok(stored, 'and stored')
+  t.match(run.stderr, /warning: --scope: no issuer this broker trusts \(http:\/\/127\.0\.0\.1:\d+\) begins this scope, so it can never match/,
+    'named by its flag, with the trusted issuer and the consequence')
+  t.doesNotMatch(right.stderr, /--scope/, 'a scope on the trusted issuer gets no warning')
+  t.end()
+})
+
 test('an invalid stored mapping is listed as invalid, and apply rewrites it', async t => {
   await env.reset()
   await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { reff: 'main' } }) }))
