@@ -119,10 +119,12 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
     }
     const warnings = parsed.warnings.map(w => ({ ...w, text: formatProblem(w) }))
     // The one --prune that is never meant: files with no mappings at all (an empty file, the wrong file) would empty
-    // the table, this pipeline's own access included.
-    if (!opts.dryRun && opts.prune && parsed.mappings.length === 0 && plan.counts.delete > 0) {
+    // the table, this pipeline's own access included. A dry run fails too (after its plan), so a merge request's plan
+    // job fails where the apply after the merge would.
+    if (opts.prune && parsed.mappings.length === 0 && plan.counts.delete > 0) {
       throw new CliError(`Refusing to --prune with files that hold no mappings: that would delete all ${plan.counts.delete} stored mapping(s) ` +
-        'in ' + target.label + '. Delete them one by one (`tanuki-sts mappings delete`) if that is really what you want.')
+        'in ' + target.label + `${opts.dryRun ? ', so apply would refuse this too' : ''}. ` +
+        'Delete them one by one (`tanuki-sts mappings delete`) if that is really what you want.')
     }
     if (opts.dryRun || !hasChanges(plan)) {
       if (json) printJson({ ...planJson(plan), warnings, applied: false, dryRun: Boolean(opts.dryRun) })
