@@ -148,7 +148,7 @@ export function registerApply (mappings: Command): void {
     .description('check mapping files (schema and meaning) without touching any table; exit 1 on any problem')
     .argument('<file...>', 'mapping files (YAML with a `mappings:` list)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim')
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?')
     .action(validate)
 
   addTargetOptions(mappings.command('apply')

@@ -246,7 +246,7 @@ test('an invalid stored mapping is listed as invalid, and apply rewrites it', as
   const entry = (JSON.parse(list.stdout) as Array<{ valid: boolean; problems: Array<{ path: string; message: string }> }>)[0]
   t.plan(5)
   t.equal(entry.valid, false, 'list --json marks it invalid')
-  t.deepEqual(entry.problems, [{ path: 'conditions.reff', message: '"reff" is not a GitLab ID-token claim' }], 'with its problems')
+  t.deepEqual(entry.problems, [{ path: 'conditions.reff', message: '"reff" is not a GitLab ID-token claim; did you mean "ref"?' }], 'with its problems')
   t.match(table.stdout, /invalid/, 'the table marks it too')
   t.match(apply.stdout, /~ update .*\(stored mapping is invalid\)\n\s+\+ conditions\.ref: \["main"\]\n\s+- conditions\.reff: "main"/, 'apply plans an update against the stored item')
   t.equal(fixed?.mapping instanceof Error, false, 'after which it parses')

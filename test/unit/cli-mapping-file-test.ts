@@ -41,7 +41,7 @@ ${deploy()}  - scope: https://gitlab.com/acme/payments/*
 `
   const parsed = parseMappingFile(text, 'm.yaml')
   t.plan(2)
-  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:16:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim'],
+  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:16:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'],
     'the one problem points at the misspelt key')
   t.equal(parsed.mappings.length, 2, 'the valid entries still parse')
 })

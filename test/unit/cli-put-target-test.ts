@@ -32,7 +32,7 @@ test('flags become the mapping parseMapping makes', t => {
 
 test('problems are named by flag', t => {
   t.plan(5)
-  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim'], 'an unknown claim')
+  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'], 'an unknown claim')
   t.deepEqual(problems({ ...flags, maxDuration: '2h' }), ['--max-duration: must be a whole number from 900 to 3600'], 'a duration that is not a number')
   t.deepEqual(problems({ ...flags, pin: undefined }), ['--pin: is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'], 'a missing pin')
   t.deepEqual(problems({ ...flags, pin: '4301877' }), ['--pin: must be project_id=N, namespace_id=N or none'], 'a pin without its name')

@@ -56,6 +56,14 @@ test('parseMapping: every problem is reported with its field path', t => {
   t.end()
 })
 
+test('parseMapping: a misspelt field or claim name comes with the name it most likely meant', t => {
+  const problems = problemsOf({ ...base, rolearn: base.roleArn, conditions: { reff: 'main' }, sessionTags: ['projet_path'] })
+  t.ok(problems.includes('rolearn: unknown field "rolearn"; did you mean "roleArn"?'), 'a field')
+  t.ok(problems.includes('conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'), 'a condition\'s claim')
+  t.ok(problems.includes('sessionTags.0: "projet_path" is not a GitLab ID-token claim; did you mean "project_path"?'), 'a session tag')
+  t.end()
+})
+
 test('parseMapping: secure defaults for pins', t => {
   const { pin: _pin, ...unpinned } = base
   t.ok(problemsOf(unpinned).some(p => p.startsWith('pin:') && p.includes('required')), 'a mapping without a pin is refused')
