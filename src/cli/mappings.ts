@@ -13,7 +13,7 @@ import { formatPath } from './mapping-file'
 import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
-import { PutFlagsInvalid, mappingFromFlags } from './put-flags'
+import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
@@ -136,7 +136,7 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
     throw new CliError(`${e.problems.length} problem(s) found; nothing was written.`)
   }
   // The advice validate and apply give for a file, here for the flags (it does not stop the write).
-  for (const w of mappingWarnings(mapping)) say(err.dim(`warning: --condition ${w.path.slice(1).join('.')}: ${w.message}`))
+  for (const w of mappingWarnings(mapping)) say(err.dim(`warning: ${flagWarning(w)}`))
   // As apply warns for a file: a scope on no issuer the target's broker trusts (localhost for 127.0.0.1) never matches.
   const untrusted = untrustedScope(mapping.scope, trustedIssuers(opts))
   if (untrusted) say(err.dim(`warning: --scope: ${untrusted}`))

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
-import { PutFlagsInvalid, mappingFromFlags } from '../../src/cli/put-flags'
+import { mappingWarnings } from '../../src/broker/policy'
+import { PutFlagsInvalid, flagWarning, mappingFromFlags } from '../../src/cli/put-flags'
 import { appNameFromArc, openTarget, stackParameters, toLogicalId } from '../../src/cli/target'
 
 const ROOT = join(__dirname, '..', '..')
@@ -37,6 +38,17 @@ test('problems are named by flag', t => {
   t.deepEqual(problems({ ...flags, pin: undefined }), ['--pin: is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'], 'a missing pin')
   t.deepEqual(problems({ ...flags, pin: '4301877' }), ['--pin: must be project_id=N, namespace_id=N or none'], 'a pin without its name')
   t.deepEqual(problems({ ...flags, condition: ['main'] }), ['--condition main: write it as claim=pattern (e.g. ref=main; repeat the claim for a list)'], 'a condition without =')
+})
+
+test('warnings are named by flag, and the conditions they suggest are written as flags', t => {
+  const warnings = (f: Record<string, unknown>) => mappingWarnings(mappingFromFlags(f)).map(flagWarning)
+  t.plan(2)
+  t.deepEqual(warnings({ ...flags, condition: ['ref=main'] }),
+    ['--condition ref: matches a branch or a tag of that name; add `--condition ref_type=branch` (or `tag`), or match `--condition ref_path=refs/heads/...`, to say which'],
+    'a ref without ref_type')
+  t.deepEqual(warnings({ ...flags, pin: 'none' }),
+    ['--pin: "none" where a pin is possible: a project deleted and created again at this path would get the role too; pin its project_id unless that is what you want'],
+    'pin none on a project scope: --pin, not "--condition "')
 })
 
 test('deployed tables are found where Architect publishes them', t => {
