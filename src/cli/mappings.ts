@@ -16,7 +16,7 @@ import { computePlan, renderPlan } from './plan'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
-import { addTargetOptions, withTarget } from './target'
+import { addTargetOptions, targetFlags, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
@@ -100,20 +100,20 @@ async function list (opts: TargetOptions & { scope?: string; role?: string; json
   })
 }
 
-async function readEntry (target: Target, scope: string, role: string): Promise<StoredEntry> {
+async function readEntry (target: Target, opts: TargetOptions, scope: string, role: string): Promise<StoredEntry> {
   const entry = await createMappingAdmin(target.db, target.tables.mappings).read(scope, role)
   // Scopes are URLs: for `acme/payments/api`, say that rather than only "no mapping". (A stored item whose scope does
   // not parse is still found by its exact text, so it can be shown and deleted.)
   if (!entry && !parseScope(scope)) {
     throw new CliError(`No mapping for "${scope}": a scope is a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**.`)
   }
-  if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list\` shows what there is.)`)
+  if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list ${targetFlags(opts)}\` shows what there is.)`)
   return entry
 }
 
 async function get (scope: string, role: string, opts: TargetOptions & { json?: boolean }): Promise<void> {
   await withTarget(opts, async target => {
-    const entry = await readEntry(target, scope, role)
+    const entry = await readEntry(target, opts, scope, role)
     if (opts.json) return printJson(entryJson(entry))
     const updated = updatedText(entry.item)
     if (entry.mapping instanceof MappingInvalid) {
@@ -168,7 +168,7 @@ async function remove (scope: string, role: string, opts: TargetOptions & { yes?
     throw new CliError(`Not deleting ${scope} role "${role}": there is no terminal to confirm on. Re-run with --yes to delete it.`)
   }
   await withTarget(opts, async target => {
-    const entry = await readEntry(target, scope, role)
+    const entry = await readEntry(target, opts, scope, role)
     const arn = typeof entry.item.roleArn === 'string' ? ` (${entry.item.roleArn})` : ''
     if (!opts.yes && !await confirm(`Delete the mapping ${scope} role "${role}"${arn} from ${target.label}? [y/N] `)) {
       throw new CliError('Not deleted.')

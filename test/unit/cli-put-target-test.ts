@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import test from 'tape'
 import { mappingWarnings } from '../../src/broker/policy'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from '../../src/cli/put-flags'
-import { appNameFromArc, openTarget, stackParameters, toLogicalId } from '../../src/cli/target'
+import { appNameFromArc, openTarget, stackParameters, targetFlags, toLogicalId } from '../../src/cli/target'
 
 const ROOT = join(__dirname, '..', '..')
 const flags = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'project_id=4301877' }
@@ -49,6 +49,13 @@ test('warnings are named by flag, and the conditions they suggest are written as
   t.deepEqual(warnings({ ...flags, pin: 'none' }),
     ['--pin: "none" where a pin is possible: a project deleted and created again at this path would get the role too; pin its project_id unless that is what you want'],
     'pin none on a project scope: --pin, not "--condition "')
+})
+
+test('targetFlags: the flags that name the same tables again, for a command a message suggests', t => {
+  t.plan(3)
+  t.equal(targetFlags({ local: true }), '--local', 'the sandbox')
+  t.equal(targetFlags({ region: 'us-east-1', env: 'production' }), '--region us-east-1 --env production', 'a deployed stack')
+  t.equal(targetFlags({ region: 'eu-west-1', env: 'staging', app: 'sts' }), '--region eu-west-1 --env staging --app sts', 'with its app')
 })
 
 test('deployed tables are found where Architect publishes them', t => {
