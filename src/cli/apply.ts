@@ -15,10 +15,19 @@ import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
 import type { TargetOptions } from './target'
 
+/** Why a mapping file cannot be read, and what to give instead. */
+export function unreadable (file: string, e: NodeJS.ErrnoException): string {
+  // An unquoted glob that matched nothing reaches us as written (`mappings/*.yaml`): say so rather than "no such file".
+  if (e.code === 'ENOENT' && /[*?[]/.test(file)) return `Cannot read ${file}: no file matches this pattern (is the directory empty, or the path wrong?).`
+  if (e.code === 'ENOENT') return `Cannot read ${file}: no such file.`
+  if (e.code === 'EISDIR') return `Cannot read ${file}: it is a directory; give its files (${file.replace(/\/+$/, '')}/*.yaml).`
+  return `Cannot read ${file}: ${e.code ?? e.message}`
+}
+
 function readMappingFiles (files: readonly string[]): MappingFiles {
   const inputs = files.map(file => {
     try { return { file, text: readFileSync(file, 'utf8') } }
-    catch (e) { throw new CliError(`Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) }
+    catch (e) { throw new CliError(unreadable(file, e as NodeJS.ErrnoException)) }
   })
   return parseMappingFiles(inputs)
 }

@@ -1,7 +1,9 @@
 // Spec for src/cli/mapping-file.ts: mapping files parse through parseMapping, and every problem names its line and column.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
+import { unreadable } from '../../src/cli/apply'
 import { formatProblem, parseMappingFile, parseMappingFiles } from '../../src/cli/mapping-file'
 
 let example: string
@@ -165,5 +167,20 @@ test('mapping file: an unquoted *glob is a YAML alias; it is reported where it i
     ['m.yaml:7:20: *prod: a value that starts with * is YAML for an alias, not a pattern; quote it ("*prod")'], 'at its line and column, saying to quote it')
   const quoted = parseMappingFile(text.replace('*prod', '"*prod"'), 'm.yaml')
   t.deepEqual(quoted.problems, [], 'quoted, it is a pattern')
+  t.end()
+})
+
+test('a file that cannot be read says why, and what to give instead', t => {
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-unreadable-'))
+  const failure = (path: string) => {
+    try { readFileSync(path, 'utf8') }
+    catch (e) { return unreadable(path, e as NodeJS.ErrnoException) }
+    return 'read'
+  }
+  t.equal(failure(join(dir, 'nope.yaml')), `Cannot read ${dir}/nope.yaml: no such file.`, 'a missing file')
+  t.equal(failure(join(dir, '*.yaml')), `Cannot read ${dir}/*.yaml: no file matches this pattern (is the directory empty, or the path wrong?).`,
+    'a glob the shell matched to nothing (mappings/*.yaml in an empty directory)')
+  t.equal(failure(`${dir}/`), `Cannot read ${dir}/: it is a directory; give its files (${dir}/*.yaml).`, 'a directory')
+  rmSync(dir, { recursive: true })
   t.end()
 })
