@@ -342,6 +342,16 @@ test('explain of "no mapping" shows where the role is mapped instead (a near mis
   t.deepEqual(nowhere.mappedElsewhere, [], 'a role mapped nowhere: an empty list')
 })
 
+test('explain with an empty --token (an unset variable) says so, not that it is no JWT', async t => {
+  const empty = await cli(['explain', ...local, ...verify, '--token', '', '--role', 'deploy'])
+  const stdin = await cli(['explain', ...local, ...verify, '--token', '-', '--role', 'deploy'])
+  t.plan(4)
+  t.equal(empty.code, 1, 'an empty --token fails')
+  t.match(empty.stderr, /--token is empty: is the variable holding the token set\?/, 'naming the likely cause')
+  t.equal(stdin.code, 1, 'nothing on stdin for --token - fails')
+  t.match(stdin.stderr, /--token -: nothing came on stdin\./, 'saying so')
+})
+
 test('audit list shows what the broker issued and denied', async t => {
   await env.reset()
   await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
