@@ -81,7 +81,7 @@ export function registerToken (program: Command): void {
     .option('--claims <file>', 'a JSON file of claims overriding the defaults (acme/payments/api on main)')
     .option('--set <claim=value>', 'one claim (a string); repeatable, applied after --claims', collect)
     .option('--audience <aud>', 'the token\'s aud (default: the audience npm start uses)')
-    .option('--issuer-url <url>', `the local issuer (default $TANUKI_ISSUER_URL, else ${DEFAULT_ISSUER_URL}); loopback only`)
+    .option('--issuer-url <url>', `the local issuer (default $TANUKI_ISSUER_URL, else the one npm start recorded in .tanuki/local.json, else ${DEFAULT_ISSUER_URL}); loopback only`)
     .option('--expires-in <seconds>', 'lifetime (default 300, as GitLab)')
     .addHelpText('after', '\nExample:\n  $ TOKEN=$(npx tanuki-sts token mint --set ref=feature/x --set ref_protected=false)\n' +
       '  $ curl -X POST -H "Authorization: Bearer $TOKEN" "http://localhost:3333/credentials?role=deploy"')
