@@ -112,6 +112,17 @@ test('YAML errors and wrong shapes are located too', t => {
   t.deepEqual(at('mappings: []\n'), [], 'an explicit empty list is valid')
 })
 
+test('a mapping written without `mappings:` around it is one problem that says how to fix it', t => {
+  const at = (text: string) => parseMappingFile(text, 'm.yaml').problems.map(formatProblem)
+  t.plan(2)
+  t.deepEqual(at(deploy().replace(/^ {2}- /, '').replace(/^ {4}/gm, '')),
+    ['m.yaml:1:1: this looks like a single mapping: a mapping file lists them under `mappings:`; write `mappings:` on the line above and make this mapping a list item (`  - scope: ...`)'],
+    'a single mapping: one problem, not an unknown top-level key per field')
+  t.deepEqual(at(deploy().replace(/^ {2}/gm, '')),
+    ['m.yaml:1:1: a mapping file is a map with a `mappings:` list, and this is a bare list: put `mappings:` on the line above it'],
+    'a bare list of mappings')
+})
+
 test('Teardown', t => {
   t.plan(1)
   t.pass('nothing to tear down: parsing touches no table')
