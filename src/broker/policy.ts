@@ -151,7 +151,9 @@ function intField (raw: Raw, field: string, min: number, max: number, problems: 
   const value = raw[field]
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push({ path: [field], message: `must be a whole number from ${min} to ${max}` })
+    // YAML's `maxDuration: "3600"` is text: say what is wrong with it, not only what it must be.
+    const quoted = typeof value === 'string' && /^\d+$/.test(value) ? ' (written without quotes)' : ''
+    problems.push({ path: [field], message: `must be a whole number from ${min} to ${max}${quoted}` })
     return undefined
   }
   return value
@@ -293,7 +295,10 @@ export function parseMapping (raw: unknown): Mapping {
     }
   }
   const description = text('description', 1024, false)
-  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') problems.push({ path: ['enabled'], message: 'must be true or false' })
+  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') {
+    const quoted = raw.enabled === 'true' || raw.enabled === 'false' ? ` (written without quotes: "${raw.enabled}" is text)` : ''
+    problems.push({ path: ['enabled'], message: `must be true or false${quoted}` })
+  }
   const updatedAt = text('updatedAt', 64, false)
   const updatedBy = text('updatedBy', 256, false)
   if (problems.length) throw new MappingInvalid(problems)
