@@ -252,7 +252,10 @@ export function parseMapping (raw: unknown): Mapping {
   if (!isObject(raw)) throw new MappingInvalid([{ path: [], message: 'a mapping must be an object' }])
   const problems: Problem[] = []
   for (const field of Object.keys(raw)) {
-    if (!FIELDS.has(field)) problems.push({ path: [field], message: `unknown field "${field}"${didYouMean(field, FILE_FIELDS)}` })
+    if (FIELDS.has(field)) continue
+    // `conditions:` with its claims not indented below it puts them beside the fields.
+    const hint = isKnownClaim(field) ? `; "${field}" is a claim: a condition on it goes under \`conditions:\`, indented` : didYouMean(field, FILE_FIELDS)
+    problems.push({ path: [field], message: `unknown field "${field}"${hint}` })
   }
   const text = (field: string, max: number, required: boolean): string | undefined => {
     const value = raw[field]

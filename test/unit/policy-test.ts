@@ -69,6 +69,8 @@ test('parseMapping: a misspelt field or claim name comes with the name it most l
   t.ok(problems.includes('rolearn: unknown field "rolearn"; did you mean "roleArn"?'), 'a field')
   t.ok(problems.includes('conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'), 'a condition\'s claim')
   t.ok(problems.includes('sessionTags.0: "projet_path" is not a GitLab ID-token claim; did you mean "project_path"?'), 'a session tag')
+  t.ok(problemsOf({ ...base, ref: 'main' }).includes('ref: unknown field "ref"; "ref" is a claim: a condition on it goes under `conditions:`, indented'),
+    'a claim beside the fields (conditions: not indented below)')
   t.end()
 })
 
