@@ -200,11 +200,12 @@ export function registerMappings (program: Command): void {
     .action(get)
 
   addTargetOptions(mappings.command('put')
-    .description('create or replace one mapping (a conditional write: fails if someone changed it since it was read)')
+    .description('create or replace one mapping: the flags are the whole mapping, so a field left out is removed ' +
+      '(a conditional write: fails if someone changed it since it was read)')
     .requiredOption('--scope <scope>', 'project URL, or group URL + /* (its projects) or /** (every project below)')
     .requiredOption('--role <role>', 'the role name jobs ask for')
     .requiredOption('--role-arn <arn>', 'the IAM role the broker assumes')
-    .option('--pin <pin>', 'project_id=N (project scope), namespace_id=N (/* scope) or none')
+    .option('--pin <pin>', 'required: project_id=N (project scope), namespace_id=N (/* scope) or none')
     .option('--condition <claim=pattern>', 'a claim condition; repeat it, or the same claim for a list (any of)', collect)
     .option('--max-duration <seconds>', 'longest session, 900..3600')
     .option('--max-uses <n>', 'issuances per ID token')
