@@ -20,6 +20,7 @@ import { addTargetOptions, targetFlags, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
+const SCOPE_FORM = 'a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**'
 
 /** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
 export function fileForm (mapping: Mapping): Record<string, unknown> {
@@ -77,7 +78,9 @@ async function list (opts: TargetOptions & { scope?: string; role?: string; json
     const entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (opts.json) return printJson(entries.map(entryJson))
     if (entries.length === 0) {
-      say(`No mappings${opts.scope || opts.role ? ' match' : ''} in ${target.label}.`)
+      // `--scope acme/payments/api`: a scope is a URL, and a path never matches one.
+      const hint = opts.scope && !parseScope(opts.scope) ? ` --scope takes a whole scope: ${SCOPE_FORM}.` : ''
+      say(`No mappings${opts.scope || opts.role ? ' match' : ''} in ${target.label}.${hint}`)
       return
     }
     const rows = entries.map(e => {
@@ -105,7 +108,7 @@ async function readEntry (target: Target, opts: TargetOptions, scope: string, ro
   // Scopes are URLs: for `acme/payments/api`, say that rather than only "no mapping". (A stored item whose scope does
   // not parse is still found by its exact text, so it can be shown and deleted.)
   if (!entry && !parseScope(scope)) {
-    throw new CliError(`No mapping for "${scope}": a scope is a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**.`)
+    throw new CliError(`No mapping for "${scope}": a scope is ${SCOPE_FORM}.`)
   }
   if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list ${targetFlags(opts)}\` shows what there is.)`)
   return entry

@@ -120,6 +120,17 @@ test('put, get, list and delete round trip', async t => {
   t.notOk(gone.stderr.includes('    at '), 'without a stack trace')
 })
 
+test('a scope given as a path says that a scope is a URL', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' } })
+  const list = await cli(['mappings', 'list', ...local, '--scope', 'acme/payments/api'])
+  const get = await cli(['mappings', 'get', 'acme/payments/api', 'deploy', ...local])
+  t.plan(3)
+  t.equal(list.code, 0, 'a list that matches nothing is not an error')
+  t.match(list.stderr, /No mappings match in .*\. --scope takes a whole scope: a project URL \(https:\/\/gitlab\.example\.com\/group\/project\)/, 'but says what --scope takes')
+  t.match(get.stderr, /No mapping for "acme\/payments\/api": a scope is a project URL/, 'as get does')
+})
+
 function parseMappingFromYaml (text: string): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parse } = require('yaml') as { parse (s: string): { mappings: Array<Record<string, unknown>> } }
