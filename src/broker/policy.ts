@@ -1,6 +1,7 @@
 // Mappings: the one parser every reader uses (Lambda, CLI put/apply/validate/explain), scopes, and the pure matcher.
 // Reading and writing mappings is mappings.ts's; turning a denial into a response is respond.ts's.
-import { BOOLEAN_CLAIMS, ID_CLAIMS, claimValues, isGitLabPath, isKnownClaim } from './claims'
+import { BOOLEAN_CLAIMS, ID_CLAIMS, KNOWN_CLAIMS, claimValues, isGitLabPath, isKnownClaim } from './claims'
+import { didYouMean } from './did-you-mean'
 import type { Denial } from './errors'
 import { patternMatcher } from './glob'
 
@@ -53,6 +54,8 @@ export const MANAGED_FIELDS: readonly string[] = ['updatedAt', 'updatedBy']
 export const MAPPING_FIELDS: readonly string[] = ['scope', 'role', 'roleArn', 'pin', 'conditions', 'maxDuration', 'sessionPolicy', 'sessionTags',
   'maxUses', 'maxTokenAge', 'description', 'enabled', 'updatedAt', 'updatedBy']
 const FIELDS: ReadonlySet<string> = new Set(MAPPING_FIELDS)
+/** The fields a person writes: what a misspelt field is compared with (never the managed ones). */
+const FILE_FIELDS = MAPPING_FIELDS.filter(f => !MANAGED_FIELDS.includes(f))
 
 const SCOPE_FORM = 'must be a GitLab project URL (https://gitlab.example.com/group/project), ' +
   'or a group URL followed by /* (its projects) or /** (every project below it)'
@@ -148,7 +151,9 @@ function intField (raw: Raw, field: string, min: number, max: number, problems: 
   const value = raw[field]
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    problems.push({ path: [field], message: `must be a whole number from ${min} to ${max}` })
+    // YAML's `maxDuration: "3600"` is text: say what is wrong with it, not only what it must be.
+    const quoted = typeof value === 'string' && /^\d+$/.test(value) ? ' (written without quotes)' : ''
+    problems.push({ path: [field], message: `must be a whole number from ${min} to ${max}${quoted}` })
     return undefined
   }
   return value
@@ -189,7 +194,7 @@ function parseConditions (value: unknown, problems: Problem[]): Record<string, r
   for (const [claim, patterns] of Object.entries(value)) {
     const path = ['conditions', claim]
     if (!isKnownClaim(claim)) {
-      problems.push({ path, message: `"${claim}" is not a GitLab ID-token claim` })
+      problems.push({ path, message: `"${claim}" is not a GitLab ID-token claim${didYouMean(claim, KNOWN_CLAIMS)}` })
       continue
     }
     const list = Array.isArray(patterns) ? patterns : [patterns]
@@ -247,7 +252,10 @@ export function parseMapping (raw: unknown): Mapping {
   if (!isObject(raw)) throw new MappingInvalid([{ path: [], message: 'a mapping must be an object' }])
   const problems: Problem[] = []
   for (const field of Object.keys(raw)) {
-    if (!FIELDS.has(field)) problems.push({ path: [field], message: `unknown field "${field}"` })
+    if (FIELDS.has(field)) continue
+    // `conditions:` with its claims not indented below it puts them beside the fields.
+    const hint = isKnownClaim(field) ? `; "${field}" is a claim: a condition on it goes under \`conditions:\`, indented` : didYouMean(field, FILE_FIELDS)
+    problems.push({ path: [field], message: `unknown field "${field}"${hint}` })
   }
   const text = (field: string, max: number, required: boolean): string | undefined => {
     const value = raw[field]
@@ -284,13 +292,16 @@ export function parseMapping (raw: unknown): Mapping {
     }
     else {
       tags.forEach((t, i) => {
-        if (!isKnownClaim(t)) problems.push({ path: ['sessionTags', i], message: `"${t}" is not a GitLab ID-token claim` })
+        if (!isKnownClaim(t)) problems.push({ path: ['sessionTags', i], message: `"${t}" is not a GitLab ID-token claim${didYouMean(t, KNOWN_CLAIMS)}` })
       })
       sessionTags = Object.freeze([...new Set(tags as string[])])
     }
   }
   const description = text('description', 1024, false)
-  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') problems.push({ path: ['enabled'], message: 'must be true or false' })
+  if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean') {
+    const quoted = raw.enabled === 'true' || raw.enabled === 'false' ? ` (written without quotes: "${raw.enabled}" is text)` : ''
+    problems.push({ path: ['enabled'], message: `must be true or false${quoted}` })
+  }
   const updatedAt = text('updatedAt', 64, false)
   const updatedBy = text('updatedBy', 256, false)
   if (problems.length) throw new MappingInvalid(problems)

@@ -102,6 +102,10 @@ function bearerToken (event: HttpEvent, method: 'GET' | 'POST'): string {
   if (Buffer.byteLength(value) > MAX_TOKEN_BYTES + 16) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
   const match = /^Bearer +(\S+)$/i.exec(value.trim())
   if (match) return match[1]
+  // `-H "Authorization: Bearer $BROKER_ID_TOKEN"` with the variable empty: the job's id_tokens: is missing or misnamed.
+  if (/^Bearer$/i.test(value.trim())) {
+    throw new InvalidToken('The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?')
+  }
   if (method === 'GET' && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+$/.test(value.trim())) return value.trim()
   throw new InvalidToken('The Authorization header must be "Bearer <GitLab ID token>" (one token, no other scheme).')
 }

@@ -15,10 +15,19 @@ import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
 import type { TargetOptions } from './target'
 
+/** Why a mapping file cannot be read, and what to give instead. */
+export function unreadable (file: string, e: NodeJS.ErrnoException): string {
+  // An unquoted glob that matched nothing reaches us as written (`mappings/*.yaml`): say so rather than "no such file".
+  if (e.code === 'ENOENT' && /[*?[]/.test(file)) return `Cannot read ${file}: no file matches this pattern (is the directory empty, or the path wrong?).`
+  if (e.code === 'ENOENT') return `Cannot read ${file}: no such file.`
+  if (e.code === 'EISDIR') return `Cannot read ${file}: it is a directory; give its files (${file.replace(/\/+$/, '')}/*.yaml).`
+  return `Cannot read ${file}: ${e.code ?? e.message}`
+}
+
 function readMappingFiles (files: readonly string[]): MappingFiles {
   const inputs = files.map(file => {
     try { return { file, text: readFileSync(file, 'utf8') } }
-    catch (e) { throw new CliError(`Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) }
+    catch (e) { throw new CliError(unreadable(file, e as NodeJS.ErrnoException)) }
   })
   return parseMappingFiles(inputs)
 }
@@ -35,14 +44,18 @@ function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): 
  * mistyped host): advice, when the issuers are known (trustedIssuers: $BROKER_ISSUERS, else with --local the local issuer).
  */
 export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuers: readonly string[]): FileProblem[] {
-  if (issuers.length === 0) return []
-  return mappings.filter(m => {
-    const base = parseScope(m.mapping.scope)?.base ?? m.mapping.scope
-    return !issuers.some(issuer => base === issuer || base.startsWith(`${issuer}/`))
-  }).map(m => ({
-    file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'],
-    message: `no issuer this broker trusts (${issuers.join(', ')}) begins this scope, so it can never match`,
-  }))
+  return mappings.flatMap(m => {
+    const message = untrustedScope(m.mapping.scope, issuers)
+    return message ? [{ file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'], message }] : []
+  })
+}
+
+/** Why a scope can never match, when no known trusted issuer begins it (`mappings put` warns with it too). */
+export function untrustedScope (scope: string, issuers: readonly string[]): string | undefined {
+  if (issuers.length === 0) return undefined
+  const base = parseScope(scope)?.base ?? scope
+  if (issuers.some(issuer => base === issuer || base.startsWith(`${issuer}/`))) return undefined
+  return `no issuer this broker trusts (${issuers.join(', ')}) begins this scope, so it can never match`
 }
 
 /** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */
@@ -115,10 +128,12 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
     }
     const warnings = parsed.warnings.map(w => ({ ...w, text: formatProblem(w) }))
     // The one --prune that is never meant: files with no mappings at all (an empty file, the wrong file) would empty
-    // the table, this pipeline's own access included.
-    if (!opts.dryRun && opts.prune && parsed.mappings.length === 0 && plan.counts.delete > 0) {
+    // the table, this pipeline's own access included. A dry run fails too (after its plan), so a merge request's plan
+    // job fails where the apply after the merge would.
+    if (opts.prune && parsed.mappings.length === 0 && plan.counts.delete > 0) {
       throw new CliError(`Refusing to --prune with files that hold no mappings: that would delete all ${plan.counts.delete} stored mapping(s) ` +
-        'in ' + target.label + '. Delete them one by one (`tanuki-sts mappings delete`) if that is really what you want.')
+        'in ' + target.label + `${opts.dryRun ? ', so apply would refuse this too' : ''}. ` +
+        'Delete them one by one (`tanuki-sts mappings delete`) if that is really what you want.')
     }
     if (opts.dryRun || !hasChanges(plan)) {
       if (json) printJson({ ...planJson(plan), warnings, applied: false, dryRun: Boolean(opts.dryRun) })
@@ -142,7 +157,7 @@ export function registerApply (mappings: Command): void {
     .description('check mapping files (schema and meaning) without touching any table; exit 1 on any problem')
     .argument('<file...>', 'mapping files (YAML with a `mappings:` list)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim')
+    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?')
     .action(validate)
 
   addTargetOptions(mappings.command('apply')

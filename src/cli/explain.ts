@@ -49,7 +49,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function readToken (value: string): string {
   const text = value === '-' ? readFileSync(0, 'utf8') : value
-  return text.trim().replace(/^Bearer\s+/i, '')
+  const token = text.trim().replace(/^Bearer\s+/i, '')
+  // `--token "$BROKER_ID_TOKEN"` with the variable unset: say that, not that "" is not a JWT.
+  if (token === '') throw new CliError(value === '-' ? '--token -: nothing came on stdin.' : '--token is empty: is the variable holding the token set?')
+  return token
 }
 
 /** The broker's own issuer checks (loadConfig), fed from the flags or the broker's variables. */
@@ -86,8 +89,8 @@ function refused (e: BrokerError, opts: ExplainOptions): never {
 }
 
 async function readClaims (opts: ExplainOptions, now: Date): Promise<{ claims: GitLabClaims; sha256?: string }> {
-  if (Boolean(opts.token) === Boolean(opts.claims)) throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
-  if (opts.token) {
+  if ((opts.token !== undefined) === Boolean(opts.claims)) throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
+  if (opts.token !== undefined) {
     const verify = createTokenVerifier(verifierConfig(opts, process.env))
     try {
       const { claims, sha256 } = await verify(readToken(opts.token), now)

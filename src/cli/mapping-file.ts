@@ -90,7 +90,15 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
     return { mappings: [], problems, warnings }
   }
   if (!isMap(root)) {
-    atPath([], 'a mapping file is a map with a `mappings:` list')
+    atPath([], isSeq(root)
+      ? 'a mapping file is a map with a `mappings:` list, and this is a bare list: put `mappings:` on the line above it'
+      : 'a mapping file is a map with a `mappings:` list')
+    return { mappings: [], problems, warnings }
+  }
+  // One mapping written on its own (or `mappings get --json` saved as is): one problem, not one per field.
+  if (!root.has('mappings') && (root.has('scope') || root.has('role'))) {
+    atPath([], 'this looks like a single mapping: a mapping file lists them under `mappings:`; write `mappings:` on the line above and ' +
+      'make this mapping a list item (`  - scope: ...`)')
     return { mappings: [], problems, warnings }
   }
   for (const pair of root.items) {

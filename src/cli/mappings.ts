@@ -7,18 +7,20 @@ import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { MappingInvalid, mappingWarnings, parseScope } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
-import { registerApply } from './apply'
+import { registerApply, untrustedScope } from './apply'
+import { trustedIssuers } from './local-info'
 import { formatPath } from './mapping-file'
 import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
-import { PutFlagsInvalid, mappingFromFlags } from './put-flags'
+import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
-import { addTargetOptions, withTarget } from './target'
+import { addTargetOptions, targetFlags, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
+const SCOPE_FORM = 'a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**'
 
 /** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
 export function fileForm (mapping: Mapping): Record<string, unknown> {
@@ -76,7 +78,9 @@ async function list (opts: TargetOptions & { scope?: string; role?: string; json
     const entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (opts.json) return printJson(entries.map(entryJson))
     if (entries.length === 0) {
-      say(`No mappings${opts.scope || opts.role ? ' match' : ''} in ${target.label}.`)
+      // `--scope acme/payments/api`: a scope is a URL, and a path never matches one.
+      const hint = opts.scope && !parseScope(opts.scope) ? ` --scope takes a whole scope: ${SCOPE_FORM}.` : ''
+      say(`No mappings${opts.scope || opts.role ? ' match' : ''} in ${target.label}.${hint}`)
       return
     }
     const rows = entries.map(e => {
@@ -99,20 +103,20 @@ async function list (opts: TargetOptions & { scope?: string; role?: string; json
   })
 }
 
-async function readEntry (target: Target, scope: string, role: string): Promise<StoredEntry> {
+async function readEntry (target: Target, opts: TargetOptions, scope: string, role: string): Promise<StoredEntry> {
   const entry = await createMappingAdmin(target.db, target.tables.mappings).read(scope, role)
   // Scopes are URLs: for `acme/payments/api`, say that rather than only "no mapping". (A stored item whose scope does
   // not parse is still found by its exact text, so it can be shown and deleted.)
   if (!entry && !parseScope(scope)) {
-    throw new CliError(`No mapping for "${scope}": a scope is a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**.`)
+    throw new CliError(`No mapping for "${scope}": a scope is ${SCOPE_FORM}.`)
   }
-  if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list\` shows what there is.)`)
+  if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list ${targetFlags(opts)}\` shows what there is.)`)
   return entry
 }
 
 async function get (scope: string, role: string, opts: TargetOptions & { json?: boolean }): Promise<void> {
   await withTarget(opts, async target => {
-    const entry = await readEntry(target, scope, role)
+    const entry = await readEntry(target, opts, scope, role)
     if (opts.json) return printJson(entryJson(entry))
     const updated = updatedText(entry.item)
     if (entry.mapping instanceof MappingInvalid) {
@@ -135,7 +139,10 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
     throw new CliError(`${e.problems.length} problem(s) found; nothing was written.`)
   }
   // The advice validate and apply give for a file, here for the flags (it does not stop the write).
-  for (const w of mappingWarnings(mapping)) say(err.dim(`warning: --condition ${w.path.slice(1).join('.')}: ${w.message}`))
+  for (const w of mappingWarnings(mapping)) say(err.dim(`warning: ${flagWarning(w)}`))
+  // As apply warns for a file: a scope on no issuer the target's broker trusts (localhost for 127.0.0.1) never matches.
+  const untrusted = untrustedScope(mapping.scope, trustedIssuers(opts))
+  if (untrusted) say(err.dim(`warning: --scope: ${untrusted}`))
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
     const admin = createMappingAdmin(target.db, target.tables.mappings)
@@ -164,7 +171,7 @@ async function remove (scope: string, role: string, opts: TargetOptions & { yes?
     throw new CliError(`Not deleting ${scope} role "${role}": there is no terminal to confirm on. Re-run with --yes to delete it.`)
   }
   await withTarget(opts, async target => {
-    const entry = await readEntry(target, scope, role)
+    const entry = await readEntry(target, opts, scope, role)
     const arn = typeof entry.item.roleArn === 'string' ? ` (${entry.item.roleArn})` : ''
     if (!opts.yes && !await confirm(`Delete the mapping ${scope} role "${role}"${arn} from ${target.label}? [y/N] `)) {
       throw new CliError('Not deleted.')
@@ -196,11 +203,12 @@ export function registerMappings (program: Command): void {
     .action(get)
 
   addTargetOptions(mappings.command('put')
-    .description('create or replace one mapping (a conditional write: fails if someone changed it since it was read)')
+    .description('create or replace one mapping: the flags are the whole mapping, so a field left out is removed ' +
+      '(a conditional write: fails if someone changed it since it was read)')
     .requiredOption('--scope <scope>', 'project URL, or group URL + /* (its projects) or /** (every project below)')
     .requiredOption('--role <role>', 'the role name jobs ask for')
     .requiredOption('--role-arn <arn>', 'the IAM role the broker assumes')
-    .option('--pin <pin>', 'project_id=N (project scope), namespace_id=N (/* scope) or none')
+    .option('--pin <pin>', 'required: project_id=N (project scope), namespace_id=N (/* scope) or none')
     .option('--condition <claim=pattern>', 'a claim condition; repeat it, or the same claim for a list (any of)', collect)
     .option('--max-duration <seconds>', 'longest session, 900..3600')
     .option('--max-uses <n>', 'issuances per ID token')

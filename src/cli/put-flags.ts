@@ -83,6 +83,15 @@ export function mappingFromFlags (flags: PutFlags, readFile: (path: string) => s
   return mapping
 }
 
+/**
+ * A mappingWarnings warning as `mappings put` prints it: named by its flag (`--pin`, `--condition ref`), and the
+ * conditions it suggests written as flags (`--condition ref_type=branch`, not the file's `ref_type: branch`).
+ */
+export function flagWarning (w: Problem): string {
+  const message = w.path[0] === 'conditions' ? w.message.replace(/`([a-z_]+): ([^`]+)`/g, '`--condition $1=$2`') : w.message
+  return `${flagFor(w.path)}: ${message}`
+}
+
 /** parseMapping speaks of YAML (`{ project_id: "N" }`); on the command line the pin is written `project_id=N`. */
 function pinMessage (p: Problem, flag: string | undefined): string {
   if (p.path[0] !== 'pin') return p.message

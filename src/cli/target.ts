@@ -65,6 +65,12 @@ export function stackParameters (app: string, env: string): { stack: string; map
   return { stack, mappings: `/${stack}/tables/mappings`, audit: `/${stack}/tables/audit` }
 }
 
+/** The flags that name these tables again, for a command a message suggests: `--local`, `--region R --env E [--app A]`. */
+export function targetFlags (opts: TargetOptions): string {
+  const app = opts.app ? ` --app ${opts.app}` : ''
+  return opts.local ? `--local${app}` : `--region ${opts.region ?? 'REGION'} --env ${opts.env ?? 'ENV'}${app}`
+}
+
 /** Which tables: exactly one of --local and --region (with --env). Commands check this before anything else. */
 export function checkTargetOptions (opts: TargetOptions): void {
   if (opts.local && opts.region) throw new CliError('Give either --local or --region, not both.')

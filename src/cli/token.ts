@@ -2,7 +2,8 @@
 // Signing is the local issuer's (src/local/issuer.ts); this file only asks it, and only on loopback.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { isKnownClaim } from '../broker/claims'
+import { KNOWN_CLAIMS, isKnownClaim } from '../broker/claims'
+import { didYouMean } from '../broker/did-you-mean'
 import { DEFAULT_ISSUER_URL, localIssuerUrl, readLocalInfo } from './local-info'
 import { CliError, err, print, say } from './output'
 
@@ -33,7 +34,7 @@ export function mintBody (opts: { claims?: string; set?: string[]; audience?: st
     if (eq <= 0) throw new CliError(`--set ${pair}: write it as claim=value (e.g. ref=feature).`)
     const name = pair.slice(0, eq)
     // A typo would mint a token that looks tested and is not: say so (the token is still minted, as asked).
-    if (!isKnownClaim(name)) say(err.dim(`warning: --set ${name}: "${name}" is not a GitLab ID-token claim; no mapping condition can test it.`))
+    if (!isKnownClaim(name)) say(err.dim(`warning: --set ${name}: "${name}" is not a GitLab ID-token claim, so no mapping condition can test it${didYouMean(name, KNOWN_CLAIMS) || '.'}`))
     claims[name] = pair.slice(eq + 1)
   }
   // A project elsewhere lives in another group: unless told otherwise, its namespace_path is its path's parent (the
@@ -80,7 +81,7 @@ export function registerToken (program: Command): void {
     .option('--claims <file>', 'a JSON file of claims overriding the defaults (acme/payments/api on main)')
     .option('--set <claim=value>', 'one claim (a string); repeatable, applied after --claims', collect)
     .option('--audience <aud>', 'the token\'s aud (default: the audience npm start uses)')
-    .option('--issuer-url <url>', `the local issuer (default $TANUKI_ISSUER_URL, else ${DEFAULT_ISSUER_URL}); loopback only`)
+    .option('--issuer-url <url>', `the local issuer (default $TANUKI_ISSUER_URL, else the one npm start recorded in .tanuki/local.json, else ${DEFAULT_ISSUER_URL}); loopback only`)
     .option('--expires-in <seconds>', 'lifetime (default 300, as GitLab)')
     .addHelpText('after', '\nExample:\n  $ TOKEN=$(npx tanuki-sts token mint --set ref=feature/x --set ref_protected=false)\n' +
       '  $ curl -X POST -H "Authorization: Bearer $TOKEN" "http://localhost:3333/credentials?role=deploy"')

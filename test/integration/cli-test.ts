@@ -116,8 +116,19 @@ test('put, get, list and delete round trip', async t => {
   t.equal(stillThere, 1, 'the refused delete deleted nothing')
   t.equal(deleted.code, 0, 'delete --yes succeeds')
   t.equal(gone.code, 1, 'get of a deleted mapping fails')
-  t.match(gone.stderr, /No mapping for/, 'and says there is none')
+  t.match(gone.stderr, /No mapping for .*\(`tanuki-sts mappings list --local` shows what there is\.\)/, 'and says there is none, with a list command that runs as written')
   t.notOk(gone.stderr.includes('    at '), 'without a stack trace')
+})
+
+test('a scope given as a path says that a scope is a URL', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' } })
+  const list = await cli(['mappings', 'list', ...local, '--scope', 'acme/payments/api'])
+  const get = await cli(['mappings', 'get', 'acme/payments/api', 'deploy', ...local])
+  t.plan(3)
+  t.equal(list.code, 0, 'a list that matches nothing is not an error')
+  t.match(list.stderr, /No mappings match in .*\. --scope takes a whole scope: a project URL \(https:\/\/gitlab\.example\.com\/group\/project\)/, 'but says what --scope takes')
+  t.match(get.stderr, /No mapping for "acme\/payments\/api": a scope is a project URL/, 'as get does')
 })
 
 function parseMappingFromYaml (text: string): Record<string, unknown> {
@@ -196,8 +207,9 @@ test('--prune with files that hold no mappings is refused: it would empty the ta
   const dry = await cli(['mappings', 'apply', empty, ...local, '--prune', '--dry-run'])
   const refused = await cli(['mappings', 'apply', empty, ...local, '--prune'])
   const left = await scanAll(env.db, env.tables.mappings)
-  t.equal(dry.code, 0, 'a dry run still shows what it would do')
-  t.match(dry.stdout, /Plan: 0 to create, 0 to update, 2 to delete/, 'both deletions')
+  t.equal(dry.code, 1, 'a dry run fails too, so a merge request\'s plan job fails before the apply would')
+  t.match(dry.stdout, /Plan: 0 to create, 0 to update, 2 to delete/, 'after showing what it would do: both deletions')
+  t.match(dry.stderr, /Refusing to --prune with files that hold no mappings: .*, so apply would refuse this too/, 'saying the apply would be refused')
   t.equal(refused.code, 1, 'the real apply is refused')
   t.match(refused.stderr, /Refusing to --prune with files that hold no mappings: that would delete all 2 stored mapping\(s\)/, 'saying why')
   t.equal(left.length, 2, 'and nothing was deleted')
@@ -221,6 +233,20 @@ test('apply warns about a scope on no issuer the broker trusts (it could never m
   t.end()
 })
 
+test('put warns, as apply does, about a scope on no issuer the broker trusts, and still writes', async t => {
+  await env.reset()
+  const wrongHost = scope.replace('127.0.0.1', 'localhost')
+  const run = await cli(['mappings', 'put', ...local, '--scope', wrongHost, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877'])
+  const right = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877'])
+  const stored = await createMappingAdmin(env.db, env.tables.mappings).read(wrongHost, 'deploy')
+  t.equal(run.code, 0, 'written: a warning does not stop it')
+  t.ok(stored, 'and stored')
+  t.match(run.stderr, /warning: --scope: no issuer this broker trusts \(http:\/\/127\.0\.0\.1:\d+\) begins this scope, so it can never match/,
+    'named by its flag, with the trusted issuer and the consequence')
+  t.doesNotMatch(right.stderr, /--scope/, 'a scope on the trusted issuer gets no warning')
+  t.end()
+})
+
 test('an invalid stored mapping is listed as invalid, and apply rewrites it', async t => {
   await env.reset()
   await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { reff: 'main' } }) }))
@@ -231,7 +257,7 @@ test('an invalid stored mapping is listed as invalid, and apply rewrites it', as
   const entry = (JSON.parse(list.stdout) as Array<{ valid: boolean; problems: Array<{ path: string; message: string }> }>)[0]
   t.plan(5)
   t.equal(entry.valid, false, 'list --json marks it invalid')
-  t.deepEqual(entry.problems, [{ path: 'conditions.reff', message: '"reff" is not a GitLab ID-token claim' }], 'with its problems')
+  t.deepEqual(entry.problems, [{ path: 'conditions.reff', message: '"reff" is not a GitLab ID-token claim; did you mean "ref"?' }], 'with its problems')
   t.match(table.stdout, /invalid/, 'the table marks it too')
   t.match(apply.stdout, /~ update .*\(stored mapping is invalid\)\n\s+\+ conditions\.ref: \["main"\]\n\s+- conditions\.reff: "main"/, 'apply plans an update against the stored item')
   t.equal(fixed?.mapping instanceof Error, false, 'after which it parses')
@@ -325,6 +351,16 @@ test('explain of "no mapping" shows where the role is mapped instead (a near mis
   t.deepEqual(json.mappedElsewhere, [groupScope], 'the /* of the parent group is named: it covers only projects directly in acme/payments')
   t.match(human.stdout, /is mapped only at scopes that do not cover this project[^\n]*\n\s+http:\/\/127\.0\.0\.1:\d+\/acme\/payments\/\*/, 'the human form says so')
   t.deepEqual(nowhere.mappedElsewhere, [], 'a role mapped nowhere: an empty list')
+})
+
+test('explain with an empty --token (an unset variable) says so, not that it is no JWT', async t => {
+  const empty = await cli(['explain', ...local, ...verify, '--token', '', '--role', 'deploy'])
+  const stdin = await cli(['explain', ...local, ...verify, '--token', '-', '--role', 'deploy'])
+  t.plan(4)
+  t.equal(empty.code, 1, 'an empty --token fails')
+  t.match(empty.stderr, /--token is empty: is the variable holding the token set\?/, 'naming the likely cause')
+  t.equal(stdin.code, 1, 'nothing on stdin for --token - fails')
+  t.match(stdin.stderr, /--token -: nothing came on stdin\./, 'saying so')
 })
 
 test('audit list shows what the broker issued and denied', async t => {

@@ -1,7 +1,9 @@
 // Spec for src/cli/mapping-file.ts: mapping files parse through parseMapping, and every problem names its line and column.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
+import { unreadable } from '../../src/cli/apply'
 import { formatProblem, parseMappingFile, parseMappingFiles } from '../../src/cli/mapping-file'
 
 let example: string
@@ -41,7 +43,7 @@ ${deploy()}  - scope: https://gitlab.com/acme/payments/*
 `
   const parsed = parseMappingFile(text, 'm.yaml')
   t.plan(2)
-  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:16:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim'],
+  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:16:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'],
     'the one problem points at the misspelt key')
   t.equal(parsed.mappings.length, 2, 'the valid entries still parse')
 })
@@ -110,6 +112,17 @@ test('YAML errors and wrong shapes are located too', t => {
   t.deepEqual(at('mappings: []\n'), [], 'an explicit empty list is valid')
 })
 
+test('a mapping written without `mappings:` around it is one problem that says how to fix it', t => {
+  const at = (text: string) => parseMappingFile(text, 'm.yaml').problems.map(formatProblem)
+  t.plan(2)
+  t.deepEqual(at(deploy().replace(/^ {2}- /, '').replace(/^ {4}/gm, '')),
+    ['m.yaml:1:1: this looks like a single mapping: a mapping file lists them under `mappings:`; write `mappings:` on the line above and make this mapping a list item (`  - scope: ...`)'],
+    'a single mapping: one problem, not an unknown top-level key per field')
+  t.deepEqual(at(deploy().replace(/^ {2}/gm, '')),
+    ['m.yaml:1:1: a mapping file is a map with a `mappings:` list, and this is a bare list: put `mappings:` on the line above it'],
+    'a bare list of mappings')
+})
+
 test('Teardown', t => {
   t.plan(1)
   t.pass('nothing to tear down: parsing touches no table')
@@ -165,5 +178,20 @@ test('mapping file: an unquoted *glob is a YAML alias; it is reported where it i
     ['m.yaml:7:20: *prod: a value that starts with * is YAML for an alias, not a pattern; quote it ("*prod")'], 'at its line and column, saying to quote it')
   const quoted = parseMappingFile(text.replace('*prod', '"*prod"'), 'm.yaml')
   t.deepEqual(quoted.problems, [], 'quoted, it is a pattern')
+  t.end()
+})
+
+test('a file that cannot be read says why, and what to give instead', t => {
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-unreadable-'))
+  const failure = (path: string) => {
+    try { readFileSync(path, 'utf8') }
+    catch (e) { return unreadable(path, e as NodeJS.ErrnoException) }
+    return 'read'
+  }
+  t.equal(failure(join(dir, 'nope.yaml')), `Cannot read ${dir}/nope.yaml: no such file.`, 'a missing file')
+  t.equal(failure(join(dir, '*.yaml')), `Cannot read ${dir}/*.yaml: no file matches this pattern (is the directory empty, or the path wrong?).`,
+    'a glob the shell matched to nothing (mappings/*.yaml in an empty directory)')
+  t.equal(failure(`${dir}/`), `Cannot read ${dir}/: it is a directory; give its files (${dir}/*.yaml).`, 'a directory')
+  rmSync(dir, { recursive: true })
   t.end()
 })

@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
-import { PutFlagsInvalid, mappingFromFlags } from '../../src/cli/put-flags'
-import { appNameFromArc, openTarget, stackParameters, toLogicalId } from '../../src/cli/target'
+import { mappingWarnings } from '../../src/broker/policy'
+import { PutFlagsInvalid, flagWarning, mappingFromFlags } from '../../src/cli/put-flags'
+import { appNameFromArc, openTarget, stackParameters, targetFlags, toLogicalId } from '../../src/cli/target'
 
 const ROOT = join(__dirname, '..', '..')
 const flags = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'project_id=4301877' }
@@ -32,11 +33,29 @@ test('flags become the mapping parseMapping makes', t => {
 
 test('problems are named by flag', t => {
   t.plan(5)
-  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim'], 'an unknown claim')
+  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'], 'an unknown claim')
   t.deepEqual(problems({ ...flags, maxDuration: '2h' }), ['--max-duration: must be a whole number from 900 to 3600'], 'a duration that is not a number')
   t.deepEqual(problems({ ...flags, pin: undefined }), ['--pin: is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'], 'a missing pin')
   t.deepEqual(problems({ ...flags, pin: '4301877' }), ['--pin: must be project_id=N, namespace_id=N or none'], 'a pin without its name')
   t.deepEqual(problems({ ...flags, condition: ['main'] }), ['--condition main: write it as claim=pattern (e.g. ref=main; repeat the claim for a list)'], 'a condition without =')
+})
+
+test('warnings are named by flag, and the conditions they suggest are written as flags', t => {
+  const warnings = (f: Record<string, unknown>) => mappingWarnings(mappingFromFlags(f)).map(flagWarning)
+  t.plan(2)
+  t.deepEqual(warnings({ ...flags, condition: ['ref=main'] }),
+    ['--condition ref: matches a branch or a tag of that name; add `--condition ref_type=branch` (or `tag`), or match `--condition ref_path=refs/heads/...`, to say which'],
+    'a ref without ref_type')
+  t.deepEqual(warnings({ ...flags, pin: 'none' }),
+    ['--pin: "none" where a pin is possible: a project deleted and created again at this path would get the role too; pin its project_id unless that is what you want'],
+    'pin none on a project scope: --pin, not "--condition "')
+})
+
+test('targetFlags: the flags that name the same tables again, for a command a message suggests', t => {
+  t.plan(3)
+  t.equal(targetFlags({ local: true }), '--local', 'the sandbox')
+  t.equal(targetFlags({ region: 'us-east-1', env: 'production' }), '--region us-east-1 --env production', 'a deployed stack')
+  t.equal(targetFlags({ region: 'eu-west-1', env: 'staging', app: 'sts' }), '--region eu-west-1 --env staging --app sts', 'with its app')
 })
 
 test('deployed tables are found where Architect publishes them', t => {

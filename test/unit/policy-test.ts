@@ -56,6 +56,24 @@ test('parseMapping: every problem is reported with its field path', t => {
   t.end()
 })
 
+test('parseMapping: a number or a boolean written in quotes is text, and the message says so', t => {
+  const problems = problemsOf({ ...base, maxDuration: '3600', maxUses: 'ten', enabled: 'false' })
+  t.ok(problems.includes('maxDuration: must be a whole number from 900 to 3600 (written without quotes)'), 'a quoted number')
+  t.ok(problems.includes('maxUses: must be a whole number from 1 to 1000'), 'other text gets the rule alone')
+  t.ok(problems.includes('enabled: must be true or false (written without quotes: "false" is text)'), 'a quoted boolean')
+  t.end()
+})
+
+test('parseMapping: a misspelt field or claim name comes with the name it most likely meant', t => {
+  const problems = problemsOf({ ...base, rolearn: base.roleArn, conditions: { reff: 'main' }, sessionTags: ['projet_path'] })
+  t.ok(problems.includes('rolearn: unknown field "rolearn"; did you mean "roleArn"?'), 'a field')
+  t.ok(problems.includes('conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'), 'a condition\'s claim')
+  t.ok(problems.includes('sessionTags.0: "projet_path" is not a GitLab ID-token claim; did you mean "project_path"?'), 'a session tag')
+  t.ok(problemsOf({ ...base, ref: 'main' }).includes('ref: unknown field "ref"; "ref" is a claim: a condition on it goes under `conditions:`, indented'),
+    'a claim beside the fields (conditions: not indented below)')
+  t.end()
+})
+
 test('parseMapping: secure defaults for pins', t => {
   const { pin: _pin, ...unpinned } = base
   t.ok(problemsOf(unpinned).some(p => p.startsWith('pin:') && p.includes('required')), 'a mapping without a pin is refused')

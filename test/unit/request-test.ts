@@ -65,6 +65,18 @@ test('request: every ill-formed request is refused with the contract code', t =>
   t.end()
 })
 
+test('request: "Bearer" with no token (an empty variable in the job) says where the token comes from', t => {
+  const messageOf = (authorization: string) => {
+    try { parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization } }), 'POST'); return 'no error' }
+    catch (e) { return (e as Error).message }
+  }
+  const want = 'The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?'
+  t.equal(messageOf('Bearer '), want, 'curl -H "Authorization: Bearer $UNSET"')
+  t.equal(messageOf('bearer'), want, 'in any case')
+  t.equal(codeOf(() => parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'POST')), 'invalid_token', 'still 401 invalid_token')
+  t.end()
+})
+
 test('request: errors to a shell caller are answered in shell', t => {
   t.equal(responseFormat(event({ query: 'role=&format=shell' }), 'POST'), 'shell', 'format=shell is honoured even when role is bad')
   t.equal(responseFormat(event({ query: 'format=shell' }), 'GET'), 'container', 'GET never answers shell')
