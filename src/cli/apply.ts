@@ -8,7 +8,7 @@ import type { MappingAdmin } from '../broker/mappings'
 import { trustedIssuers } from './local-info'
 import { formatProblem, parseMappingFiles } from './mapping-file'
 import type { FileMapping, FileProblem, MappingFiles } from './mapping-file'
-import { CliError, EXIT_CONFLICT, err, out, print, printJson, say } from './output'
+import { CliError, EXIT_CHANGES, EXIT_CONFLICT, err, out, print, printJson, say } from './output'
 import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
@@ -110,10 +110,11 @@ export async function executePlan (admin: MappingAdmin, plan: Plan, actor: strin
   return done
 }
 
-interface ApplyOptions extends TargetOptions { dryRun?: boolean; prune?: boolean; json?: boolean; actor?: string }
+interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string }
 
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)
+  if (opts.detailedExitcode && !opts.dryRun) throw new CliError('--detailed-exitcode goes with --dry-run (exit 2 when the plan has changes): add --dry-run.')
   const read = readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, true)
   const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts))] }
@@ -138,6 +139,7 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
     if (opts.dryRun || !hasChanges(plan)) {
       if (json) printJson({ ...planJson(plan), warnings, applied: false, dryRun: Boolean(opts.dryRun) })
       else say(opts.dryRun ? 'Dry run: nothing was written.' : 'Nothing to do.')
+      if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = EXIT_CHANGES
       return
     }
     let done: number
@@ -164,6 +166,7 @@ export function registerApply (mappings: Command): void {
     .description('make the table match mapping files: validate, print the plan, then write it (conditional writes)')
     .argument('<file...>', 'mapping files (YAML with a `mappings:` list)')
     .option('--dry-run', 'print the plan and stop; nothing is written')
+    .option('--detailed-exitcode', 'with --dry-run: exit 2 when the plan has changes, 0 when it has none (as terraform plan)')
     .option('--prune', 'also delete stored mappings that no file mentions')
     .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)')
     .option('--json', 'print the plan and outcome as JSON'))

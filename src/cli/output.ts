@@ -4,6 +4,8 @@
 /** A failure the user can fix: printed as its message alone (no stack), exit 1. */
 /** Exit statuses: 1 for anything to fix first; CONFLICT when another writer got there first (re-running may succeed). */
 export const EXIT_CONFLICT = 3
+/** `apply --dry-run --detailed-exitcode` with changes to make (terraform plan's convention: 0 none, 1 error, 2 changes). */
+export const EXIT_CHANGES = 2
 
 export class CliError extends Error {
   constructor (message: string, readonly exitCode = 1) {

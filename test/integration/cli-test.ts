@@ -200,6 +200,23 @@ test('apply creates, updates with a diff, prunes; --dry-run writes nothing', asy
   t.equal(pruned[0].scope, scope, 'the one the file names')
 })
 
+test('apply --dry-run --detailed-exitcode: 2 while the plan has changes, 0 once it has none (as terraform plan)', async t => {
+  await env.reset()
+  const f = file('detailed.yaml', mappingsYaml())
+  const pending = await cli(['mappings', 'apply', f, ...local, '--dry-run', '--detailed-exitcode'])
+  const written = await scanAll(env.db, env.tables.mappings)
+  await cli(['mappings', 'apply', f, ...local])
+  const none = await cli(['mappings', 'apply', f, ...local, '--dry-run', '--detailed-exitcode'])
+  const alone = await cli(['mappings', 'apply', f, ...local, '--detailed-exitcode'])
+  t.equal(pending.code, 2, 'changes to make: exit 2')
+  t.match(pending.stdout, /Plan: 2 to create, 0 to update, 0 to delete, 0 unchanged\./, 'after printing the plan')
+  t.equal(written.length, 0, 'and nothing is written')
+  t.equal(none.code, 0, 'nothing to change: exit 0')
+  t.equal(alone.code, 1, 'without --dry-run it is refused')
+  t.match(alone.stderr, /--detailed-exitcode goes with --dry-run/, 'saying what to add')
+  t.end()
+})
+
 test('--prune with files that hold no mappings is refused: it would empty the table', async t => {
   await env.reset()
   await cli(['mappings', 'apply', file('full.yaml', mappingsYaml()), ...local])
