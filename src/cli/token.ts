@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { KNOWN_CLAIMS, isKnownClaim } from '../broker/claims'
 import { didYouMean } from '../broker/did-you-mean'
+import { DEFAULT_CLAIMS } from '../local/default-claims'
 import { DEFAULT_ISSUER_URL, localIssuerUrl, readLocalInfo } from './local-info'
 import { CliError, err, print, say } from './output'
 
@@ -41,6 +42,12 @@ export function mintBody (opts: { claims?: string; set?: string[]; audience?: st
   // broker refuses a project_path outside the token's namespace_path).
   if (typeof claims.project_path === 'string' && claims.namespace_path === undefined && claims.project_path.includes('/')) {
     claims.namespace_path = claims.project_path.slice(0, claims.project_path.lastIndexOf('/'))
+  }
+  // IDs cannot be derived from paths: another project keeps the demo project's, which a pin on its own would refuse.
+  for (const [path, id] of [['project_path', 'project_id'], ['namespace_path', 'namespace_id']] as const) {
+    if (claims[path] !== undefined && claims[path] !== DEFAULT_CLAIMS[path] && claims[id] === undefined) {
+      say(err.dim(`warning: ${path} is not the demo project's, but ${id} still is (${DEFAULT_CLAIMS[id]}): a mapping pinned to the real ${id} refuses this token; add --set ${id}=ID.`))
+    }
   }
   let expiresIn: number | undefined
   if (opts.expiresIn !== undefined) {

@@ -424,7 +424,9 @@ test('token mint asks the local issuer and prints only the token', async t => {
   const token = minted.stdout.trim()
   const claims = decodeJwt(token)
   const refused = await cli(['token', 'mint', '--issuer-url', 'https://gitlab.example.com'])
-  t.plan(7)
+  const other = await cli(['token', 'mint', '--issuer-url', env.issuer.url, '--set', 'project_path=acme/ledger/api'])
+  const otherWithId = await cli(['token', 'mint', '--issuer-url', env.issuer.url, '--set', 'project_path=acme/ledger/api', '--set', 'project_id=42'])
+  t.plan(10)
   t.equal(minted.code, 0, 'mint succeeds')
   t.equal(minted.stdout.split('\n').filter(Boolean).length, 1, 'stdout is one line')
   t.equal(claims.iss, env.issuer.url, 'issued by the local issuer')
@@ -432,6 +434,10 @@ test('token mint asks the local issuer and prints only the token', async t => {
   t.equal(await post(token, 'deploy'), 200, 'the broker accepts it')
   t.equal(refused.code, 1, 'a non-loopback issuer is refused')
   t.match(refused.stderr, /loopback/, 'saying why')
+  t.match(other.stderr, /warning: project_path is not the demo project's, but project_id still is \(4301877\).*--set project_id=ID/,
+    'another project_path without its project_id: a warning that a pin would refuse the token')
+  t.equal(other.code, 0, 'the token is still minted, as asked')
+  t.notOk(otherWithId.stderr.includes('project_id still is'), 'no warning once project_id is given')
 })
 
 test('Teardown', async t => {
