@@ -8,7 +8,7 @@ import type { MappingAdmin } from '../broker/mappings'
 import { trustedIssuers } from './local-info'
 import { formatProblem, parseMappingFiles } from './mapping-file'
 import type { FileMapping, FileProblem, MappingFiles } from './mapping-file'
-import { CliError, EXIT_CHANGES, EXIT_CONFLICT, err, out, print, printJson, say } from './output'
+import { CliError, EXIT_CHANGES, EXIT_CONFLICT, confirm, err, out, print, printJson, say } from './output'
 import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
@@ -110,7 +110,7 @@ export async function executePlan (admin: MappingAdmin, plan: Plan, actor: strin
   return done
 }
 
-interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string }
+interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean }
 
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)
@@ -142,6 +142,12 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
       if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = EXIT_CHANGES
       return
     }
+    // Deleting revokes access, so at a terminal it is confirmed, as `mappings delete` confirms; a pipeline (no
+    // terminal) applies what its plan shows, as it always has.
+    if (plan.counts.delete > 0 && !opts.yes && !json && process.stdin.isTTY &&
+      !await confirm(`Delete ${plan.counts.delete} mapping(s) from ${target.label}, as planned above? [y/N] `)) {
+      throw new CliError('Nothing was written.')
+    }
     let done: number
     try { done = await executePlan(admin, plan, actor) }
     catch (e) {
@@ -169,6 +175,7 @@ export function registerApply (mappings: Command): void {
     .option('--detailed-exitcode', 'with --dry-run: exit 2 when the plan has changes, 0 when it has none (as terraform plan)')
     .option('--prune', 'also delete stored mappings that no file mentions')
     .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)')
+    .option('--yes', 'do not ask before deleting (asked only on a terminal)')
     .option('--json', 'print the plan and outcome as JSON'))
     .addHelpText('after', '\nExamples:\n  $ tanuki-sts mappings apply docs/examples/mappings.yaml --local --dry-run\n' +
       '  $ tanuki-sts mappings apply mappings/*.yaml --prune --region us-east-1 --env production')

@@ -1,6 +1,5 @@
 // `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`): one mapping at a time, by hand.
 // Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
-import { createInterface } from 'node:readline/promises'
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { createMappingAdmin } from '../broker/mappings'
@@ -10,7 +9,7 @@ import type { Mapping } from '../broker/policy'
 import { registerApply, untrustedScope } from './apply'
 import { trustedIssuers } from './local-info'
 import { formatPath } from './mapping-file'
-import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
+import { CliError, confirm, err, out, print, printJson, progress, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
@@ -158,12 +157,6 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
     for (const line of renderPlan(plan, out, { summary: false })) print(line)
     say(err.green(`${current ? 'Updated' : 'Created'} in ${target.label}.`))
   })
-}
-
-async function confirm (question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr })
-  try { return /^y(es)?$/i.test((await rl.question(question)).trim()) }
-  finally { rl.close() }
 }
 
 async function remove (scope: string, role: string, opts: TargetOptions & { yes?: boolean }): Promise<void> {

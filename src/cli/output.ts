@@ -1,12 +1,13 @@
 // What the CLI writes: results on stdout (tables, or JSON with --json and nothing else), messages and progress on stderr.
 // Colour only on a TTY and never with NO_COLOR (no-color.org); what to print is each command's.
+import { createInterface } from 'node:readline/promises'
 
-/** A failure the user can fix: printed as its message alone (no stack), exit 1. */
 /** Exit statuses: 1 for anything to fix first; CONFLICT when another writer got there first (re-running may succeed). */
 export const EXIT_CONFLICT = 3
 /** `apply --dry-run --detailed-exitcode` with changes to make (terraform plan's convention: 0 none, 1 error, 2 changes). */
 export const EXIT_CHANGES = 2
 
+/** A failure the user can fix: printed as its message alone (no stack), exit 1 unless it says otherwise. */
 export class CliError extends Error {
   constructor (message: string, readonly exitCode = 1) {
     super(message)
@@ -86,4 +87,11 @@ export function progress (): { update (text: string): void; done (): void } {
       shown = false
     },
   }
+}
+
+/** Asks on the terminal (the question on stderr); yes only for y or yes. Callers check for a terminal first. */
+export async function confirm (question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try { return /^y(es)?$/i.test((await rl.question(question)).trim()) }
+  finally { rl.close() }
 }

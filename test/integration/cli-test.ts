@@ -36,6 +36,26 @@ function cli (args: string[], extraEnv: Record<string, string> = {}): Promise<Ru
   })
 }
 
+/**
+ * Runs the CLI on a real terminal: util-linux `script` gives it a pseudo-terminal, and `answer` is typed at its prompt.
+ * stdout and stderr arrive together, as a user sees them.
+ */
+function cliOnTerminal (args: string[], answer: string): Promise<Run> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  const command = [process.execPath, join(ROOT, 'bin', 'tanuki-sts.js'), ...args].map(quote).join(' ')
+  return new Promise(resolve => {
+    const child = execFile('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, ARC_TABLES_PORT: String(env.tablesPort), NO_COLOR: '1', TANUKI_ISSUER_URL: env.issuer.url },
+      timeout: 60_000,
+    }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+    })
+    // Typed once the prompt is up: a terminal's input that arrives earlier is read by whoever reads first.
+    setTimeout(() => child.stdin?.end(`${answer}\n`), 1500)
+  })
+}
+
 const local = ['--local']
 const verify = ['--issuer', '', '--audience', AUDIENCE]
 
@@ -214,6 +234,27 @@ test('apply --dry-run --detailed-exitcode: 2 while the plan has changes, 0 once 
   t.equal(none.code, 0, 'nothing to change: exit 0')
   t.equal(alone.code, 1, 'without --dry-run it is refused')
   t.match(alone.stderr, /--detailed-exitcode goes with --dry-run/, 'saying what to add')
+  t.end()
+})
+
+test('apply --prune at a terminal asks before deleting; a pipeline (no terminal) and --yes do not ask', async t => {
+  await env.reset()
+  await cli(['mappings', 'apply', file('both.yaml', mappingsYaml()), ...local])
+  const only = file('one.yaml', mappingsYaml(3600, false))
+  const declined = await cliOnTerminal(['mappings', 'apply', only, ...local, '--prune'], 'n')
+  const kept = await scanAll(env.db, env.tables.mappings)
+  const accepted = await cliOnTerminal(['mappings', 'apply', only, ...local, '--prune'], 'y')
+  const left = await scanAll(env.db, env.tables.mappings)
+  t.match(declined.stdout, /- delete {2}.*read-only[\s\S]*Delete 1 mapping\(s\) from .*, as planned above\? \[y\/N\]/, 'the plan, then the question')
+  t.equal(declined.code, 1, 'no: exit 1')
+  t.match(declined.stdout, /Nothing was written\./, 'saying nothing was written')
+  t.equal(kept.length, 2, 'and both mappings are still there')
+  t.equal(accepted.code, 0, 'yes: the plan is applied')
+  t.equal(left.length, 1, 'and the mapping no file names is deleted')
+  await cli(['mappings', 'apply', file('both2.yaml', mappingsYaml()), ...local])
+  const yes = await cliOnTerminal(['mappings', 'apply', only, ...local, '--prune', '--yes'], '')
+  t.equal(yes.code, 0, '--yes at a terminal applies without asking')
+  t.notOk(yes.stdout.includes('[y/N]'), 'no question asked')
   t.end()
 })
 
