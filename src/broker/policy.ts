@@ -337,6 +337,16 @@ export function mappingWarnings (mapping: Mapping): Problem[] {
       message: 'matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, to say which',
     })
   }
+  // An environment is a name the job's own .gitlab-ci.yml gives: on an unprotected ref any branch can claim it. Only a
+  // protected environment (GitLab decides who may deploy to it) says more.
+  const c = mapping.conditions
+  if ('environment' in c && !('environment_protected' in c) && (c.ref_protected ?? []).some(p => patternMatcher(p)('false'))) {
+    warnings.push({
+      path: ['conditions', 'environment'],
+      message: 'applies on unprotected refs too (ref_protected allows "false"), where any branch\'s job can name this environment; ' +
+        'add `environment_protected: "true"` so only jobs GitLab lets deploy to the protected environment match',
+    })
+  }
   // `none` is required for /**, and an explicit choice elsewhere: say what it gives up where a pin was possible.
   const kind = parseScope(mapping.scope)?.kind
   if (mapping.pin === 'none' && kind !== 'subtree') {

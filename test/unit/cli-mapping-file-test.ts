@@ -171,6 +171,26 @@ test('mapping file: a ref_type that is neither branch nor tag is a problem; pin 
   t.end()
 })
 
+test('mapping file: an environment condition on unprotected refs without environment_protected is a warning', t => {
+  const mapping = (conditions: string[]) => [
+    '  - scope: https://gitlab.com/acme/api', '    role: deploy', '    roleArn: arn:aws:iam::111122223333:role/deploy', '    pin: { project_id: "1" }',
+    '    conditions:', ...conditions.map(c => `      ${c}`),
+  ]
+  const text = ['mappings:',
+    ...mapping(['environment: production', 'ref_protected: ["true", "false"]']),
+    ...mapping(['environment: production', 'ref_protected: "*"']),
+    ...mapping(['environment: production']),
+    ...mapping(['environment: production', 'ref_protected: ["true", "false"]', 'environment_protected: "true"']),
+  ].join('\n')
+  const parsed = parseMappingFile(text, 'm.yaml')
+  t.deepEqual(parsed.problems, [], 'no problems: the broker applies them as written')
+  t.deepEqual(parsed.warnings.map(w => formatProblem(w).replace(/: applies on unprotected refs.*/, '')),
+    ['m.yaml:7:7: mappings[0].conditions.environment', 'm.yaml:14:7: mappings[1].conditions.environment'],
+    'warned where unprotected refs may match (a list with "false", or a glob); not on protected refs only (the default), nor with environment_protected')
+  t.match(formatProblem(parsed.warnings[0]), /add `environment_protected: "true"`/, 'saying what to add')
+  t.end()
+})
+
 test('mapping file: an unquoted *glob is a YAML alias; it is reported where it is, with the fix', t => {
   const text = ['mappings:', '  - scope: https://gitlab.com/acme/api', '    role: deploy', '    roleArn: arn:aws:iam::111122223333:role/deploy',
     '    pin: { project_id: "1" }', '    conditions:', '      environment: *prod'].join('\n')
