@@ -61,7 +61,7 @@ const conditionFailed = (err: unknown) => err instanceof Error && err.name === '
 /** A credentials-issued event that does not match the record it names: not an issuance, or another one's. */
 export class AuditRecordMismatch extends Error {
   constructor (readonly key: AuditKey) {
-    super(`The audit record ${key.pk} ${key.sk} is not the issuance this event names, or already holds other credentials; it is unchanged.`)
+    super(`The audit record ${key.pk} ${key.sk} is missing (expired), is not the issuance this event names, or already holds other credentials; nothing was changed.`)
     this.name = 'AuditRecordMismatch'
   }
 }
@@ -81,6 +81,17 @@ export interface AuditStore {
    * IssuanceId, once. Throws AuditRecordMismatch for any other record, or other credentials than those already recorded.
    */
   recordCredentials (key: AuditKey & { readonly issuanceId: string }, credentials: { accessKeyId: string; expiration: string }): Promise<void>
+}
+
+/**
+ * Records are extended as `{ sk, ...record }`, the spread last, because V8 builds that literal fast and
+ * `{ ...record, sk }` slowly (exchange.ts's auditRecord). In that order the record's own keys would win: so a record
+ * that already holds a key set beside it is refused, never allowed to replace it.
+ */
+export function refuseOwn (record: object, ...keys: string[]): void {
+  for (const key of keys) {
+    if (key in record) throw new TypeError(`an audit record to write already holds "${key}", which is set here`)
+  }
 }
 
 export function useSlotPrefix (scope: string, role: string): string {
@@ -103,15 +114,15 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
     }
   }
 
-  // Each record is written as { sk, ...record }: the keys a record cannot hold first, the spread last (exchange.ts's
-  // auditRecord says why that order is the fast one).
   return {
     async reserveIssuance (record, maxUses) {
       if (maxUses === undefined) {
+        refuseOwn(record, 'sk')
         const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }
         if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
         return full
       }
+      refuseOwn(record, 'sk', 'use')
       const prefix = useSlotPrefix(record.scope ?? '', record.role)
       // maxUses 1 needs no count: slot 1 is free or it is not.
       const used = async () => {
@@ -126,6 +137,7 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
     },
 
     async recordDenial (record) {
+      refuseOwn(record, 'sk')
       const full = { sk: `deny#${record.at}#${record.requestId}`, ...record }
       if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
       return full

@@ -94,21 +94,21 @@ function endpoint (env: Env, name: string): string | undefined {
   const text = env[name]?.trim()
   if (!text) return undefined
   try { return new URL(text).href.replace(/\/$/, '') }
-  catch { return bad(name, `is not a URL: "${text}"`) }
+  catch { return bad(name, `is not a URL: "${redacted(text)}"`) }
 }
 
 /**
  * Production reaches AWS over TLS only. The broker's STS override and the SDK's own endpoint variables, which its clients
- * honour by themselves, may name a regional, FIPS or VPC endpoint, never an http:// one: AssumeRole's answer holds the
- * issued credentials, and the mappings read from DynamoDB decide what is granted. (The value is not quoted: it may hold
- * credentials.)
+ * (and the SNS publisher) honour by themselves, may name a regional, FIPS or VPC endpoint, never an http:// one: every
+ * request carries the Lambda role's session token, AssumeRole's answer holds the issued credentials, and the mappings
+ * read from DynamoDB decide what is granted. (The value is not quoted here: it may hold credentials.)
  */
-const AWS_ENDPOINT_VARIABLES = ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL'] as const
+const AWS_ENDPOINT_VARIABLES = ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL'] as const
 function refuseCleartextEndpoints (env: Env): void {
   if (env.ARC_ENV !== 'production') return
   for (const name of AWS_ENDPOINT_VARIABLES) {
     const text = env[name]?.trim()
-    if (text && !/^https:\/\//i.test(text)) bad(name, 'must be an https:// URL when ARC_ENV=production: STS\'s answers (the credentials issued) and the mappings must not cross the network in clear')
+    if (text && !/^https:\/\//i.test(text)) bad(name, 'must be an https:// URL when ARC_ENV=production: requests to AWS (the role\'s session token, the credentials STS issues, the mappings) must not cross the network in clear')
   }
 }
 
@@ -146,7 +146,7 @@ export function loadEventsTarget (env: Env = process.env): EventsTarget {
   let endpoint: string
   if (override) {
     try { endpoint = new URL(override).href }
-    catch { return bad(env.AWS_ENDPOINT_URL_SNS?.trim() ? 'AWS_ENDPOINT_URL_SNS' : 'AWS_ENDPOINT_URL', `is not a URL: "${override}"`) }
+    catch { return bad(env.AWS_ENDPOINT_URL_SNS?.trim() ? 'AWS_ENDPOINT_URL_SNS' : 'AWS_ENDPOINT_URL', `is not a URL: "${redacted(override)}"`) }
   }
   else if (DNS_SUFFIX[partition]) endpoint = `https://sns.${region}.${DNS_SUFFIX[partition]}/`
   else return bad('BROKER_EVENTS_TOPIC', `is in the ${partition} partition: set AWS_ENDPOINT_URL_SNS to its SNS endpoint`)

@@ -2,7 +2,7 @@
 // Parsing the HTTP request and shaping the answer are request.ts's and respond.ts's.
 import { randomUUID } from 'node:crypto'
 import type { AuditRecord, AuditStore } from './audit'
-import { UsesExhausted } from './audit'
+import { UsesExhausted, refuseOwn } from './audit'
 import type { GitLabClaims } from './claims'
 import type { Config } from './config'
 import { AccessDenied, BrokerError } from './errors'
@@ -179,7 +179,8 @@ export function createExchange (deps: ExchangeDeps): Exchange {
       throw err
     }
 
-    // What STS answered, then the record (which has none of these yet): the spread last, as in auditRecord.
+    // What STS answered, then the record (the fast order, as in auditRecord), which may not hold any of it.
+    refuseOwn(reserved, 'accessKeyId', 'expiration', 'assumedRoleArn')
     const event: IssuedEvent = {
       accessKeyId: credentials.accessKeyId,
       expiration: credentials.expiration.toISOString(),

@@ -340,11 +340,12 @@ export function mappingWarnings (mapping: Mapping): Problem[] {
   // An environment is a name the job's own .gitlab-ci.yml gives: on an unprotected ref any branch can claim it. Only a
   // protected environment (GitLab decides who may deploy to it) says more.
   const c = mapping.conditions
-  if ('environment' in c && !('environment_protected' in c) && (c.ref_protected ?? []).some(p => patternMatcher(p)('false'))) {
+  const admitsFalse = (claim: string) => (c[claim] ?? []).some(p => patternMatcher(p)('false'))
+  if ('environment' in c && admitsFalse('ref_protected') && (!('environment_protected' in c) || admitsFalse('environment_protected'))) {
     warnings.push({
       path: ['conditions', 'environment'],
       message: 'applies on unprotected refs too (ref_protected allows "false"), where any branch\'s job can name this environment; ' +
-        'add `environment_protected: "true"` so only jobs GitLab lets deploy to the protected environment match',
+        'require `environment_protected: "true"` so only jobs GitLab lets deploy to the protected environment match',
     })
   }
   // `none` is required for /**, and an explicit choice elsewhere: say what it gives up where a pin was possible.

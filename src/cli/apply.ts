@@ -142,9 +142,9 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
       if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = EXIT_CHANGES
       return
     }
-    // Deleting revokes access, so at a terminal it is confirmed, as `mappings delete` confirms; a pipeline (no
-    // terminal) applies what its plan shows, as it always has.
-    if (plan.counts.delete > 0 && !opts.yes && !json && process.stdin.isTTY &&
+    // Deleting revokes access, so at a terminal it is confirmed (on stderr, with --json too), as `mappings delete`
+    // confirms; a pipeline (no terminal) applies what its plan shows, as it always has.
+    if (plan.counts.delete > 0 && !opts.yes && process.stdin.isTTY &&
       !await confirm(`Delete ${plan.counts.delete} mapping(s) from ${target.label}, as planned above? [y/N] `)) {
       throw new CliError('Nothing was written.')
     }

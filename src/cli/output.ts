@@ -89,9 +89,13 @@ export function progress (): { update (text: string): void; done (): void } {
   }
 }
 
-/** Asks on the terminal (the question on stderr); yes only for y or yes. Callers check for a terminal first. */
+/**
+ * Asks on the terminal (the question on stderr); yes only for y or yes. End of input (Ctrl-D) is a no: readline's
+ * question never settles then. Callers check for a terminal first.
+ */
 export async function confirm (question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr })
-  try { return /^y(es)?$/i.test((await rl.question(question)).trim()) }
+  const closed = new Promise<string>(resolve => rl.once('close', () => resolve('')))
+  try { return /^y(es)?$/i.test((await Promise.race([rl.question(question), closed])).trim()) }
   finally { rl.close() }
 }

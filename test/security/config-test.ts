@@ -78,13 +78,17 @@ test('config: the audience may not be a trusted issuer\'s URL (the audience GitL
 test('config: in production, STS and DynamoDB are reached over https only (the SDK\'s own endpoint variables too)', t => {
   // The SDK clients honour AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL by themselves: over http, AssumeRole's answer
   // (the issued credentials) and the mappings that decide what is granted would cross the network in clear.
-  for (const name of ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']) {
+  // SNS too: the publish carries the Lambda role's session token.
+  for (const name of ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL']) {
     const message = errorOf({ ...local, ARC_ENV: 'production', [name]: 'http://sts.us-east-1.amazonaws.com' })
     t.match(message, new RegExp(`^${name} must be an https:// URL when ARC_ENV=production`), `${name} over http in production: refused, naming it`)
     t.notOk(message.includes('sts.us-east-1'), `${name}: the value is not quoted (it may hold credentials)`)
     t.equal(errorOf({ ...local, ARC_ENV: 'production', [name]: 'https://sts-fips.us-east-1.amazonaws.com' }), 'ok', `${name} over https in production: fine (a regional, FIPS or VPC endpoint)`)
     t.equal(errorOf({ ...local, ARC_ENV: 'testing', [name]: 'http://127.0.0.1:4566' }), 'ok', `${name} over http outside production: fine (local runs)`)
   }
+  const unparsable = errorOf({ ...local, ARC_ENV: 'testing', BROKER_STS_ENDPOINT: 'https://AKIAEXAMPLE:s3cr3t@sts .example.com' })
+  t.match(unparsable, /^BROKER_STS_ENDPOINT is not a URL/, 'an endpoint that does not parse is named')
+  t.notOk(unparsable.includes('s3cr3t'), 'without the credentials in it')
   t.end()
 })
 

@@ -181,13 +181,14 @@ test('mapping file: an environment condition on unprotected refs without environ
     ...mapping(['environment: production', 'ref_protected: "*"']),
     ...mapping(['environment: production']),
     ...mapping(['environment: production', 'ref_protected: ["true", "false"]', 'environment_protected: "true"']),
+    ...mapping(['environment: production', 'ref_protected: ["true", "false"]', 'environment_protected: "*"']),
   ].join('\n')
   const parsed = parseMappingFile(text, 'm.yaml')
   t.deepEqual(parsed.problems, [], 'no problems: the broker applies them as written')
   t.deepEqual(parsed.warnings.map(w => formatProblem(w).replace(/: applies on unprotected refs.*/, '')),
-    ['m.yaml:7:7: mappings[0].conditions.environment', 'm.yaml:14:7: mappings[1].conditions.environment'],
-    'warned where unprotected refs may match (a list with "false", or a glob); not on protected refs only (the default), nor with environment_protected')
-  t.match(formatProblem(parsed.warnings[0]), /add `environment_protected: "true"`/, 'saying what to add')
+    ['m.yaml:7:7: mappings[0].conditions.environment', 'm.yaml:14:7: mappings[1].conditions.environment', 'm.yaml:35:7: mappings[4].conditions.environment'],
+    'warned where unprotected refs may match (a list with "false", or a glob), also when environment_protected admits "false"; not on protected refs only (the default), nor with environment_protected "true"')
+  t.match(formatProblem(parsed.warnings[0]), /require `environment_protected: "true"`/, 'saying what to require')
   t.end()
 })
 
