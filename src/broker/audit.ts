@@ -116,13 +116,12 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
 
   return {
     async reserveIssuance (record, maxUses) {
+      refuseOwn(record, 'sk', 'use')
       if (maxUses === undefined) {
-        refuseOwn(record, 'sk')
         const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }
         if (!await putNew(full)) throw storeUnavailable('audit table', new Error('duplicate request id'))
         return full
       }
-      refuseOwn(record, 'sk', 'use')
       const prefix = useSlotPrefix(record.scope ?? '', record.role)
       // maxUses 1 needs no count: slot 1 is free or it is not.
       const used = async () => {

@@ -56,6 +56,11 @@ export interface GitLabClaims {
 const SEGMENT = /^(?!\.+$)[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/
 const ID = /^[1-9][0-9]{0,19}$/
 
+/** The project's URL (issuer + path): its own mapping scope, and how audit records and messages name it. */
+export function projectUrl (claims: Pick<GitLabClaims, 'iss' | 'project_path'>): string {
+  return `${claims.iss}/${claims.project_path}`
+}
+
 export function isGitLabPath (value: string): boolean {
   if (value.length === 0 || value.length > 1024) return false
   return value.split('/').every(s => SEGMENT.test(s))

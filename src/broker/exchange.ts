@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AuditRecord, AuditStore } from './audit'
 import { UsesExhausted, refuseOwn } from './audit'
+import { projectUrl } from './claims'
 import type { GitLabClaims } from './claims'
 import type { Config } from './config'
 import { AccessDenied, BrokerError } from './errors'
@@ -67,7 +68,7 @@ function auditRecord (token: VerifiedToken, request: ExchangeRequest, now: Date,
     at: now.toISOString(),
     requestId: request.requestId,
     issuer: c.iss,
-    project: `${c.iss}/${c.project_path}`,
+    project: projectUrl(c),
     project_path: c.project_path,
     project_id: c.project_id,
     namespace_path: c.namespace_path,
@@ -124,7 +125,7 @@ export function createExchange (deps: ExchangeDeps): Exchange {
     const token = await deps.verifyToken(request.token, at)
     const claims = token.claims
     const record = (outcome: OutcomeFields) => auditRecord(token, request, at, deps.config.auditRetentionDays, outcome)
-    const project = `${claims.iss}/${claims.project_path}`
+    const project = projectUrl(claims)
 
     const deny = async (mapping: Mapping | undefined, denial: Denial): Promise<never> => {
       const others = mapping && denial.condition !== 'maxUses' ? failingRules(mapping, claims, at) - 1 : 0

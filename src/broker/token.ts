@@ -170,9 +170,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     if (typeof verified.iat === 'number' && verified.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
       throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
     }
-    const claims = parseGitLabClaims(verified)
-    const sha256 = sha256Hex(jwt)
-    return { claims, sha256 }
+    return { claims: parseGitLabClaims(verified), sha256: sha256Hex(jwt) }
   }
   return Object.assign(verify, { stats })
 }

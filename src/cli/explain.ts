@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { countUses } from '../broker/audit'
-import { parseGitLabClaims } from '../broker/claims'
+import { parseGitLabClaims, projectUrl } from '../broker/claims'
 import type { GitLabClaims } from '../broker/claims'
 import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
@@ -120,7 +120,7 @@ export async function explain (opts: ExplainOptions): Promise<void> {
   const { claims, sha256 } = await readClaims(opts, now)
   await withTarget(opts, async target => {
     const scopes = candidateScopes(claims.iss, claims.project_path)
-    const project = `${claims.iss}/${claims.project_path}`
+    const project = projectUrl(claims)
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
     // The broker's decision, by the broker's function.
     const decision = decide(scopes, found, claims, now)
