@@ -81,6 +81,8 @@ function bodyParams (event: HttpEvent): Map<string, string> {
       }
       out.set(key, String(value))
     }
+    const repeated = repeatedJsonKey(text)
+    if (repeated !== undefined) throw new InvalidRequest(`The parameter ${named(repeated)} is given more than once.`)
     return out
   }
   if (type === 'application/x-www-form-urlencoded') {
@@ -91,6 +93,24 @@ function bodyParams (event: HttpEvent): Map<string, string> {
     return out
   }
   throw new InvalidRequest('Send parameters in the query string, or as a JSON or form-encoded body (Content-Type application/json or application/x-www-form-urlencoded).')
+}
+
+// One member of a flat JSON object: a string key, then a string or number value (what bodyParams has already checked).
+const JSON_MEMBER = /\s*("(?:[^"\\]|\\.)*")\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?[\d.eE+-]+)\s*([,}])/y
+
+/**
+ * The first key a flat JSON object gives twice, as JSON.parse decodes it. JSON.parse keeps the last silently, and a
+ * proxy or log in front of the broker may read the first, so a repeated key is refused, as a repeated form field is.
+ */
+function repeatedJsonKey (text: string): string | undefined {
+  const seen = new Set<string>()
+  JSON_MEMBER.lastIndex = text.indexOf('{') + 1
+  for (let member = JSON_MEMBER.exec(text); member; member = member[2] === ',' ? JSON_MEMBER.exec(text) : null) {
+    const key = JSON.parse(member[1]) as string
+    if (seen.has(key)) return key
+    seen.add(key)
+  }
+  return undefined
 }
 
 /** The token from `Authorization`: `Bearer <jwt>`, or on GET the raw token as AWS SDKs send it. */

@@ -179,6 +179,7 @@ const CASES: Case[] = [
   badRequest('role with path traversal', query('role=..%2Fadmin')),
   badRequest('role with a Cyrillic look-alike', query(`role=${encodeURIComponent('d\u0435ploy')}`)),
   badRequest('role given twice', query('role=deploy&role=admin')),
+  badRequest('role given twice in a JSON body (JSON.parse would keep the last)', k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: '{"role":"readonly","role":"deploy"}' })),
   badRequest('role as an object in JSON (NoSQL style)', k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: '{"role":{"$ne":null}}' })),
   badRequest('duration negative', query('role=deploy&duration=-900')),
   badRequest('duration huge', query('role=deploy&duration=99999999999999999999')),

@@ -105,3 +105,35 @@ test('request property: the parser never throws anything but a BrokerError', t =
   t.pass('only contract errors were thrown')
   t.end()
 })
+
+test('request: a JSON body that gives a key twice is refused, as a repeated form field is', t => {
+  const json = (body: string) => event({ body, headers: { 'content-type': 'application/json' } })
+  const messageOf = (body: string) => {
+    try { parseCredentialsRequest(json(body), 'POST'); return 'no error' }
+    catch (e) { return (e as Error).message }
+  }
+  t.equal(messageOf('{"role":"deploy","role":"admin"}'), 'The parameter "role" is given more than once.', 'JSON.parse alone would keep "admin"')
+  t.equal(messageOf('{"role":"deploy","duration":900,"\\u0072ole":"admin"}'), 'The parameter "role" is given more than once.', 'the same key spelt with an escape')
+  t.equal(messageOf(' { "duration" : 1e3 , "role" : "x\\"y" , "duration" : -0.5E+2 } '), 'The parameter "duration" is given more than once.', 'after escaped quotes, spaces and exponents')
+  t.equal(codeOf(() => parseCredentialsRequest(json('{"role":"deploy","role":"deploy"}'), 'POST')), 'invalid_request', 'even with the same value')
+  t.equal(parseCredentialsRequest(json('{"role":"deploy","format":"shell"}'), 'POST').role, 'deploy', 'distinct keys still parse')
+  t.end()
+})
+
+test('request property: a JSON body is refused for a repeated key exactly when JSON.parse would drop one', t => {
+  const escaped = (key: string) => `"${[...key].map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`
+  const keyText = fc.tuple(fc.constantFrom('role', 'format', 'duration', 'a', 'é', 'x"y', 'back\\slash', ''), fc.boolean())
+    .map(([key, escape]) => ({ key, text: escape ? escaped(key) : JSON.stringify(key) }))
+  const value = fc.oneof(fc.string().map(v => JSON.stringify(v)), fc.double({ noNaN: true, noDefaultInfinity: true }).map(n => JSON.stringify(n)))
+  const space = fc.constantFrom('', ' ', '\n', '\t ')
+  fc.assert(fc.property(fc.array(fc.tuple(keyText, value, space), { maxLength: 6 }), space, (members, outer) => {
+    const body = `${outer}{${members.map(([k, v, s]) => `${s}${k.text}${s}:${s}${v}${s}`).join(',')}}${outer}`
+    const keys = members.map(([k]) => k.key)
+    let message = ''
+    try { parseCredentialsRequest(event({ body, headers: { 'content-type': 'application/json' } }), 'POST') }
+    catch (e) { message = (e as Error).message }
+    return /given more than once/.test(message) === (new Set(keys).size < keys.length)
+  }), { numRuns: runs })
+  t.pass('every repeated key found, no distinct keys refused as repeated')
+  t.end()
+})
