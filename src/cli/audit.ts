@@ -6,7 +6,7 @@ import { queryAuditByProject, scanAudit } from '../broker/audit'
 import type { AuditRecord, Outcome } from '../broker/audit'
 import { isGitLabPath } from '../broker/claims'
 import { trustedIssuers } from './local-info'
-import { CliError, err, out, print, printJson, progress, renderTable, say } from './output'
+import { CliError, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
 import { addTargetOptions, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
 
@@ -109,7 +109,7 @@ async function list (opts: AuditOptions): Promise<void> {
     }
     const colour = (o: Outcome) => o === 'issued' ? out.green(o) : o === 'denied' ? out.yellow(o) : out.red(o)
     print(renderTable(['AT', 'OUTCOME', 'PROJECT', 'REF', 'JOB', 'USER', 'ROLE', 'DETAIL'], records.map(r => [
-      r.at, colour(r.outcome), r.project_path, r.ref, r.job_id, r.user_login ?? '', r.role, detail(r),
+      readableTime(r.at), colour(r.outcome), r.project_path, r.ref, r.job_id, r.user_login ?? '', r.role, detail(r),
     ]), out.bold))
     if (records.length === limit) say(err.dim(`Showing the newest ${limit}; --limit shows more.`))
   })

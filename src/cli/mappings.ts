@@ -9,7 +9,7 @@ import type { Mapping } from '../broker/policy'
 import { registerApply, untrustedScope } from './apply'
 import { trustedIssuers } from './local-info'
 import { formatPath } from './mapping-file'
-import { CliError, confirm, err, out, print, printJson, progress, renderTable, say } from './output'
+import { CliError, confirm, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
@@ -64,7 +64,7 @@ function conditionsText (mapping: Mapping, p: Paint): string {
 }
 
 function updatedText (item: Record<string, unknown>): string {
-  const at = typeof item.updatedAt === 'string' ? item.updatedAt.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : ''
+  const at = typeof item.updatedAt === 'string' ? readableTime(item.updatedAt, 'minute') : ''
   return [at, typeof item.updatedBy === 'string' ? `by ${item.updatedBy}` : ''].filter(Boolean).join(' ')
 }
 

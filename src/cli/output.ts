@@ -58,6 +58,13 @@ const ANSI = /\x1b\[[0-9;]*m/g
 const width = (s: string) => [...s.replace(ANSI, '')].length
 
 /** A plain text table: a header row, then one row per entry; cells may hold colour codes and line breaks. */
+/** An ISO instant as tables show it, in UTC: `2026-11-26 18:52:05Z`, or `2026-11-26 18:52Z` to the minute. */
+export function readableTime (iso: string, to: 'second' | 'minute' = 'second'): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})(\.\d+)?Z$/.exec(iso)
+  if (!match) return iso
+  return `${match[1]} ${match[2]}${to === 'second' ? match[3] : ''}Z`
+}
+
 export function renderTable (header: readonly string[], rows: ReadonlyArray<readonly string[]>, paintHeader: (s: string) => string = s => s): string {
   const split = rows.map(r => r.map(cell => cell.split('\n')))
   const widths = header.map((h, i) => Math.max(width(h), ...split.map(r => Math.max(...(r[i] ?? ['']).map(width)))))

@@ -1,7 +1,7 @@
-// Spec for src/cli/audit.ts's inputs: `--since` (a duration back from now, or an ISO date/time) and `--project`.
+// Spec for src/cli/audit.ts's inputs (`--since`: a duration back from now, or an ISO date/time; `--project`) and its table's times.
 import test from 'tape'
 import { parseSince, projectKey } from '../../src/cli/audit'
-import { CliError } from '../../src/cli/output'
+import { CliError, readableTime } from '../../src/cli/output'
 
 let now: Date
 
@@ -40,6 +40,14 @@ test('--project is a URL, or a path joined to the issuer', t => {
   t.equal(projectKey('acme/api', 'https://gitlab.com'), 'https://gitlab.com/acme/api', 'a path gets the issuer in front')
   t.throws(() => projectKey('acme/api', undefined), /is a path, and the issuer it belongs to is not known/, 'a path without an issuer is refused')
   t.throws(() => projectKey('acme/../x y', 'https://gitlab.com'), /neither a project URL nor a GitLab project path/, 'a non-path is refused')
+})
+
+test('tables show times in one form: UTC, a space for the T, to the second (audit) or the minute (mappings)', t => {
+  t.equal(readableTime('2026-11-26T18:52:05.123Z'), '2026-11-26 18:52:05Z', 'audit list: to the second')
+  t.equal(readableTime('2026-11-26T18:52:05Z'), '2026-11-26 18:52:05Z', 'without milliseconds')
+  t.equal(readableTime('2026-11-26T18:52:05.123Z', 'minute'), '2026-11-26 18:52Z', 'mappings list: to the minute')
+  t.equal(readableTime('not a time'), 'not a time', 'anything else is shown as stored')
+  t.end()
 })
 
 test('Teardown', t => {
