@@ -79,6 +79,12 @@ function str (payload: Record<string, unknown>, claim: string, optional = false)
   return value
 }
 
+/**
+ * 9999-12-31T23:59:59Z. A time claim past it is no GitLab's; and far past it (1e20, say) it is no longer a whole number
+ * of seconds, and the audit record, which keeps a token's use slots until `exp`, could not be stored: a 503, not a 401.
+ */
+const LATEST_TIME = 253402300799
+
 /** The claims every GitLab CI ID token carries, and the broker needs. */
 export const REQUIRED_CLAIMS: readonly string[] = [
   'jti', 'sub', 'ref', 'ref_type', 'ref_protected', 'project_id', 'project_path', 'namespace_id', 'namespace_path', 'pipeline_id', 'job_id',
@@ -95,6 +101,12 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
     throw new InvalidToken(`The token lacks the claim${missing.length > 1 ? 's' : ''} ${names}; this is not a GitLab CI ID token the broker accepts.`)
   }
   for (const claim of ['jti', 'sub', 'ref', 'ref_type']) str(payload, claim)
+  for (const claim of ['iat', 'nbf', 'exp']) {
+    const value = payload[claim]
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= LATEST_TIME)) {
+      fail(claim, 'must be whole seconds since 1970, no later than the year 9999')
+    }
+  }
   for (const claim of ID_CLAIMS) {
     const value = str(payload, claim, !REQUIRED_CLAIMS.includes(claim))
     if (value !== undefined && !ID.test(value)) fail(claim, 'must be a decimal ID')

@@ -13,7 +13,7 @@ import { errorFields, log } from './log'
 import { createMappingStore } from './mappings'
 import { createPublisher } from './publish'
 import { parseCredentialsRequest, responseFormat } from './request'
-import type { HttpEvent } from './request'
+import type { Format, HttpEvent } from './request'
 import { respondCredentials, respondError } from './respond'
 import type { HttpResult } from './respond'
 import { createStsClient, createStsPort } from './sts'
@@ -60,8 +60,10 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: () => E
   const exchange = wireOrExplain(build)
   return async function handler (event) {
     const requestId = event.requestContext?.requestId || randomUUID()
+    let format: Format | undefined
     try {
       const request = parseCredentialsRequest(event, method)
+      format = request.format
       const issued = await exchange({ token: request.token, role: request.role, duration: request.duration, requestId })
       log('info', 'credentials issued', { requestId, issuanceId: issued.issuanceId, role: request.role, roleArn: issued.roleArn, accessKeyId: issued.credentials.accessKeyId })
       return respondCredentials(issued, request.format, requestId)
@@ -70,8 +72,8 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: () => E
       const failure = asBrokerError(err)
       const unexpected = failure instanceof InternalError
       log(failure.status >= 500 ? 'error' : 'info', 'request refused', { requestId, status: failure.status, code: failure.code, ...errorFields(unexpected ? err : failure, unexpected) })
-      // Read leniently, and only here: a request that parsed already says its format.
-      return respondError(failure, responseFormat(event, method), requestId)
+      // A request that parsed says its format; only one that did not is read leniently (and only here).
+      return respondError(failure, format ?? responseFormat(event, method), requestId)
     }
   }
 }

@@ -1,6 +1,6 @@
 // Reads a credentials request from an API Gateway (HTTP API, payload v2) event: token, role, duration, format.
 // Every rule of what a well-formed request is lives here; what the token proves is token.ts's.
-import { InvalidRequest, InvalidToken, PayloadTooLarge } from './errors'
+import { InvalidRequest, InvalidToken, MethodNotAllowed, PayloadTooLarge } from './errors'
 import { MAX_DURATION, MIN_DURATION, ROLE_NAME } from './policy'
 import { MAX_TOKEN_BYTES } from './token'
 
@@ -140,10 +140,23 @@ export function responseFormat (event: HttpEvent, method: 'GET' | 'POST'): Forma
   try { body = bodyText(event) }
   catch { return 'json' }
   // The same in a body that does not parse (a repeated form field, broken JSON): asked for shell is answered in shell.
-  return new URLSearchParams(body).getAll('format').includes('shell') || /"format"\s*:\s*"shell"/.test(body) ? 'shell' : 'json'
+  return new URLSearchParams(body).getAll('format').includes('shell') || /"format"\s*:\s*"shell"/.test(body) || jsonFormat(body) === 'shell' ? 'shell' : 'json'
+}
+
+/** `format` of a JSON body that parses but was refused for another reason (an unknown key, say), however it is spelt. */
+function jsonFormat (body: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).format : undefined
+  }
+  catch { return undefined }
 }
 
 export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST'): CredentialsRequest {
+  // API Gateway routes each method to its own handler; a router that sends HEAD to GET (sandbox does) would otherwise
+  // issue credentials, and take a maxUses slot, for an answer that carries no body.
+  const asked = event.requestContext?.http?.method
+  if (asked !== undefined && asked !== method) throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`)
   const query = queryParams(event)
   const body = method === 'POST' ? bodyParams(event) : new Map<string, string>()
   if (method === 'GET' && bodyText(event).trim() !== '') throw new InvalidRequest('GET /credentials takes no body; put role in the query string.')

@@ -70,6 +70,7 @@ export function respondCredentials (issued: Issued, format: Format, requestId: s
 export function respondError (err: BrokerError, format: Format, requestId: string, extraHeaders: Record<string, string> = {}): HttpResult {
   const extra = { ...extraHeaders }
   if (err.status === 401) extra['www-authenticate'] = 'Bearer realm="tanuki-sts", error="invalid_token"'
+  if (err.status === 405) extra.allow = 'GET, POST'
   if (format === 'shell') {
     const text = `tanuki-sts: ${err.code}: ${err.message} (request ${requestId})`
     return {

@@ -132,6 +132,9 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
         if (field in raw) atPath([...base, field], `${field} is set by tanuki-sts on every write; remove it from the file`)
       }
     }
+    for (const n of numbersNotAsWritten(doc, text, base, raw)) {
+      atPath(n.path, `${n.raw} is YAML for the number ${n.value}: quote it ("${n.raw}") to mean it as written, or write ${n.value}`)
+    }
     try {
       const mapping = parseMapping(raw)
       const { line, col } = lineCounter.linePos(locate(doc, base))
@@ -145,6 +148,19 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return { mappings, problems, warnings }
+}
+
+/**
+ * Whole numbers written otherwise than as their decimal (`0o17`, `0x41A`, `010`, `1e3`, `+5`): YAML reads them as
+ * numbers, so a pattern or a pin would silently become another text (`ref: 0o17` matching the branch "15").
+ */
+function numbersNotAsWritten (doc: Document, text: string, path: Path, value: unknown): Array<{ path: Path; raw: string; value: number }> {
+  if (Array.isArray(value)) return value.flatMap((v, i) => numbersNotAsWritten(doc, text, [...path, i], v))
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => numbersNotAsWritten(doc, text, [...path, k], v))
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) return []
+  const node = doc.getIn(path, true)
+  const raw = isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]).trim() : String(value)
+  return raw === String(value) ? [] : [{ path, raw, value }]
 }
 
 /** The first alias in the document whose anchor is never set: where it is, and how it was written. */

@@ -40,24 +40,37 @@ export function paint (enabled: boolean): Paint {
 export const out = paint(useColour(process.stdout))
 export const err = paint(useColour(process.stderr))
 
+// The colour codes paint() writes, and every other control character (C0 but tab and line feed, DEL, C1).
+// eslint-disable-next-line no-control-regex
+const OUR_SGR_OR_CONTROL = new RegExp(`(\x1b\\[(?:${Object.values(SGR).flat().join('|')})m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]`, 'g')
+
+/**
+ * Text for a terminal: what a token's claims, an audit record or a table item carry (a ref may hold U+009B, a C1 CSI)
+ * could otherwise move the cursor, retitle the window or hide a line. Each control character is shown as its \u escape;
+ * only paint()'s own colour codes pass.
+ */
+export function printable (text: string): string {
+  return text.replace(OUR_SGR_OR_CONTROL, (match, ours: string | undefined) => ours ?? `\\u${match.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 export function print (line = ''): void {
-  process.stdout.write(line + '\n')
+  process.stdout.write(printable(line) + '\n')
 }
 
 /** Messages for the human (status, warnings, what a command did): stderr, so stdout stays the result. */
 export function say (line = ''): void {
-  process.stderr.write(line + '\n')
+  process.stderr.write(printable(line) + '\n')
 }
 
+/** JSON.stringify leaves DEL and C1 raw; they are escaped too, so `--json` at a terminal is as safe (and still JSON). */
 export function printJson (value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+  process.stdout.write(JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n')
 }
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g
 const width = (s: string) => [...s.replace(ANSI, '')].length
 
-/** A plain text table: a header row, then one row per entry; cells may hold colour codes and line breaks. */
 /** An ISO instant as tables show it, in UTC: `2026-11-26 18:52:05Z`, or `2026-11-26 18:52Z` to the minute. */
 export function readableTime (iso: string, to: 'second' | 'minute' = 'second'): string {
   const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})(\.\d+)?Z$/.exec(iso)
@@ -65,8 +78,10 @@ export function readableTime (iso: string, to: 'second' | 'minute' = 'second'): 
   return `${match[1]} ${match[2]}${to === 'second' ? match[3] : ''}Z`
 }
 
+/** A plain text table: a header row, then one row per entry; cells may hold colour codes and line breaks. */
 export function renderTable (header: readonly string[], rows: ReadonlyArray<readonly string[]>, paintHeader: (s: string) => string = s => s): string {
-  const split = rows.map(r => r.map(cell => cell.split('\n')))
+  // Made printable first, so a control character's \u escape is measured at the width it is shown.
+  const split = rows.map(r => r.map(cell => printable(cell).split('\n')))
   const widths = header.map((h, i) => Math.max(width(h), ...split.map(r => Math.max(...(r[i] ?? ['']).map(width)))))
   const line = (cells: readonly string[], last: boolean) => cells
     .map((c, i) => i === cells.length - 1 && last ? c : c + ' '.repeat(widths[i] - width(c)))

@@ -99,6 +99,18 @@ test('GET answers the container format', async t => {
   t.deepEqual(Object.keys(body).sort(), ['AccessKeyId', 'Expiration', 'RoleArn', 'SecretAccessKey', 'Token'], 'container fields')
 })
 
+test('HEAD /credentials (which sandbox routes to the GET handler) is 405, issues nothing and takes no use', async t => {
+  await env.reset()
+  await env.putMapping({ ...project, maxUses: 1 })
+  const token = await env.mint()
+  const head = await fetch(`${env.url}/credentials?role=deploy`, { method: 'HEAD', headers: { authorization: token } })
+  const get = await fetch(`${env.url}/credentials?role=deploy`, { headers: { authorization: token } })
+  t.equal(head.status, 405, 'HEAD: 405')
+  t.equal(head.headers.get('allow'), 'GET, POST', 'with Allow')
+  t.equal(get.status, 200, 'the token\'s one use is still there for the GET that follows')
+  t.equal(env.sts.calls.AssumeRole, 1, 'one AssumeRole: the GET\'s')
+})
+
 test('a real client: the AWS SDK container-credentials provider gets credentials and uses them', async t => {
   await env.reset()
   await env.putMapping(project)

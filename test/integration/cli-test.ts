@@ -464,6 +464,30 @@ test('audit list shows what the broker issued and denied', async t => {
   t.match(noIssuer.stderr, /--issuer/, 'asking for --issuer')
 })
 
+test('claims with terminal control characters reach the screen escaped: audit list, explain, and their --json', async t => {
+  await env.reset()
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  // A C1 CSI (U+009B) is a valid byte in a git ref; ESC sequences (recolour, retitle the window) are there for good measure.
+  const ref = 'y\u009b2J\u001b]0;pwned\u0007\u001b[8mhidden\r'
+  const token = await env.mint({ ref })
+  await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+  const runs = await Promise.all([
+    cli(['audit', 'list', ...local, '--project', scope]),
+    cli(['audit', 'list', ...local, '--project', scope, '--json']),
+    cli(['explain', ...local, ...verify, '--token', token, '--role', 'deploy']),
+    cli(['explain', ...local, ...verify, '--token', token, '--role', 'deploy', '--json']),
+  ])
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/
+  t.plan(runs.length * 2 + 2)
+  for (const [i, run] of runs.entries()) {
+    t.notOk(control.test(run.stdout), `run ${i + 1}: no control character on stdout`)
+    t.notOk(control.test(run.stderr), `run ${i + 1}: nor on stderr`)
+  }
+  t.match(runs[0].stdout, /y\\u009b2J\\u001b\]0;pwned\\u0007\\u001b\[8mhidden\\u000d/, 'the table shows each as its \\u escape')
+  t.equal((JSON.parse(runs[1].stdout) as Array<{ ref: string }>)[0].ref, ref, 'and --json still parses to the record as stored')
+})
+
 test('token mint asks the local issuer and prints only the token', async t => {
   await env.reset()
   await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })

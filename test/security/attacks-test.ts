@@ -1,6 +1,9 @@
 // Bad tokens and bad requests against the running broker (sandbox): each case changes one thing and expects the
 // contract's status and code (DESIGN §2). None reaches STS; only authenticated denials (403) leave audit records.
 import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import test from 'tape'
 import type { AuditRecord } from '../../src/broker/audit'
 import { AUDIENCE, ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
@@ -160,6 +163,8 @@ const CASES: Case[] = [
   unauthorized('a header that is not JSON', k => k.real('not json', JSON.stringify(k.claims), true)),
   unauthorized('a payload that is not JSON', k => k.real(JSON.stringify(k.header), 'not json', true)),
   unauthorized('a payload that is a JSON array', k => k.real(k.header, [k.claims])),
+  unauthorized('exp of 1e20, validly signed (not whole seconds: the audit write failed, a 503)', k => k.real(k.header, { ...k.claims, exp: 1e20 })),
+  unauthorized('exp past the year 9999, validly signed', k => k.real(k.header, { ...k.claims, exp: 253402300800 })),
 
   // The Authorization header
   { name: 'the Basic scheme', req: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'invalid_token' },
@@ -293,6 +298,27 @@ test(`attacks: ${CASES.length} bad tokens and requests, each answered with the c
   const deniedCases = CASES.filter(c => c.status === 403).length
   t.equal(records.length, deniedCases, `exactly the ${deniedCases} authenticated denials left audit records`)
   t.ok(records.every(r => r.outcome === 'denied' && r.sk.startsWith('deny#')), 'each a denial; no issuance was reserved')
+})
+
+test('format=shell asked in a JSON body, however spelt, gets its errors as the script that stops eval', async t => {
+  // A ref is the pusher's to name, and `x$(touch${IFS}FILE)` is a valid git branch; a 403 quotes it. Answered as JSON
+  // to a caller that asked for shell, `eval` would run the $(...) inside the message's double quotes.
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-eval-'))
+  const marker = join(dir, 'pwned')
+  const token = await env.mint({ ref: `x$(touch\${IFS}${marker})` })
+  const json = { 'content-type': 'application/json' }
+  const answers = await Promise.all([
+    call(env, witness, { token, query: '', headers: json, body: '{"role":"deploy","format":"sh\\u0065ll"}' }),
+    call(env, witness, { token, query: '', headers: json, body: '{"role":"deploy","format":"sh\\u0065ll","debug":1}' }),
+  ])
+  t.plan(answers.length * 2 + 1)
+  for (const [i, r] of answers.entries()) {
+    t.match(r.text, /^printf '%s\\n' '.*' >&2\nexit 1\n$/s, `${i === 0 ? 'a 403 after the request parsed' : 'a 400 for an unknown key'}: the error script`)
+    const run = spawnSync('bash', ['-c', 'eval "$1"; echo ran-on', 'bash', r.text], { encoding: 'utf8' })
+    t.ok(run.status !== 0 && !run.stdout.includes('ran-on'), 'eval stops there')
+  }
+  t.notOk(existsSync(marker), 'and nothing from the token ran')
+  rmSync(dir, { recursive: true, force: true })
 })
 
 test('no secret appears in any log line, error body or audit record', async t => {

@@ -73,6 +73,32 @@ test('every problem parseMapping finds gets a location', t => {
   t.ok(problems.includes('m.yaml:13:5: mappings[1].pin: a project scope is pinned by project_id, not namespace_id'), 'a project scope with a namespace pin')
 })
 
+test('a whole number not written as its decimal (octal, hex, exponent, leading zero) is a problem, not silently another text', t => {
+  const text = `mappings:
+  - scope: https://gitlab.com/acme/api
+    role: deploy
+    roleArn: arn:aws:iam::111122223333:role/x
+    pin: { project_id: 0x41A }
+    maxUses: 1e1
+    conditions:
+      ref: [0o17, 010, "0o17", 42]
+  - scope: https://gitlab.com/acme/web
+    role: deploy
+    roleArn: arn:aws:iam::111122223333:role/x
+    pin: { project_id: 4301877 }
+    maxDuration: 3600
+`
+  const { problems, mappings } = parseMappingFile(text, 'm.yaml')
+  t.deepEqual(problems.map(formatProblem), [
+    'm.yaml:5:12: mappings[0].pin.project_id: 0x41A is YAML for the number 1050: quote it ("0x41A") to mean it as written, or write 1050',
+    'm.yaml:6:5: mappings[0].maxUses: 1e1 is YAML for the number 10: quote it ("1e1") to mean it as written, or write 10',
+    'm.yaml:8:13: mappings[0].conditions.ref[0]: 0o17 is YAML for the number 15: quote it ("0o17") to mean it as written, or write 15',
+    'm.yaml:8:19: mappings[0].conditions.ref[1]: 010 is YAML for the number 10: quote it ("010") to mean it as written, or write 10',
+  ], 'each where it is written; quoted text and plain decimals are fine')
+  t.equal(mappings.length, 2, 'the parser still reads both (a file with any problem is not applied)')
+  t.end()
+})
+
 test('a missing field points at its mapping', t => {
   const problems = parseMappingFile('mappings:\n  - scope: https://gitlab.com/acme/api\n    role: deploy\n', 'm.yaml').problems.map(formatProblem)
   t.plan(2)

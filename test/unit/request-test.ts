@@ -60,6 +60,8 @@ test('request: every ill-formed request is refused with the contract code', t =>
     ['Basic scheme', event({ query: 'role=deploy', headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 'POST', 'invalid_token'],
     ['two tokens (a repeated header, joined)', event({ query: 'role=deploy', headers: { authorization: `Bearer ${jwt}, Bearer ${jwt}` } }), 'POST', 'invalid_token'],
     ['Bearer with nothing', event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'GET', 'invalid_token'],
+    ['HEAD routed to the GET handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'HEAD' } } }, 'GET', 'method_not_allowed'],
+    ['GET routed to the POST handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'GET' } } }, 'POST', 'method_not_allowed'],
   ]
   for (const [name, e, method, code] of cases) t.equal(codeOf(() => parseCredentialsRequest(e, method)), code, `${name}: ${code}`)
   t.end()

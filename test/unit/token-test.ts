@@ -156,6 +156,14 @@ test('token: refused are keys under 2048 bits and JWS extensions (stricter than 
       t.equal(await codeOf(token({}, { iat: String(IAT) }), now, verifier), '401 invalid_token', 'iat as a string')
       t.equal(await codeOf(token({}, { exp: String(IAT + 300) }), now, verifier), '401 invalid_token', 'exp as a string')
       t.equal(await codeOf(token({}, { aud: [] }), now, verifier), '401 invalid_token', 'an empty audience array')
+      // Validly signed (an issuer's bug, or a test issuer): a 401 naming the claim, not a 503 from the audit write.
+      t.equal(await codeOf(token({}, { exp: 1e20 }), now, verifier), '401 invalid_token', 'exp of 1e20 (not a whole number of seconds in a double)')
+      t.equal(await codeOf(token({}, { exp: 2 ** 53 + 2 }), now, verifier), '401 invalid_token', 'exp past 2^53')
+      t.equal(await codeOf(token({}, { exp: 253402300800 }), now, verifier), '401 invalid_token', 'exp past the year 9999')
+      t.equal(await codeOf(token({}, { exp: IAT + 300.5 }), now, verifier), '401 invalid_token', 'exp with a fraction')
+      t.equal(await codeOf(token({}, { iat: -1e308 }), now, verifier), '401 invalid_token', 'iat far before 1970')
+      t.equal(await codeOf(token({}, { nbf: -1 }), now, verifier), '401 invalid_token', 'nbf before 1970')
+      t.equal(await codeOf(token({}, { exp: 253402300799 }), now, verifier), 'ok', 'exp at the last second of 9999 is still whole: accepted')
       t.equal(await codeOf(`${token({}).slice(0, -8)}AAAAAAAA`, now, verifier), '401 invalid_token', 'a damaged signature')
     }
     finally { await done() }
