@@ -45,6 +45,8 @@ architect/plugin-typescript
 tanuki-sts
   src src/plugins/tanuki-sts.js
 
-# Target roles the broker may assume (IAM Resource patterns); narrow these for your accounts.
+# Target roles the broker may assume (IAM Resource patterns): replace 111122223333 with your accounts. Each pattern
+# names its account and begins the role name with literal characters; a deploy refuses a wildcard account or role/*.
+# gitlab-*: the roles CI jobs ask for; tanuki-sts-*: the broker's own deploy and mappings roles (README, "Deploying").
 @tanuki-sts
-target-roles arn:aws:iam::*:role/*
+target-roles arn:aws:iam::111122223333:role/gitlab-* arn:aws:iam::111122223333:role/tanuki-sts-*

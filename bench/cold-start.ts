@@ -102,7 +102,8 @@ async function main (): Promise<void> {
 
 /**
  * The first and second request of fresh processes, against the local world, in both places an event can go: sandbox's
- * bus (a local sink), and the AWS path (ARC_ENV=staging, no sandbox; SNS and SSM faked on loopback, DynamoDB by endpoint).
+ * bus (a local sink), and the AWS path (no sandbox; SNS and SSM faked on loopback, DynamoDB by endpoint). ARC_ENV stays
+ * testing: a deployed stack's (staging, production) refuses the http:// issuer and endpoints this local world has.
  */
 async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Promise<void> {
   if (!post) throw new Error('no post-credentials bundle')
@@ -125,7 +126,7 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
       ...deployed,
       ...world.env,
       ...credentials,
-      ARC_ENV: 'staging',
+      ARC_ENV: 'testing',
       ARC_SANDBOX: '',
       ARC_STACK_NAME: 'TanukiStsStaging',
       BROKER_TABLE_MAPPINGS: TABLES.mappings,
@@ -155,7 +156,7 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
     const subject = `http/post-credentials ${mode}`
     const note = mode === 'sandbox'
       ? 'fresh process; local DynamoDB, issuer (discovery + JWKS on the first request), STS, and sandbox\'s event bus as a local sink'
-      : 'fresh process; ARC_ENV=staging without sandbox: events to SNS (faked on loopback, SigV4 checked), DynamoDB/STS/issuer local'
+      : 'fresh process; no sandbox: events to SNS (faked on loopback, SigV4 checked), DynamoDB/STS/issuer local'
     emit({ bench: 'cold_start', subject, metric: 'first_request_p50_ms', value: ms(median(first), 1), unit: 'ms', note })
     emit({ bench: 'cold_start', subject, metric: 'second_request_p50_ms', value: ms(median(second), 1), unit: 'ms' })
     emit({ bench: 'cold_start', subject, metric: 'first_publish_p50_ms', value: ms(median(firstPublish), 1), unit: 'ms',

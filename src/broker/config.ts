@@ -98,23 +98,31 @@ function endpoint (env: Env, name: string): string | undefined {
 }
 
 /**
- * Production reaches AWS over TLS only. The broker's STS override and the SDK's own endpoint variables, which its clients
+ * A stack `arc deploy` made: it sets ARC_ENV to staging or production (sandbox's is testing). Staging is a broker in AWS
+ * too, with the same target roles: what production refuses, it refuses.
+ */
+function deployed (env: Env): boolean {
+  return env.ARC_ENV === 'staging' || env.ARC_ENV === 'production'
+}
+
+/**
+ * A deployed stack reaches AWS over TLS only. The broker's STS override and the SDK's own endpoint variables, which its clients
  * (and the SNS publisher) honour by themselves, may name a regional, FIPS or VPC endpoint, never an http:// one: every
  * request carries the Lambda role's session token, AssumeRole's answer holds the issued credentials, and the mappings
  * read from DynamoDB decide what is granted. (The value is not quoted here: it may hold credentials.)
  */
 const AWS_ENDPOINT_VARIABLES = ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL'] as const
 function refuseCleartextEndpoints (env: Env): void {
-  if (env.ARC_ENV !== 'production') return
+  if (!deployed(env)) return
   for (const name of AWS_ENDPOINT_VARIABLES) {
     const text = env[name]?.trim()
-    if (text && !/^https:\/\//i.test(text)) bad(name, 'must be an https:// URL when ARC_ENV=production: requests to AWS (the role\'s session token, the credentials STS issues, the mappings) must not cross the network in clear')
+    if (text && !/^https:\/\//i.test(text)) bad(name, `must be an https:// URL in a deployed stack (ARC_ENV=${env.ARC_ENV}): requests to AWS (the role\'s session token, the credentials STS issues, the mappings) must not cross the network in clear`)
   }
 }
 
-/** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in production. */
+/** Sandbox passes its ports as JSON in ARC_SANDBOX; never honoured in a deployed stack. */
 function sandboxPort (env: Env, service: 'tables' | 'events'): number | undefined {
-  if (env.ARC_ENV === 'production' || !env.ARC_SANDBOX) return undefined
+  if (deployed(env) || !env.ARC_SANDBOX) return undefined
   try {
     const port: unknown = JSON.parse(env.ARC_SANDBOX)?.ports?.[service]
     return typeof port === 'number' ? port : undefined
@@ -155,7 +163,7 @@ export function loadEventsTarget (env: Env = process.env): EventsTarget {
 
 export function loadConfig (env: Env = process.env): Config {
   const allowHttpIssuers = flag(env, 'BROKER_ALLOW_HTTP_ISSUERS')
-  if (allowHttpIssuers && env.ARC_ENV === 'production') bad('BROKER_ALLOW_HTTP_ISSUERS', 'is refused when ARC_ENV=production')
+  if (allowHttpIssuers && deployed(env)) bad('BROKER_ALLOW_HTTP_ISSUERS', `is refused in a deployed stack (ARC_ENV=${env.ARC_ENV}): it is for local runs`)
   const issuerList = (env.BROKER_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
   if (issuerList.length === 0) bad('BROKER_ISSUERS', 'is required: the comma-separated issuer URLs to trust, e.g. https://gitlab.com')
   const issuers = issuerList.map(i => parseIssuer(i, allowHttpIssuers))
@@ -167,7 +175,7 @@ export function loadConfig (env: Env = process.env): Config {
   const stsEndpoint = endpoint(env, 'BROKER_STS_ENDPOINT')
   // The broker's DynamoDB (local runs, fault tests); production always uses AWS's, as it does its issuers over https.
   const dynamoOverride = endpoint(env, 'BROKER_DYNAMODB_ENDPOINT')
-  if (dynamoOverride && env.ARC_ENV === 'production') bad('BROKER_DYNAMODB_ENDPOINT', 'is refused when ARC_ENV=production (it is for local runs)')
+  if (dynamoOverride && deployed(env)) bad('BROKER_DYNAMODB_ENDPOINT', `is refused in a deployed stack (ARC_ENV=${env.ARC_ENV}): it is for local runs`)
   const tablesPort = sandboxPort(env, 'tables')
   const dynamoEndpoint = dynamoOverride ?? (tablesPort !== undefined ? `http://localhost:${tablesPort}` : undefined)
   const app = env.ARC_APP_NAME ?? 'tanuki-sts'

@@ -64,7 +64,7 @@ function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
       BROKER_AUDIENCE: opts.audience ?? (env.BROKER_AUDIENCE || (opts.local ? readLocalInfo().audience ?? DEFAULT_LOCAL_AUDIENCE : undefined)),
       // A sandbox's issuer is http:// on loopback; elsewhere only if the broker's own switch says so.
       BROKER_ALLOW_HTTP_ISSUERS: opts.local ? 'true' : env.BROKER_ALLOW_HTTP_ISSUERS,
-      ARC_ENV: opts.local ? 'staging' : opts.env,
+      ARC_ENV: opts.local ? 'testing' : opts.env,
       BROKER_TABLE_MAPPINGS: 'unused', BROKER_TABLE_AUDIT: 'unused',
     })
   }

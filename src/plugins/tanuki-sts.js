@@ -1,5 +1,6 @@
-// Architect deploy plugin: lets the broker's Lambda role assume the target roles, keeps the tables whatever happens to
-// the stack, and hands the Lambdas their table names and the credentials-issued topic.
+// Architect deploy plugin: lets the credentials Lambdas' role (and no other Lambda's) assume the target roles, keeps
+// and protects the tables whatever happens to the stack, throttles the API, and hands the Lambdas their table names and
+// the credentials-issued topic.
 // Settings come from the `@tanuki-sts` pragma in app.arc. Plain JS: Architect loads plugins with require().
 
 /** @param {Array<unknown>|undefined} pragma */
@@ -54,10 +55,70 @@ function dynamoStatements () {
   ]
 }
 
+/**
+ * A target-roles pattern names one account and starts the role name with literal characters. `arn:aws:iam::*:role/*`
+ * or `role/*` would let the broker assume every role that trusts its account's root, as many do (CDK's deploy roles,
+ * OrganizationAccountAccessRole): then one mapping, or any code in the credentials Lambdas, could hand those out.
+ */
+const NARROW_TARGET_ROLE = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-][\w+=,.@/*?-]*$/
+
+/** The Lambdas that issue credentials: the only ones given the role that may assume target roles. */
+const CREDENTIALS_LAMBDAS = ['PostCredentialsHTTPLambda', 'GetCredentialsHTTPLambda']
+/** The event Lambda: it annotates the audit record of each issuance, and needs nothing else. */
+const EVENTS_LAMBDA = 'CredentialsIssuedEventLambda'
+
+/** `throttle-rate` / `throttle-burst` under @tanuki-sts: the HTTP API's limits for all routes (API Gateway answers 429 past them). */
+const THROTTLE_DEFAULTS = { 'throttle-rate': 100, 'throttle-burst': 500 }
+
+function throttle (config) {
+  const value = name => {
+    const text = config[name]?.[0]
+    if (text === undefined) return THROTTLE_DEFAULTS[name]
+    if (!/^\d{1,6}$/.test(text) || Number(text) < 1) throw Error(`app.arc: @tanuki-sts ${name} must be a whole number of requests from 1, not "${text}"`)
+    return Number(text)
+  }
+  return { ThrottlingRateLimit: value('throttle-rate'), ThrottlingBurstLimit: value('throttle-burst') }
+}
+
+/** A role for a Lambda that must not issue credentials: its own logs, and the statements given. */
+function plainRole (statements) {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [{
+        PolicyName: 'TanukiStsPlain',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OwnLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+              Resource: { 'Fn::Sub': 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${AWS::StackName}-*' },
+            },
+            ...statements,
+          ],
+        },
+      }],
+    },
+  }
+}
+
 function start ({ arc, cloudformation }) {
-  const targetRoles = settings(arc['tanuki-sts'])['target-roles']
+  const config = settings(arc['tanuki-sts'])
+  const targetRoles = config['target-roles']
   if (!targetRoles || targetRoles.length === 0) {
     throw Error('app.arc: @tanuki-sts needs `target-roles <IAM role ARN pattern> ...`, the roles the broker may assume')
+  }
+  const broad = targetRoles.filter(r => !NARROW_TARGET_ROLE.test(r))
+  if (broad.length > 0) {
+    throw Error(`app.arc: @tanuki-sts target-roles ${broad.join(' ')} is too broad: name the account (12 digits) and begin the role ` +
+      'name with literal characters, e.g. arn:aws:iam::123456789012:role/gitlab-* (a wildcard account or role/* would let the broker ' +
+      'assume every role that trusts the account root)')
   }
   const resources = cloudformation.Resources
   const role = resources.Role
@@ -71,10 +132,34 @@ function start ({ arc, cloudformation }) {
   // The tables outlive the stack's mistakes. An update that replaces a table creates the new one, moves the stack to it
   // and only then deletes the old one, in a cleanup whose failure rolls nothing back; a stack deletion, or the rollback
   // of a failed first create, deletes them too. Retained, the mappings and the audit trail stay, to recover from.
+  // Deletion protection and point-in-time recovery: a DeleteTable by hand (console, CLI) is refused until protection
+  // is turned off, and a table damaged by writes can be restored to any second of the last 35 days.
   for (const logicalId of TABLES) {
     if (!resources[logicalId]) throw Error(`tanuki-sts plugin: the ${logicalId} (@tables) is missing from the template`)
     Object.assign(resources[logicalId], { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' })
+    Object.assign(resources[logicalId].Properties, {
+      DeletionProtectionEnabled: true,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    })
   }
+  // Only the credentials Lambdas run as `Role`, the role target roles trust (trust-policy prints it). The others never
+  // issue: healthz and the catch-all get their logs only, the event Lambda its logs and the audit annotation.
+  for (const name of [...CREDENTIALS_LAMBDAS, EVENTS_LAMBDA]) {
+    if (!resources[name]) throw Error(`tanuki-sts plugin: the ${name} function is missing from the template`)
+  }
+  resources.PlainRole = plainRole([])
+  resources.EventsRole = plainRole([
+    { Sid: 'AnnotateAudit', Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: [tableArn('AuditTable')] },
+  ])
+  for (const [name, resource] of Object.entries(resources)) {
+    if (resource.Type !== 'AWS::Serverless::Function' || CREDENTIALS_LAMBDAS.includes(name)) continue
+    const own = name === EVENTS_LAMBDA ? 'EventsRole' : 'PlainRole'
+    resource.Properties.Role = { 'Fn::GetAtt': [own, 'Arn'] }
+    resource.DependsOn = own
+  }
+  // Every route's rate and burst: a flood of junk requests stops at API Gateway (429) instead of starting Lambdas.
+  if (!resources.HTTP) throw Error('tanuki-sts plugin: the HTTP API (Resources.HTTP) is missing from the template')
+  resources.HTTP.Properties.DefaultRouteSettings = throttle(config)
   // Architect names the topic of `@events credentials-issued` CredentialsIssuedEventTopic; its Ref is the topic ARN,
   // which the broker publishes to directly (no SSM lookup at run time). The Lambda role may already sns:Publish to it.
   if (!resources[EVENTS_TOPIC]) throw Error(`tanuki-sts plugin: the ${EVENTS_TOPIC} (@events credentials-issued) is missing from the template`)
@@ -92,4 +177,4 @@ function start ({ arc, cloudformation }) {
   return cloudformation
 }
 
-module.exports = { deploy: { start }, stsStatement, dynamoStatements }
+module.exports = { deploy: { start }, stsStatement, dynamoStatements, NARROW_TARGET_ROLE }

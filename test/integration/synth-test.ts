@@ -83,6 +83,39 @@ for (const stage of ['staging', 'production'] as const) {
     }
   })
 
+  test(`${stage}: the tables have deletion protection and point-in-time recovery`, async t => {
+    for (const name of ['MappingsTable', 'AuditTable']) {
+      const props = resource(templates[stage]!, name)?.Properties
+      t.equal(props?.DeletionProtectionEnabled, true, `${name}: DeleteTable is refused until protection is turned off`)
+      t.deepEqual(props?.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true }, `${name}: restorable to any second of 35 days`)
+    }
+  })
+
+  test(`${stage}: only the credentials Lambdas run as the role that may assume target roles`, async t => {
+    const tmpl = templates[stage]!
+    const roleOf = (fn: string) => JSON.stringify(resource(tmpl, fn)?.Properties.Role)
+    for (const fn of ['PostCredentialsHTTPLambda', 'GetCredentialsHTTPLambda']) t.match(roleOf(fn), /"Ref":"Role"/, `${fn}: Role`)
+    t.equal(roleOf('GetHealthzHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['PlainRole', 'Arn'] }), 'healthz: the plain role')
+    t.equal(roleOf('AnyCatchallHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['PlainRole', 'Arn'] }), 'the catch-all: the plain role')
+    t.equal(roleOf('CredentialsIssuedEventLambda'), JSON.stringify({ 'Fn::GetAtt': ['EventsRole', 'Arn'] }), 'the event Lambda: the events role')
+    const statements = (name: string) => ((resource(tmpl, name)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
+      .flatMap(p => p.PolicyDocument.Statement)
+    const actions = (name: string) => statements(name).filter(s => s.Effect === 'Allow').flatMap(s => [s.Action].flat()).sort()
+    t.deepEqual(actions('PlainRole'), ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], 'the plain role: its logs, nothing else')
+    t.deepEqual(actions('EventsRole'), ['dynamodb:UpdateItem', 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+      'the events role: its logs and UpdateItem')
+    t.deepEqual(statements('EventsRole').find(s => s.Action.includes('dynamodb:UpdateItem'))?.Resource,
+      [{ 'Fn::Sub': ['arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tablename}', { tablename: { Ref: 'AuditTable' } }] }], 'on the audit table alone')
+    const assumable = Object.entries(tmpl.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties).includes('sts:AssumeRole"'))
+      .filter(([, r]) => JSON.stringify(r.Properties.Policies ?? []).includes('sts:'))
+    t.deepEqual(assumable.map(([name]) => name), ['Role'], 'no other role in the stack may call STS')
+  })
+
+  test(`${stage}: every route is throttled at API Gateway`, async t => {
+    t.deepEqual(resource(templates[stage]!, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 500 },
+      '100 a second, bursts of 500 (the defaults)')
+  })
+
   test(`${stage}: the credentials-issued topic, and its Lambda subscribed to it`, async t => {
     const tmpl = templates[stage]!
     t.equal(resource(tmpl, 'CredentialsIssuedEventTopic')?.Type, 'AWS::SNS::Topic', 'the topic exists')
@@ -108,6 +141,29 @@ for (const stage of ['staging', 'production'] as const) {
     }
   })
 }
+
+test('target-roles: a wildcard account or a role name that starts with a wildcard is refused, whatever the stage', async t => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
+  const attempt = (targetRoles: string[], extra: unknown[] = []) => {
+    try {
+      deploy.start({ arc: { 'tanuki-sts': [['target-roles', ...targetRoles], ...extra] }, cloudformation: structuredClone(templates.staging!) })
+      return 'deployed'
+    }
+    catch (err) { return (err as Error).message }
+  }
+  t.match(attempt(['arn:aws:iam::*:role/*']), /target-roles arn:aws:iam::\*:role\/\* is too broad: name the account \(12 digits\)/, 'any account, any role')
+  t.match(attempt(['arn:aws:iam::111122223333:role/*']), /too broad/, 'any role of one account')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::111122223333:role/*admin']), /role\/\*admin is too broad/, 'a name that starts with *, named alone')
+  t.match(attempt(['arn:aws:iam::11112222333*:role/gitlab-*']), /too broad/, 'a wildcard in the account')
+  t.match(attempt(['*']), /too broad/, 'a bare *')
+  t.equal(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::444455556666:role/ci/deploy-?']), 'deployed', 'named accounts and prefixes (with a path)')
+  t.equal(attempt(['arn:aws-us-gov:iam::111122223333:role/gitlab-*']), 'deployed', 'another partition')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['throttle-rate', 'fast']]), /throttle-rate must be a whole number/, 'a throttle that is not a number')
+  const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'], ['throttle-burst', '2000']] },
+    cloudformation: structuredClone(templates.staging!) })
+  t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 }, 'throttle-rate and throttle-burst set the limits')
+})
 
 test('Teardown', async t => {
   t.pass('nothing to stop')

@@ -20,8 +20,11 @@ test('config: BROKER_DYNAMODB_ENDPOINT points a local broker at another DynamoDB
   t.end()
 })
 
-test('config: BROKER_DYNAMODB_ENDPOINT is refused in production, and must be a URL', t => {
-  t.match(errorOf({ ...local, ARC_ENV: 'production', BROKER_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }), /^BROKER_DYNAMODB_ENDPOINT is refused when ARC_ENV=production/, 'production: refused, naming it')
+test('config: BROKER_DYNAMODB_ENDPOINT is refused in a deployed stack (staging too), and must be a URL', t => {
+  for (const stage of ['production', 'staging']) {
+    t.match(errorOf({ ...local, ARC_ENV: stage, BROKER_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' }),
+      new RegExp(`^BROKER_DYNAMODB_ENDPOINT is refused in a deployed stack \\(ARC_ENV=${stage}\\)`), `${stage}: refused, naming it`)
+  }
   t.match(errorOf({ ...local, BROKER_DYNAMODB_ENDPOINT: 'not a url' }), /^BROKER_DYNAMODB_ENDPOINT is not a URL/, 'not a URL: refused, naming it')
   t.equal(loadConfig({ ...local, ARC_ENV: 'production' }).dynamoEndpoint, undefined, 'production without it: AWS\'s own endpoint')
   t.end()
@@ -75,13 +78,14 @@ test('config: the audience may not be a trusted issuer\'s URL (the audience GitL
   t.end()
 })
 
-test('config: in production, STS and DynamoDB are reached over https only (the SDK\'s own endpoint variables too)', t => {
+test('config: in a deployed stack, STS and DynamoDB are reached over https only (the SDK\'s own endpoint variables too)', t => {
   // The SDK clients honour AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL by themselves: over http, AssumeRole's answer
   // (the issued credentials) and the mappings that decide what is granted would cross the network in clear.
   // SNS too: the publish carries the Lambda role's session token.
   for (const name of ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL']) {
     const message = errorOf({ ...local, ARC_ENV: 'production', [name]: 'http://sts.us-east-1.amazonaws.com' })
-    t.match(message, new RegExp(`^${name} must be an https:// URL when ARC_ENV=production`), `${name} over http in production: refused, naming it`)
+    t.match(message, new RegExp(`^${name} must be an https:// URL in a deployed stack \\(ARC_ENV=production\\)`), `${name} over http in production: refused, naming it`)
+    t.match(errorOf({ ...local, ARC_ENV: 'staging', [name]: 'http://sts.us-east-1.amazonaws.com' }), /ARC_ENV=staging/, `${name} over http in staging: refused as well`)
     t.notOk(message.includes('sts.us-east-1'), `${name}: the value is not quoted (it may hold credentials)`)
     t.equal(errorOf({ ...local, ARC_ENV: 'production', [name]: 'https://sts-fips.us-east-1.amazonaws.com' }), 'ok', `${name} over https in production: fine (a regional, FIPS or VPC endpoint)`)
     t.equal(errorOf({ ...local, ARC_ENV: 'testing', [name]: 'http://127.0.0.1:4566' }), 'ok', `${name} over http outside production: fine (local runs)`)

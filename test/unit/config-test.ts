@@ -31,6 +31,7 @@ test('config: a bad variable is a TypeError naming it', t => {
     ['an issuer with a trailing slash', { ...good, BROKER_ISSUERS: 'https://gitlab.com/' }, 'BROKER_ISSUERS'],
     ['an http issuer without the opt-in', { ...good, BROKER_ISSUERS: 'http://127.0.0.1:4100' }, 'BROKER_ISSUERS'],
     ['http issuers in production', { ...good, BROKER_ALLOW_HTTP_ISSUERS: 'true', ARC_ENV: 'production' }, 'BROKER_ALLOW_HTTP_ISSUERS'],
+    ['http issuers in a deployed staging stack', { ...good, BROKER_ALLOW_HTTP_ISSUERS: 'true', ARC_ENV: 'staging' }, 'BROKER_ALLOW_HTTP_ISSUERS'],
     ['a non-boolean flag', { ...good, BROKER_ALLOW_HTTP_ISSUERS: 'maybe' }, 'BROKER_ALLOW_HTTP_ISSUERS'],
     ['no audience', { ...good, BROKER_AUDIENCE: '' }, 'BROKER_AUDIENCE'],
     ['a duration over the role-chaining cap', { ...good, BROKER_MAX_DURATION: '7200' }, 'BROKER_MAX_DURATION'],
