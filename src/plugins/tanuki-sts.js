@@ -157,6 +157,17 @@ function start ({ arc, cloudformation }) {
     resource.Properties.Role = { 'Fn::GetAtt': [own, 'Arn'] }
     resource.DependsOn = own
   }
+  // `permissions-boundary <policy ARN>`: every role of the stack carries it, so a deploy role allowed to create and
+  // change only roles with that boundary can never give a Lambda more than it allows (README, "Bounding the deploy role").
+  const boundary = config['permissions-boundary']
+  if (boundary) {
+    if (boundary.length !== 1 || !/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/.test(boundary[0])) {
+      throw Error(`app.arc: @tanuki-sts permissions-boundary must be one IAM policy ARN (arn:aws:iam::123456789012:policy/NAME), not "${boundary.join(' ')}"`)
+    }
+    for (const resource of Object.values(resources)) {
+      if (resource.Type === 'AWS::IAM::Role') resource.Properties.PermissionsBoundary = boundary[0]
+    }
+  }
   // Every route's rate and burst: a flood of junk requests stops at API Gateway (429) instead of starting Lambdas.
   if (!resources.HTTP) throw Error('tanuki-sts plugin: the HTTP API (Resources.HTTP) is missing from the template')
   resources.HTTP.Properties.DefaultRouteSettings = throttle(config)

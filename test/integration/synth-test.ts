@@ -160,6 +160,13 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   t.equal(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::444455556666:role/ci/deploy-?']), 'deployed', 'named accounts and prefixes (with a path)')
   t.equal(attempt(['arn:aws-us-gov:iam::111122223333:role/gitlab-*']), 'deployed', 'another partition')
   t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['throttle-rate', 'fast']]), /throttle-rate must be a whole number/, 'a throttle that is not a number')
+  const bounded = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['permissions-boundary', 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']] },
+    cloudformation: structuredClone(templates.staging!) })
+  const roles = Object.entries(bounded.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role')
+  t.deepEqual(roles.map(([name, r]) => [name, r.Properties.PermissionsBoundary]), ['Role', 'PlainRole', 'EventsRole'].map(name => [name, 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']),
+    'permissions-boundary: every role of the stack carries it')
+  t.notOk(Object.values(templates.staging!.Resources).some(r => 'PermissionsBoundary' in r.Properties), 'without it, none does')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]), /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')
   const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'], ['throttle-burst', '2000']] },
     cloudformation: structuredClone(templates.staging!) })
   t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 }, 'throttle-rate and throttle-burst set the limits')
