@@ -60,18 +60,21 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: () => E
   const exchange = wireOrExplain(build)
   return async function handler (event) {
     const requestId = event.requestContext?.requestId || randomUUID()
+    // Who called, for the log line of every answer: a spray of bad tokens leaves no audit record, but leaves these.
+    const sourceIp = event.requestContext?.http?.sourceIp
+    const userAgent = event.requestContext?.http?.userAgent?.slice(0, 128)
     let format: Format | undefined
     try {
       const request = parseCredentialsRequest(event, method)
       format = request.format
       const issued = await exchange({ token: request.token, role: request.role, duration: request.duration, requestId })
-      log('info', 'credentials issued', { requestId, issuanceId: issued.issuanceId, role: request.role, roleArn: issued.roleArn, accessKeyId: issued.credentials.accessKeyId })
+      log('info', 'credentials issued', { requestId, issuanceId: issued.issuanceId, role: request.role, roleArn: issued.roleArn, accessKeyId: issued.credentials.accessKeyId, sourceIp, userAgent })
       return respondCredentials(issued, request.format, requestId)
     }
     catch (err) {
       const failure = asBrokerError(err)
       const unexpected = failure instanceof InternalError
-      log(failure.status >= 500 ? 'error' : 'info', 'request refused', { requestId, status: failure.status, code: failure.code, ...errorFields(unexpected ? err : failure, unexpected) })
+      log(failure.status >= 500 ? 'error' : 'info', 'request refused', { requestId, status: failure.status, code: failure.code, sourceIp, userAgent, ...errorFields(unexpected ? err : failure, unexpected) })
       // A request that parsed says its format; only one that did not is read leniently (and only here).
       return respondError(failure, format ?? responseFormat(event, method), requestId)
     }

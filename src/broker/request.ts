@@ -12,7 +12,10 @@ export interface HttpEvent {
   readonly queryStringParameters?: Readonly<Record<string, string | undefined>>
   readonly body?: string
   readonly isBase64Encoded?: boolean
-  readonly requestContext?: { readonly requestId?: string; readonly http?: { readonly method?: string } }
+  readonly requestContext?: {
+    readonly requestId?: string
+    readonly http?: { readonly method?: string; readonly sourceIp?: string; readonly userAgent?: string }
+  }
 }
 
 export type Format = 'json' | 'shell' | 'container'

@@ -193,6 +193,16 @@ test('403 messages say what to change: a disabled mapping, a glob that does not 
     'a token failing two conditions hears of both: one named, the other counted')
 })
 
+test('every answer\'s log line names the caller: source IP and user agent, for refusals that leave no audit record', async t => {
+  const issued = env.logs.find(l => l.includes('"msg":"credentials issued"'))
+  const refused = env.logs.find(l => l.includes('"msg":"request refused"') && l.includes('"code":"invalid_token"'))
+  for (const [name, line] of [['an issuance', issued], ['a 401', refused]] as const) {
+    const fields = JSON.parse(line ?? '{}') as { sourceIp?: string; userAgent?: string }
+    t.equal(fields.sourceIp, '127.0.0.1', `${name}: sourceIp`)
+    t.equal(typeof fields.userAgent, 'string', `${name}: userAgent (${fields.userAgent})`)
+  }
+})
+
 test('the event Lambda logs each issuance without secrets', async t => {
   const secrets = env.sts.issued.map(i => i.accessKeyId)
   t.ok(secrets.length > 0, 'some credentials were issued in this file')
