@@ -61,8 +61,9 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: () => E
   return async function handler (event) {
     const requestId = event.requestContext?.requestId || randomUUID()
     // Who called, for the log line of every answer: a spray of bad tokens leaves no audit record, but leaves these.
-    const sourceIp = event.requestContext?.http?.sourceIp
-    const userAgent = event.requestContext?.http?.userAgent?.slice(0, 128)
+    const http = event.requestContext?.http
+    const sourceIp = typeof http?.sourceIp === 'string' ? http.sourceIp.slice(0, 64) : undefined
+    const userAgent = typeof http?.userAgent === 'string' ? http.userAgent.slice(0, 128) : undefined
     let format: Format | undefined
     try {
       const request = parseCredentialsRequest(event, method)

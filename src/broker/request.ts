@@ -104,16 +104,22 @@ const JSON_MEMBER = /\s*("(?:[^"\\]|\\.)*")\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?[\d.eE+
 /**
  * The first key a flat JSON object gives twice, as JSON.parse decodes it. JSON.parse keeps the last silently, and a
  * proxy or log in front of the broker may read the first, so a repeated key is refused, as a repeated form field is.
+ * Called once every value JSON.parse kept is a string or a number; an earlier value of a repeated key may still be
+ * anything else (`{"role":null,"role":"deploy"}`), and a member the scan cannot read is refused, never skipped.
  */
 function repeatedJsonKey (text: string): string | undefined {
+  const start = text.indexOf('{') + 1
+  if (/^\s*}/.test(text.slice(start))) return undefined
   const seen = new Set<string>()
-  JSON_MEMBER.lastIndex = text.indexOf('{') + 1
-  for (let member = JSON_MEMBER.exec(text); member; member = member[2] === ',' ? JSON_MEMBER.exec(text) : null) {
+  JSON_MEMBER.lastIndex = start
+  for (;;) {
+    const member = JSON_MEMBER.exec(text)
+    if (!member) throw new InvalidRequest('The JSON body must be one object of strings and numbers, each key given once, e.g. {"role":"deploy"}.')
     const key = JSON.parse(member[1]) as string
     if (seen.has(key)) return key
     seen.add(key)
+    if (member[2] === '}') return undefined
   }
-  return undefined
 }
 
 /** The token from `Authorization`: `Bearer <jwt>`, or on GET the raw token as AWS SDKs send it. */

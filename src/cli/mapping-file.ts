@@ -159,7 +159,8 @@ function numbersNotAsWritten (doc: Document, text: string, path: Path, value: un
   if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => numbersNotAsWritten(doc, text, [...path, k], v))
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) return []
   const node = doc.getIn(path, true)
-  const raw = isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]).trim() : String(value)
+  // An explicit tag (`!!int "3600"`) says what it means already.
+  const raw = isScalar(node) && node.range && !node.tag ? text.slice(node.range[0], node.range[1]).trim() : String(value)
   return raw === String(value) ? [] : [{ path, raw, value }]
 }
 

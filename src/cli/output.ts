@@ -101,7 +101,7 @@ export function progress (): { update (text: string): void; done (): void } {
   return {
     update (text) {
       if (!on) return
-      process.stderr.write(`\r\x1b[2K${text}`)
+      process.stderr.write(`\r\x1b[2K${printable(text)}`)
       shown = true
     },
     done () {
@@ -118,6 +118,6 @@ export function progress (): { update (text: string): void; done (): void } {
 export async function confirm (question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   const closed = new Promise<string>(resolve => rl.once('close', () => resolve('')))
-  try { return /^y(es)?$/i.test((await Promise.race([rl.question(question), closed])).trim()) }
+  try { return /^y(es)?$/i.test((await Promise.race([rl.question(printable(question)), closed])).trim()) }
   finally { rl.close() }
 }

@@ -98,7 +98,8 @@ function plainRole (statements) {
               Sid: 'OwnLogs',
               Effect: 'Allow',
               Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-              Resource: { 'Fn::Sub': 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${AWS::StackName}-*' },
+              // Not the stack's name as a prefix: CloudFormation shortens it in long function names.
+              Resource: { 'Fn::Sub': 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*' },
             },
             ...statements,
           ],

@@ -86,7 +86,7 @@ test('a whole number not written as its decimal (octal, hex, exponent, leading z
     role: deploy
     roleArn: arn:aws:iam::111122223333:role/x
     pin: { project_id: 4301877 }
-    maxDuration: 3600
+    maxDuration: !!int "3600"
 `
   const { problems, mappings } = parseMappingFile(text, 'm.yaml')
   t.deepEqual(problems.map(formatProblem), [
@@ -94,7 +94,7 @@ test('a whole number not written as its decimal (octal, hex, exponent, leading z
     'm.yaml:6:5: mappings[0].maxUses: 1e1 is YAML for the number 10: quote it ("1e1") to mean it as written, or write 10',
     'm.yaml:8:13: mappings[0].conditions.ref[0]: 0o17 is YAML for the number 15: quote it ("0o17") to mean it as written, or write 15',
     'm.yaml:8:19: mappings[0].conditions.ref[1]: 010 is YAML for the number 10: quote it ("010") to mean it as written, or write 10',
-  ], 'each where it is written; quoted text and plain decimals are fine')
+  ], 'each where it is written; quoted text, plain decimals and explicitly tagged numbers are fine')
   t.equal(mappings.length, 2, 'the parser still reads both (a file with any problem is not applied)')
   t.end()
 })
