@@ -4,9 +4,11 @@ import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
-import { MappingInvalid, mappingWarnings, parseScope } from '../broker/policy'
+import { isGitLabPath } from '../broker/claims'
+import { MappingInvalid, candidateScopes, mappingWarnings, parseScope } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
 import { registerApply, untrustedScope } from './apply'
+import { projectKey } from './audit'
 import { trustedIssuers } from './local-info'
 import { formatPath } from './mapping-file'
 import { CliError, confirm, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
@@ -68,13 +70,53 @@ function updatedText (item: Record<string, unknown>): string {
   return [at, typeof item.updatedBy === 'string' ? `by ${item.updatedBy}` : ''].filter(Boolean).join(' ')
 }
 
-async function list (opts: TargetOptions & { scope?: string; role?: string; json?: boolean }): Promise<void> {
+type ListOptions = TargetOptions & { scope?: string; role?: string; project?: string; issuer?: string; json?: boolean }
+
+/**
+ * `--project`: the scopes that may hold a mapping for it, most specific first (the broker's candidateScopes). Its URL
+ * is split at the longest issuer the broker is known to trust, else at its origin.
+ */
+function projectCandidates (opts: ListOptions): { url: string; candidates: string[] } {
+  const project = opts.project ?? ''
+  if (project.includes('*')) throw new CliError(`--project "${project}" names one project; for the mappings of a group scope, use --scope URL/* or --scope URL/**.`)
+  const issuers = trustedIssuers(opts, process.env)
+  const url = projectKey(project, issuers.length === 1 ? issuers[0] : undefined)
+  const issuer = [...issuers].sort((a, b) => b.length - a.length).find(i => url.startsWith(`${i.replace(/\/+$/, '')}/`))?.replace(/\/+$/, '') ?? new URL(url).origin
+  const path = url.slice(issuer.length + 1)
+  if (!isGitLabPath(path)) throw new CliError(`--project "${project}" is not a project URL on ${issuer}.`)
+  return { url, candidates: candidateScopes(issuer, path) }
+}
+
+async function list (opts: ListOptions): Promise<void> {
+  const project = opts.project === undefined ? undefined : projectCandidates(opts)
   await withTarget(opts, async target => {
     const note = progress()
     note.update(`reading ${target.tables.mappings}…`)
     const all = await createMappingAdmin(target.db, target.tables.mappings).list()
     note.done()
-    const entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
+    let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
+    if (project) {
+      // Per role, the most specific scope holding it decides alone: the broker's decidingMapping, over all roles at once.
+      const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
+      entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
+      const decider = new Map<string, string>()
+      for (const e of entries) if (!decider.has(e.role)) decider.set(e.role, e.scope)
+      if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
+      if (entries.length === 0) {
+        say(`No mapping${opts.role ? ` for the role "${opts.role}"` : ''} covers ${project.url} in ${target.label}. Its candidate scopes: ${project.candidates.join(', ')}.`)
+        return
+      }
+      say(err.dim(`Mappings that cover ${project.url}; for each role, the most specific one decides alone (no fallback):`))
+      print(renderTable(['ROLE', 'SCOPE', 'ROLE ARN', 'PIN', 'CONDITIONS', 'FOR THIS PROJECT'], entries.map(e => {
+        const decides = decider.get(e.role) === e.scope
+        const verdict = !decides ? out.dim(`shadowed by ${decider.get(e.role) ?? ''}`)
+          : e.mapping instanceof MappingInvalid ? out.red('decides: invalid, grants nothing')
+            : e.mapping.enabled ? out.green('decides') : out.yellow('decides: disabled, grants nothing')
+        if (e.mapping instanceof MappingInvalid) return [e.role, e.scope, String(e.item.roleArn ?? ''), '', '', verdict]
+        return [e.role, e.scope, e.mapping.roleArn, pinText(e.mapping), conditionsText(e.mapping, out), verdict]
+      }), out.bold))
+      return
+    }
     if (opts.json) return printJson(entries.map(entryJson))
     if (entries.length === 0) {
       // `--scope acme/payments/api`: a scope is a URL, and a path never matches one.
@@ -183,8 +225,11 @@ export function registerMappings (program: Command): void {
     .description('list mappings (invalid ones are shown with their problems)')
     .option('--scope <scope>', 'only this scope (exact)')
     .option('--role <role>', 'only this role')
+    .option('--project <path-or-url>', 'only the mappings that cover this project, each role\'s deciding one marked (a path needs the issuer)')
+    .option('--issuer <url>', 'the GitLab a --project path belongs to (default: the single $BROKER_ISSUERS entry, or the local issuer)')
     .option('--json', 'print JSON'))
-    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings list --role deploy --region us-east-1 --env production')
+    .addHelpText('after', '\nExamples:\n  $ tanuki-sts mappings list --role deploy --region us-east-1 --env production\n' +
+      '  $ tanuki-sts mappings list --project https://gitlab.com/acme/payments/api --region us-east-1 --env production')
     .action(list)
 
   addTargetOptions(mappings.command('get')

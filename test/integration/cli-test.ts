@@ -427,6 +427,30 @@ test('explain with an empty --token (an unset variable) says so, not that it is 
   t.match(stdin.stderr, /--token -: nothing came on stdin\./, 'saying so')
 })
 
+test('mappings list --project: the mappings that cover a project, and per role the one that decides', async t => {
+  await env.reset()
+  const issuer = env.issuer.url
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  await env.putMapping({ scope: groupScope, role: 'deploy', roleArn: ROLE_ARN, pin: { namespace_id: '72815' } })
+  await env.putMapping({ scope: `${issuer}/acme/**`, role: 'read', roleArn: ROLE_ARN, pin: 'none', enabled: false })
+  await env.putMapping({ scope: `${issuer}/**`, role: 'read', roleArn: ROLE_ARN, pin: 'none' })
+  await env.putMapping({ scope: `${issuer}/acme/web/*`, role: 'deploy', roleArn: ROLE_ARN, pin: { namespace_id: '1' } })
+  const json = await cli(['mappings', 'list', ...local, '--project', scope, '--json'])
+  const human = await cli(['mappings', 'list', ...local, '--project', 'acme/payments/api', '--issuer', issuer])
+  const oneRole = await cli(['mappings', 'list', ...local, '--project', scope, '--role', 'admin'])
+  const group = await cli(['mappings', 'list', ...local, '--project', 'acme/payments/*'])
+  t.plan(7)
+  t.deepEqual((JSON.parse(json.stdout) as Array<{ role: string; scope: string; decides: boolean }>).map(e => [e.role, e.scope, e.decides]), [
+    ['deploy', scope, true], ['deploy', groupScope, false], ['read', `${issuer}/acme/**`, true], ['read', `${issuer}/**`, false],
+  ], 'by role, most specific first; another group\'s /* is left out')
+  t.match(human.stdout, new RegExp(`deploy\\s+${groupScope.replace(/[.*/]/g, '\\$&')}.*shadowed by ${scope.replace(/[.*/]/g, '\\$&')}`), 'the human form says what shadows what')
+  t.match(human.stdout, /decides: disabled, grants nothing/, 'and that a disabled mapping still decides (no fallback to /**)')
+  t.match(human.stderr, /the most specific one decides alone/, 'with the rule on stderr')
+  t.match(oneRole.stderr, /No mapping for the role "admin" covers .*Its candidate scopes: .*\/acme\/payments\/api, .*\/acme\/payments\/\*, /, 'none: the scopes that could hold one')
+  t.equal(group.code, 1, 'a glob as --project is refused')
+  t.match(group.stderr, /names one project; for the mappings of a group scope, use --scope/, 'pointing at --scope')
+})
+
 test('audit list shows what the broker issued and denied', async t => {
   await env.reset()
   await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
