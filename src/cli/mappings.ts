@@ -97,10 +97,12 @@ async function list (opts: ListOptions): Promise<void> {
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
       // Per role, the most specific scope holding it decides alone: the broker's decidingMapping, over all roles at once.
+      // Deciders come from every covering mapping, so that --scope only narrows what is shown, never who decides.
       const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
-      entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
+      const byRank = (a: StoredEntry, b: StoredEntry) => a.role.localeCompare(b.role) || rank(a) - rank(b)
       const decider = new Map<string, string>()
-      for (const e of entries) if (!decider.has(e.role)) decider.set(e.role, e.scope)
+      for (const e of all.filter(e => rank(e) >= 0).sort(byRank)) if (!decider.has(e.role)) decider.set(e.role, e.scope)
+      entries = entries.filter(e => rank(e) >= 0).sort(byRank)
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
         say(`No mapping${opts.role ? ` for the role "${opts.role}"` : ''} covers ${project.url} in ${target.label}. Its candidate scopes: ${project.candidates.join(', ')}.`)

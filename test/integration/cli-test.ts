@@ -439,7 +439,10 @@ test('mappings list --project: the mappings that cover a project, and per role t
   const human = await cli(['mappings', 'list', ...local, '--project', 'acme/payments/api', '--issuer', issuer])
   const oneRole = await cli(['mappings', 'list', ...local, '--project', scope, '--role', 'admin'])
   const group = await cli(['mappings', 'list', ...local, '--project', 'acme/payments/*'])
-  t.plan(7)
+  const narrowed = await cli(['mappings', 'list', ...local, '--project', scope, '--scope', groupScope, '--json'])
+  t.plan(8)
+  t.deepEqual((JSON.parse(narrowed.stdout) as Array<{ scope: string; decides: boolean }>).map(e => [e.scope, e.decides]), [[groupScope, false]],
+    '--scope narrows what is shown, not who decides')
   t.deepEqual((JSON.parse(json.stdout) as Array<{ role: string; scope: string; decides: boolean }>).map(e => [e.role, e.scope, e.decides]), [
     ['deploy', scope, true], ['deploy', groupScope, false], ['read', `${issuer}/acme/**`, true], ['read', `${issuer}/**`, false],
   ], 'by role, most specific first; another group\'s /* is left out')
