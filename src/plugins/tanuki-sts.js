@@ -109,6 +109,34 @@ function plainRole (statements) {
   }
 }
 
+/** The retention periods CloudWatch Logs accepts, in days. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+
+/**
+ * `log-retention-days N` (opt-in): each function logs to a log group of the stack's own that keeps N days, instead of
+ * the /aws/lambda/ group Lambda creates, which keeps everything forever (and which a stack cannot adopt: it exists).
+ */
+function logRetention (config, resources) {
+  const text = config['log-retention-days']?.[0]
+  if (text === undefined) return
+  if (!RETENTION_DAYS.includes(Number(text)) || !/^\d+$/.test(text)) {
+    throw Error(`app.arc: @tanuki-sts log-retention-days must be one of CloudWatch's periods (${RETENTION_DAYS.join(', ')}), not "${text}"`)
+  }
+  for (const [name, resource] of Object.entries(resources)) {
+    if (resource.Type !== 'AWS::Serverless::Function') continue
+    const group = `${name}Logs`
+    resources[group] = { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: Number(text) } }
+    resource.Properties.LoggingConfig = { LogGroup: { Ref: group } }
+    // Role's logs statement (Architect's) covers any group; the plain roles' covers /aws/lambda/* only.
+    const own = resource.Properties.Role?.['Fn::GetAtt']?.[0]
+    if (own) {
+      resources[own].Properties.Policies[0].PolicyDocument.Statement.push({
+        Sid: `Logs${name}`, Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [group, 'Arn'] },
+      })
+    }
+  }
+}
+
 function start ({ arc, cloudformation }) {
   const config = settings(arc['tanuki-sts'])
   const targetRoles = config['target-roles']
@@ -169,6 +197,7 @@ function start ({ arc, cloudformation }) {
       if (resource.Type === 'AWS::IAM::Role') resource.Properties.PermissionsBoundary = boundary[0]
     }
   }
+  logRetention(config, resources)
   // Every route's rate and burst: a flood of junk requests stops at API Gateway (429) instead of starting Lambdas.
   if (!resources.HTTP) throw Error('tanuki-sts plugin: the HTTP API (Resources.HTTP) is missing from the template')
   resources.HTTP.Properties.DefaultRouteSettings = throttle(config)

@@ -167,6 +167,17 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
     'permissions-boundary: every role of the stack carries it')
   t.notOk(Object.values(templates.staging!.Resources).some(r => 'PermissionsBoundary' in r.Properties), 'without it, none does')
   t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]), /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')
+  const logged = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['log-retention-days', '400']] },
+    cloudformation: structuredClone(templates.staging!) })
+  const fns = Object.entries(logged.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function')
+  t.deepEqual(fns.map(([name, r]) => [r.Properties.LoggingConfig, logged.Resources[`${name}Logs`]?.Properties.RetentionInDays]),
+    fns.map(([name]) => [{ LogGroup: { Ref: `${name}Logs` } }, 400]), 'log-retention-days: each function logs to a group of its own that keeps 400 days')
+  const plainLogs = (logged.Resources.PlainRole.Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>)[0].PolicyDocument.Statement
+    .filter(s => JSON.stringify(s.Resource).includes('Logs'))
+  t.deepEqual(plainLogs.map(s => s.Resource), [{ 'Fn::GetAtt': ['GetHealthzHTTPLambdaLogs', 'Arn'] }, { 'Fn::GetAtt': ['AnyCatchallHTTPLambdaLogs', 'Arn'] }],
+    'and the plain role may write to its functions\' groups')
+  t.notOk(Object.values(templates.staging!.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'without it, no log groups (Lambda\'s own, kept forever)')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['log-retention-days', '42']]), /log-retention-days must be one of CloudWatch's periods/, 'a period CloudWatch does not have')
   const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'], ['throttle-burst', '2000']] },
     cloudformation: structuredClone(templates.staging!) })
   t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 }, 'throttle-rate and throttle-burst set the limits')
