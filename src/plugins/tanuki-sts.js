@@ -116,16 +116,22 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
  * `log-retention-days N` (opt-in): each function logs to a log group of the stack's own that keeps N days, instead of
  * the /aws/lambda/ group Lambda creates, which keeps everything forever (and which a stack cannot adopt: it exists).
  */
-function logRetention (config, resources) {
-  const text = config['log-retention-days']?.[0]
-  if (text === undefined) return
+function retentionDays (config, name) {
+  const text = config[name]?.[0]
+  if (text === undefined) return undefined
   if (!RETENTION_DAYS.includes(Number(text)) || !/^\d+$/.test(text)) {
-    throw Error(`app.arc: @tanuki-sts log-retention-days must be one of CloudWatch's periods (${RETENTION_DAYS.join(', ')}), not "${text}"`)
+    throw Error(`app.arc: @tanuki-sts ${name} must be one of CloudWatch's periods (${RETENTION_DAYS.join(', ')}), not "${text}"`)
   }
+  return Number(text)
+}
+
+function logRetention (config, resources) {
+  const days = retentionDays(config, 'log-retention-days')
+  if (days === undefined) return
   for (const [name, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::Serverless::Function') continue
     const group = `${name}Logs`
-    resources[group] = { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: Number(text) } }
+    resources[group] = { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: days } }
     resource.Properties.LoggingConfig = { LogGroup: { Ref: group } }
     // Role's logs statement (Architect's) covers any group; the plain roles' covers /aws/lambda/* only.
     const own = resource.Properties.Role?.['Fn::GetAtt']?.[0]
@@ -135,6 +141,24 @@ function logRetention (config, resources) {
       })
     }
   }
+}
+
+/** What an access log line holds: who asked for what, and the answer. Never a header, so never a token. */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId', time: '$context.requestTime', sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent', method: '$context.httpMethod', path: '$context.path', route: '$context.routeKey',
+  status: '$context.status', responseLength: '$context.responseLength', integrationError: '$context.integrationErrorMessage',
+})
+
+/**
+ * `access-log-retention-days N` (opt-in): API Gateway logs every request, the ones it answers itself too (a 429 when
+ * throttled, its own 5xx), to a log group of the stack's own kept N days. The broker's own lines cover /credentials only.
+ */
+function accessLogs (config, resources) {
+  const days = retentionDays(config, 'access-log-retention-days')
+  if (days === undefined) return
+  resources.HttpAccessLogs = { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: days } }
+  resources.HTTP.Properties.AccessLogSettings = { DestinationArn: { 'Fn::GetAtt': ['HttpAccessLogs', 'Arn'] }, Format: ACCESS_LOG_FORMAT }
 }
 
 function start ({ arc, cloudformation }) {
@@ -201,6 +225,7 @@ function start ({ arc, cloudformation }) {
   // Every route's rate and burst: a flood of junk requests stops at API Gateway (429) instead of starting Lambdas.
   if (!resources.HTTP) throw Error('tanuki-sts plugin: the HTTP API (Resources.HTTP) is missing from the template')
   resources.HTTP.Properties.DefaultRouteSettings = throttle(config)
+  accessLogs(config, resources)
   // Architect names the topic of `@events credentials-issued` CredentialsIssuedEventTopic; its Ref is the topic ARN,
   // which the broker publishes to directly (no SSM lookup at run time). The Lambda role may already sns:Publish to it.
   if (!resources[EVENTS_TOPIC]) throw Error(`tanuki-sts plugin: the ${EVENTS_TOPIC} (@events credentials-issued) is missing from the template`)

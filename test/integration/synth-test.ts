@@ -178,6 +178,14 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
     'and the plain role may write to its functions\' groups')
   t.notOk(Object.values(templates.staging!.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'without it, no log groups (Lambda\'s own, kept forever)')
   t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['log-retention-days', '42']]), /log-retention-days must be one of CloudWatch's periods/, 'a period CloudWatch does not have')
+  const accessLogged = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['access-log-retention-days', '90']] },
+    cloudformation: structuredClone(templates.staging!) })
+  const access = accessLogged.Resources.HTTP.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string } | undefined
+  t.deepEqual([access?.DestinationArn, accessLogged.Resources.HttpAccessLogs?.Properties.RetentionInDays], [{ 'Fn::GetAtt': ['HttpAccessLogs', 'Arn'] }, 90],
+    'access-log-retention-days: API Gateway logs every request to a group of the stack\'s own, kept 90 days')
+  t.deepEqual(Object.keys(JSON.parse(access?.Format ?? '{}') as object),
+    ['requestId', 'time', 'sourceIp', 'userAgent', 'method', 'path', 'route', 'status', 'responseLength', 'integrationError'], 'a JSON line; no header, so never a token')
+  t.notOk('AccessLogSettings' in templates.staging!.Resources.HTTP.Properties, 'without it, no access logs')
   const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'], ['throttle-burst', '2000']] },
     cloudformation: structuredClone(templates.staging!) })
   t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 }, 'throttle-rate and throttle-burst set the limits')
