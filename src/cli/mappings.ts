@@ -79,12 +79,23 @@ type ListOptions = TargetOptions & { scope?: string; role?: string; project?: st
 function projectCandidates (opts: ListOptions): { url: string; candidates: string[] } {
   const project = opts.project ?? ''
   if (project.includes('*')) throw new CliError(`--project "${project}" names one project; for the mappings of a group scope, use --scope URL/* or --scope URL/**.`)
-  const issuers = trustedIssuers(opts, process.env)
-  const url = projectKey(project, issuers.length === 1 ? issuers[0] : undefined)
-  const issuer = [...issuers].sort((a, b) => b.length - a.length).find(i => url.startsWith(`${i.replace(/\/+$/, '')}/`))?.replace(/\/+$/, '') ?? new URL(url).origin
-  const path = url.slice(issuer.length + 1)
+  const issuers = trustedIssuers(opts, process.env).map(i => i.replace(/\/+$/, ''))
+  let url: URL
+  try { url = new URL(projectKey(project, issuers.length === 1 ? issuers[0] : undefined)) }
+  catch (e) { throw e instanceof CliError ? e : new CliError(`--project "${project}" is neither a project URL nor a GitLab project path.`) }
+  if (url.username || url.password || url.search || url.hash) throw new CliError(`--project "${project}": give the project's URL alone (no user, query or fragment).`)
+  const href = `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+  let issuer = [...issuers].sort((a, b) => b.length - a.length).find(i => href.startsWith(`${i}/`))
+  if (!issuer && issuers.length > 0) {
+    throw new CliError(`--project ${href} is on none of the issuers the broker trusts (${issuers.join(', ')}): no mapping can grant it anything.`)
+  }
+  if (!issuer) {
+    issuer = url.origin
+    say(err.dim(`The broker's issuers are not known here: taking ${issuer} as the project's GitLab (pass --issuer if its URL has a path, such as https://host/gitlab).`))
+  }
+  const path = href.slice(issuer.length + 1)
   if (!isGitLabPath(path)) throw new CliError(`--project "${project}" is not a project URL on ${issuer}.`)
-  return { url, candidates: candidateScopes(issuer, path) }
+  return { url: href, candidates: candidateScopes(issuer, path) }
 }
 
 async function list (opts: ListOptions): Promise<void> {
@@ -105,7 +116,8 @@ async function list (opts: ListOptions): Promise<void> {
       entries = entries.filter(e => rank(e) >= 0).sort(byRank)
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
-        say(`No mapping${opts.role ? ` for the role "${opts.role}"` : ''} covers ${project.url} in ${target.label}. Its candidate scopes: ${project.candidates.join(', ')}.`)
+        const filter = opts.scope ? ` at --scope ${opts.scope}` : ''
+        say(`No mapping${opts.role ? ` for the role "${opts.role}"` : ''}${filter} covers ${project.url} in ${target.label}. Its candidate scopes (exact, case included): ${project.candidates.join(', ')}.`)
         return
       }
       say(err.dim(`Mappings that cover ${project.url}; for each role, the most specific one decides alone (no fallback):`))

@@ -131,7 +131,8 @@ function logRetention (config, resources) {
   for (const [name, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::Serverless::Function') continue
     const group = `${name}Logs`
-    resources[group] = { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: days } }
+    // Kept if the option is turned off or the stack deleted, as the tables are (a generated name: no clash later).
+    resources[group] = { Type: 'AWS::Logs::LogGroup', DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { RetentionInDays: days } }
     resource.Properties.LoggingConfig = { LogGroup: { Ref: group } }
     // Role's logs statement (Architect's) covers any group; the plain roles' covers /aws/lambda/* only.
     const own = resource.Properties.Role?.['Fn::GetAtt']?.[0]
@@ -157,7 +158,12 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 function accessLogs (config, resources) {
   const days = retentionDays(config, 'access-log-retention-days')
   if (days === undefined) return
-  resources.HttpAccessLogs = { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: days } }
+  // Under /aws/vendedlogs/: API Gateway delivers through CloudWatch's vended logs, whose account-wide resource policy
+  // has room for few other groups; that prefix is covered by one wildcard entry. Deleted with the stack (a fixed name).
+  resources.HttpAccessLogs = {
+    Type: 'AWS::Logs::LogGroup',
+    Properties: { LogGroupName: { 'Fn::Sub': '/aws/vendedlogs/${AWS::StackName}-access' }, RetentionInDays: days },
+  }
   resources.HTTP.Properties.AccessLogSettings = { DestinationArn: { 'Fn::GetAtt': ['HttpAccessLogs', 'Arn'] }, Format: ACCESS_LOG_FORMAT }
 }
 

@@ -440,7 +440,17 @@ test('mappings list --project: the mappings that cover a project, and per role t
   const oneRole = await cli(['mappings', 'list', ...local, '--project', scope, '--role', 'admin'])
   const group = await cli(['mappings', 'list', ...local, '--project', 'acme/payments/*'])
   const narrowed = await cli(['mappings', 'list', ...local, '--project', scope, '--scope', groupScope, '--json'])
-  t.plan(8)
+  const elsewhere = await cli(['mappings', 'list', ...local, '--project', 'https://gitlab.example.com/acme/payments/api'])
+  // No --local and no BROKER_ISSUERS: the issuers are unknown (the table read then fails fast, on a closed port).
+  const unknownIssuers = await cli(['mappings', 'list', '--region', 'us-east-1', '--env', 'staging', '--project', 'https://gitlab.example.com:443/acme/api'],
+    { BROKER_ISSUERS: '', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' })
+  const notUrl = await cli(['mappings', 'list', ...local, '--project', 'https://'])
+  t.plan(13)
+  t.match(elsewhere.stderr, /is on none of the issuers the broker trusts .*: no mapping can grant it anything/, 'a project on an untrusted GitLab is refused, not listed')
+  t.match(unknownIssuers.stderr, /taking https:\/\/gitlab\.example\.com as the project's GitLab \(pass --issuer/, 'with no issuer known, the origin is taken, and said so')
+  t.notOk(/443\/acme/.test(unknownIssuers.stderr), 'a default port is not taken for a path segment')
+  t.equal(notUrl.code, 1, 'a URL that does not parse is refused')
+  t.match(notUrl.stderr, /is neither a project URL nor a GitLab project path/, 'saying so, with no TypeError')
   t.deepEqual((JSON.parse(narrowed.stdout) as Array<{ scope: string; decides: boolean }>).map(e => [e.scope, e.decides]), [[groupScope, false]],
     '--scope narrows what is shown, not who decides')
   t.deepEqual((JSON.parse(json.stdout) as Array<{ role: string; scope: string; decides: boolean }>).map(e => [e.role, e.scope, e.decides]), [
@@ -449,7 +459,7 @@ test('mappings list --project: the mappings that cover a project, and per role t
   t.match(human.stdout, new RegExp(`deploy\\s+${groupScope.replace(/[.*/]/g, '\\$&')}.*shadowed by ${scope.replace(/[.*/]/g, '\\$&')}`), 'the human form says what shadows what')
   t.match(human.stdout, /decides: disabled, grants nothing/, 'and that a disabled mapping still decides (no fallback to /**)')
   t.match(human.stderr, /the most specific one decides alone/, 'with the rule on stderr')
-  t.match(oneRole.stderr, /No mapping for the role "admin" covers .*Its candidate scopes: .*\/acme\/payments\/api, .*\/acme\/payments\/\*, /, 'none: the scopes that could hold one')
+  t.match(oneRole.stderr, /No mapping for the role "admin" covers .*Its candidate scopes \(exact, case included\): .*\/acme\/payments\/api, .*\/acme\/payments\/\*, /, 'none: the scopes that could hold one')
   t.equal(group.code, 1, 'a glob as --project is refused')
   t.match(group.stderr, /names one project; for the mappings of a group scope, use --scope/, 'pointing at --scope')
 })

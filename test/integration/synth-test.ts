@@ -172,6 +172,7 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   const fns = Object.entries(logged.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function')
   t.deepEqual(fns.map(([name, r]) => [r.Properties.LoggingConfig, logged.Resources[`${name}Logs`]?.Properties.RetentionInDays]),
     fns.map(([name]) => [{ LogGroup: { Ref: `${name}Logs` } }, 400]), 'log-retention-days: each function logs to a group of its own that keeps 400 days')
+  t.ok(fns.every(([name]) => (logged.Resources[`${name}Logs`] as { DeletionPolicy?: string }).DeletionPolicy === 'Retain'), 'kept if the setting is removed or the stack deleted')
   const plainLogs = (logged.Resources.PlainRole.Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>)[0].PolicyDocument.Statement
     .filter(s => JSON.stringify(s.Resource).includes('Logs'))
   t.deepEqual(plainLogs.map(s => s.Resource), [{ 'Fn::GetAtt': ['GetHealthzHTTPLambdaLogs', 'Arn'] }, { 'Fn::GetAtt': ['AnyCatchallHTTPLambdaLogs', 'Arn'] }],
@@ -183,6 +184,8 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   const access = accessLogged.Resources.HTTP.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string } | undefined
   t.deepEqual([access?.DestinationArn, accessLogged.Resources.HttpAccessLogs?.Properties.RetentionInDays], [{ 'Fn::GetAtt': ['HttpAccessLogs', 'Arn'] }, 90],
     'access-log-retention-days: API Gateway logs every request to a group of the stack\'s own, kept 90 days')
+  t.deepEqual(accessLogged.Resources.HttpAccessLogs?.Properties.LogGroupName, { 'Fn::Sub': '/aws/vendedlogs/${AWS::StackName}-access' },
+    'under /aws/vendedlogs/ (one entry in the account\'s vended-logs resource policy covers it)')
   t.deepEqual(Object.keys(JSON.parse(access?.Format ?? '{}') as object),
     ['requestId', 'time', 'sourceIp', 'userAgent', 'method', 'path', 'route', 'status', 'responseLength', 'integrationError'], 'a JSON line; no header, so never a token')
   t.notOk('AccessLogSettings' in templates.staging!.Resources.HTTP.Properties, 'without it, no access logs')
