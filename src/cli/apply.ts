@@ -13,6 +13,7 @@ import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
+import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { TargetOptions } from './target'
 
 /** Why a mapping file cannot be read, and what to give instead. */
@@ -47,6 +48,16 @@ export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuer
   return mappings.flatMap(m => {
     const message = untrustedScope(m.mapping.scope, issuers)
     return message ? [{ file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'scope'], message }] : []
+  })
+}
+
+/** For a deployed target: mappings whose roleArn app.arc's target-roles do not cover (`mappings put` warns with it too). */
+function uncoveredRoleWarnings (mappings: readonly FileMapping[], opts: TargetOptions): FileProblem[] {
+  if (opts.local) return []
+  const targetRoles = readTargetRoles()
+  return mappings.flatMap(m => {
+    const message = uncoveredRoleArn(m.mapping.roleArn, targetRoles)
+    return message ? [{ file: m.file, line: m.line, col: m.col, path: ['mappings', m.index, 'roleArn'], message }] : []
   })
 }
 
@@ -117,7 +128,7 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
   if (opts.detailedExitcode && !opts.dryRun) throw new CliError('--detailed-exitcode goes with --dry-run (exit 2 when the plan has changes): add --dry-run.')
   const read = readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, true)
-  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts))] }
+  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts)), ...uncoveredRoleWarnings(read.mappings, opts)] }
   reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {

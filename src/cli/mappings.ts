@@ -18,6 +18,7 @@ import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, targetFlags, withTarget } from './target'
+import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
@@ -198,6 +199,9 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
   // As apply warns for a file: a scope on no issuer the target's broker trusts (localhost for 127.0.0.1) never matches.
   const untrusted = untrustedScope(mapping.scope, trustedIssuers(opts))
   if (untrusted) say(err.dim(`warning: --scope: ${untrusted}`))
+  // A deployed broker may assume only app.arc's target roles (sandbox's local STS assumes any).
+  const uncovered = opts.local ? undefined : uncoveredRoleArn(mapping.roleArn, readTargetRoles())
+  if (uncovered) say(err.dim(`warning: --role-arn: ${uncovered}`))
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
     const admin = createMappingAdmin(target.db, target.tables.mappings)

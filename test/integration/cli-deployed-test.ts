@@ -93,6 +93,20 @@ test('apply and list reach the stack\'s tables through the names SSM holds', asy
   t.equal(aws.calls.rejected, 0, 'and every signature verified')
 })
 
+test('apply and put to a deployed stack warn of a roleArn app.arc\'s target-roles do not cover (its broker could never assume it)', async t => {
+  // This repository's app.arc: target-roles arn:aws:iam::111122223333:role/gitlab-* and .../tanuki-sts-*.
+  const uncovered = await cli(['mappings', 'apply', mappingsFile(), ...deployed, '--dry-run'])
+  const put = (roleArn: string) => cli(['mappings', 'put', ...deployed, '--scope', SCOPE, '--role', 'deploy', '--role-arn', roleArn, '--pin', 'project_id=4301877', '--condition', 'ref=main'])
+  const putUncovered = await put('arn:aws:iam::111122223333:role/payments-deploy')
+  const putCovered = await put('arn:aws:iam::111122223333:role/gitlab-payments-deploy')
+  t.plan(4)
+  t.match(uncovered.stderr, /warning: .*mappings\[0\]\.roleArn: arn:aws:iam::111122223333:role\/payments-deploy matches none of app\.arc's @tanuki-sts target-roles \(arn:aws:iam::111122223333:role\/gitlab-\* /,
+    'apply: at the mapping\'s roleArn, naming the patterns')
+  t.match(putUncovered.stderr, /warning: --role-arn: .*502 upstream_error/, 'put: at --role-arn, saying what would happen')
+  t.notOk(/target-roles/.test(putCovered.stderr), 'a roleArn a pattern covers: no warning')
+  t.equal(putUncovered.code, 0, 'a warning, not a refusal (the deployed app.arc may differ from this one)')
+})
+
 test('a stack that is not deployed is named, and nothing is written', async t => {
   const before = await mappingItems()
   const otherApp = await cli(['mappings', 'apply', mappingsFile(), ...deployed, '--app', 'payments-broker'])

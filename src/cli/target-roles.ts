@@ -1,0 +1,31 @@
+// `@tanuki-sts target-roles` in ./app.arc: the IAM patterns of the roles a deployed broker may assume (the deploy
+// plugin grants exactly these). A mapping whose roleArn none of them matches can never issue in AWS: STS refuses the
+// broker, and every request it decides answers 502. put and apply warn of it for a deployed target.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The target-roles row of app.arc's @tanuki-sts section, as the project writes it (one line); undefined when absent. */
+export function readTargetRoles (cwd = process.cwd()): string[] | undefined {
+  let text: string
+  try { text = readFileSync(join(cwd, 'app.arc'), 'utf8') }
+  catch { return undefined }
+  const lines = text.split('\n').map(l => l.replace(/#.*/, '').trim())
+  const start = lines.indexOf('@tanuki-sts')
+  if (start === -1) return undefined
+  const rest = lines.slice(start + 1)
+  const end = rest.findIndex(l => l.startsWith('@'))
+  const row = (end === -1 ? rest : rest.slice(0, end)).find(l => /^target-roles\s/.test(l))
+  return row ? row.split(/\s+/).slice(1) : undefined
+}
+
+/** IAM's Resource matching: `*` any run of characters (`/` included), `?` any one; case-sensitive. */
+function iamPattern (pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+}
+
+/** Why a deployed broker could never assume this role, or undefined (also when app.arc names no target roles). */
+export function uncoveredRoleArn (roleArn: string, targetRoles: readonly string[] | undefined): string | undefined {
+  if (!targetRoles || targetRoles.length === 0 || targetRoles.some(p => iamPattern(p).test(roleArn))) return undefined
+  return `${roleArn} matches none of app.arc's @tanuki-sts target-roles (${targetRoles.join(' ')}): the deployed broker may not ` +
+    'assume it, so every request this mapping allows would fail (502 upstream_error). Add a pattern that covers it and deploy, or use a role that one covers'
+}
