@@ -1,20 +1,11 @@
 // `@tanuki-sts target-roles` in ./app.arc: the IAM patterns of the roles a deployed broker may assume (the deploy
 // plugin grants exactly these). A mapping whose roleArn none of them matches can never issue in AWS: STS refuses the
 // broker, and every request it decides answers 502. put and apply warn of it for a deployed target.
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { arcSection } from './app-arc'
 
 /** The target-roles row of app.arc's @tanuki-sts section, as the project writes it (one line); undefined when absent. */
 export function readTargetRoles (cwd = process.cwd()): string[] | undefined {
-  let text: string
-  try { text = readFileSync(join(cwd, 'app.arc'), 'utf8') }
-  catch { return undefined }
-  const lines = text.split('\n').map(l => l.replace(/#.*/, '').trim())
-  const start = lines.indexOf('@tanuki-sts')
-  if (start === -1) return undefined
-  const rest = lines.slice(start + 1)
-  const end = rest.findIndex(l => l.startsWith('@'))
-  const row = (end === -1 ? rest : rest.slice(0, end)).find(l => /^target-roles\s/.test(l))
+  const row = arcSection('tanuki-sts', cwd)?.find(l => /^target-roles\s/.test(l))
   return row ? row.split(/\s+/).slice(1) : undefined
 }
 

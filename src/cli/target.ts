@@ -1,10 +1,9 @@
 // Which tables a command works on: the running sandbox's (--local) or a deployed stack's (--region, --env), resolved
 // the way Architect publishes them (SSM `/<StackName>/tables/<name>`). What is read and written is the commands'.
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
 import { createDynamoClient } from '../broker/dynamo'
+import { arcSection } from './app-arc'
 import { readLocalInfo } from './local-info'
 import { CliError } from './output'
 
@@ -50,13 +49,7 @@ export function toLogicalId (text: string): string {
 
 /** The `@app` name of ./app.arc, if there is one. */
 export function appNameFromArc (cwd: string): string | undefined {
-  let text: string
-  try { text = readFileSync(join(cwd, 'app.arc'), 'utf8') }
-  catch { return undefined }
-  const lines = text.split('\n').map(l => l.replace(/#.*/, '').trim())
-  const at = lines.indexOf('@app')
-  if (at === -1) return undefined
-  return lines.slice(at + 1).find(l => l !== '' && !l.startsWith('@'))?.split(/\s+/)[0]
+  return arcSection('app', cwd)?.[0]?.split(/\s+/)[0]
 }
 
 /** The stack Architect deploys `app` to for `env`, and the SSM parameters holding its table names. */

@@ -1,9 +1,8 @@
 // What `arc deploy` would deploy, checked offline: the template `npm run synth` writes, for staging and production.
 // Leaves CloudFormation's own validation to AWS; this checks what tanuki-sts adds to Architect's template and relies on.
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import test from 'tape'
 import { synth } from '../../scripts/synth'
+import { readTargetRoles } from '../../src/cli/target-roles'
 import { ROOT } from '../helpers/broker-env'
 
 type Template = Awaited<ReturnType<typeof synth>>
@@ -11,15 +10,7 @@ type Props = Record<string, unknown>
 interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown }
 
 /** `target-roles ...` under `@tanuki-sts` in app.arc: what the broker's Lambda role may assume. */
-function configuredTargetRoles (): string[] {
-  const lines = readFileSync(join(ROOT, 'app.arc'), 'utf8').split('\n').map(l => l.replace(/#.*/, '').trim())
-  const start = lines.indexOf('@tanuki-sts')
-  if (start === -1) return []
-  const rest = lines.slice(start + 1)
-  const end = rest.findIndex(l => l.startsWith('@'))
-  const row = (end === -1 ? rest : rest.slice(0, end)).find(l => l.startsWith('target-roles '))
-  return row ? row.split(/\s+/).slice(1) : []
-}
+const configuredTargetRoles = (): string[] => readTargetRoles(ROOT) ?? []
 
 const templates: Partial<Record<'staging' | 'production', Template>> = {}
 const resource = (t: Template, name: string) => t.Resources[name] as { Type: string; Properties: Props } | undefined
