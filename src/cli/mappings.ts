@@ -5,7 +5,7 @@ import { stringify } from 'yaml'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { isGitLabPath } from '../broker/claims'
-import { MappingInvalid, candidateScopes, mappingWarnings, parseScope } from '../broker/policy'
+import { MappingInvalid, candidateScopes, decidingMapping, mappingWarnings, parseScope } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
@@ -108,13 +108,12 @@ async function list (opts: ListOptions): Promise<void> {
     note.done()
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
-      // Per role, the most specific scope holding it decides alone: the broker's decidingMapping, over all roles at once.
-      // Deciders come from every covering mapping, so that --scope only narrows what is shown, never who decides.
+      // Per role, the broker's decidingMapping over every covering mapping (so --scope narrows what is shown, never who decides).
       const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
-      const byRank = (a: StoredEntry, b: StoredEntry) => a.role.localeCompare(b.role) || rank(a) - rank(b)
-      const decider = new Map<string, string>()
-      for (const e of all.filter(e => rank(e) >= 0).sort(byRank)) if (!decider.has(e.role)) decider.set(e.role, e.scope)
-      entries = entries.filter(e => rank(e) >= 0).sort(byRank)
+      const byRole = new Map<string, Map<string, StoredEntry>>()
+      for (const e of all) if (rank(e) >= 0) byRole.set(e.role, (byRole.get(e.role) ?? new Map<string, StoredEntry>()).set(e.scope, e))
+      const decider = new Map([...byRole].map(([role, found]) => [role, decidingMapping(project.candidates, found)?.scope]))
+      entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
         const filter = opts.scope ? ` at --scope ${opts.scope}` : ''

@@ -44,13 +44,16 @@ export const err = paint(useColour(process.stderr))
 // eslint-disable-next-line no-control-regex
 const OUR_SGR_OR_CONTROL = new RegExp(`(\x1b\\[(?:${Object.values(SGR).flat().join('|')})m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]`, 'g')
 
+/** A character as JSON writes an escaped one: `\u009b`. */
+const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+
 /**
  * Text for a terminal: what a token's claims, an audit record or a table item carry (a ref may hold U+009B, a C1 CSI)
  * could otherwise move the cursor, retitle the window or hide a line. Each control character is shown as its \u escape;
  * only paint()'s own colour codes pass.
  */
 export function printable (text: string): string {
-  return text.replace(OUR_SGR_OR_CONTROL, (match, ours: string | undefined) => ours ?? `\\u${match.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return text.replace(OUR_SGR_OR_CONTROL, (match, ours: string | undefined) => ours ?? unicodeEscape(match))
 }
 
 export function print (line = ''): void {
@@ -64,7 +67,7 @@ export function say (line = ''): void {
 
 /** JSON.stringify leaves DEL and C1 raw; they are escaped too, so `--json` at a terminal is as safe (and still JSON). */
 export function printJson (value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n')
+  process.stdout.write(JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, unicodeEscape) + '\n')
 }
 
 // eslint-disable-next-line no-control-regex

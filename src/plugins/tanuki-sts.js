@@ -249,4 +249,4 @@ function start ({ arc, cloudformation }) {
   return cloudformation
 }
 
-module.exports = { deploy: { start }, stsStatement, dynamoStatements, NARROW_TARGET_ROLE }
+module.exports = { deploy: { start }, stsStatement, dynamoStatements }
