@@ -1,4 +1,4 @@
-// The claims of a GitLab CI ID token for a job with an environment: the local issuer's defaults (copy of ../shared/fixtures).
+// The claims of a GitLab CI ID token for a job with an environment: the local issuer's defaults (the same as test/fixtures/gitlab-id-token-claims.json).
 // Leaves iss, aud, jti, iat, nbf, exp, sub and ref_path to the minting code, which recomputes them for every token.
 export const DEFAULT_CLAIMS = {
   namespace_id: '72815',

@@ -1,5 +1,6 @@
 // Spec for src/local/sigv4-verify.ts: AWS's official SigV4 vectors are accepted, and refused once any signed part changes.
-// The vectors live beside the repo in ../shared/vectors/sigv4 (their README says which cases apply); the SDK signer makes the rest.
+// The vectors are vendored in test/vectors/sigv4 (Apache-2.0, LICENSE and NOTICE there; their README says which cases apply);
+// the SDK signer makes the rest.
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'tape'
@@ -8,8 +9,7 @@ import { SignatureV4 } from '@smithy/signature-v4'
 import { Sha256Js } from '@smithy/core/checksum'
 import { verifySigV4, SigV4Error, type SecretLookup, type SignedRequest, type VerifyOptions } from '../../src/local/sigv4-verify'
 
-const repoRoot = findRepoRoot(__dirname)
-const VECTORS = path.resolve(repoRoot, '..', 'shared', 'vectors', 'sigv4')
+const VECTORS = path.join(__dirname, '..', 'vectors', 'sigv4')
 // README: S3-only unnormalised paths, obsolete header folding and raw bytes on the request line are not for an STS verifier.
 const NOT_FOR_STS = [/-unnormalized$/, /^get-header-value-multiline$/, /^get-space-/, /^get-utf8$/]
 
@@ -22,13 +22,6 @@ interface Vector {
   token?: string
   omitSessionToken: boolean
   signedHeaders: string[]
-}
-
-function findRepoRoot (dir: string): string {
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, 'package.json'))) return d
-    if (path.dirname(d) === d) throw new Error(`no package.json above ${dir}`)
-  }
 }
 
 /** A raw HTTP/1.1 request as the vectors write it: `Name:value` lines, repeated names kept in order. */
