@@ -1,4 +1,4 @@
-// Real clients against the local broker and local STS: the jobs of README.md ("Use it from any CI job") run in bash as written (the curl
+// Real clients against the local broker and local STS: the jobs of docs/ci.md (and the README's one line) run in bash as written (the curl
 // line, container credentials, credential_process) with the AWS CLI (/usr/bin/aws) and with the JS SDK's own providers.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
