@@ -56,6 +56,8 @@ export interface LocalStack {
   readonly sts: LocalSts
   readonly tables: { readonly mappings: string; readonly audit: string }
   readonly dynamoEndpoint: string
+  /** Sandbox's event bus: `{ name, payload }` posted here is delivered to that @events Lambda, as SNS would deliver it. */
+  readonly eventsUrl: string
   /** The environment the Lambdas run with. */
   readonly lambdaEnv: Record<string, string>
   stop (): Promise<void>
@@ -99,6 +101,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     sts,
     tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` },
     dynamoEndpoint: `http://localhost:${o.tablesPort}`,
+    eventsUrl: `http://${LOOPBACK}:${o.eventsPort}/events`,
     lambdaEnv,
     async stop () {
       await Promise.allSettled([sandbox.end(), issuer.close(), sts.close()])

@@ -21,6 +21,8 @@ export interface BrokerEnv {
   readonly sts: LocalSts
   readonly db: DynamoDBClient
   readonly tables: { readonly mappings: string; readonly audit: string }
+  /** Sandbox's event bus (what the credentials Lambdas publish to): `{ name, payload }` reaches that @events Lambda. */
+  readonly eventsUrl: string
   /** The sandbox's local DynamoDB port: what `tanuki-sts --local` needs as ARC_TABLES_PORT. */
   readonly tablesPort: number
   /** Every line the Lambdas wrote (stdout and stderr), for assertions and the no-secrets check. */
@@ -87,6 +89,7 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
 
   return {
     url: stack.brokerUrl,
+    eventsUrl: stack.eventsUrl,
     tablesPort: base + 1,
     issuer,
     sts,
