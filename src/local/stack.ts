@@ -2,11 +2,14 @@
 // DynamoDB, the local issuer and the local STS — used by `npm start`, the tests and the benchmarks alike.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { useApiGatewayRouting } from './api-gateway-routing'
 import { startLocalIssuer } from './issuer'
 import type { LocalIssuer } from './issuer'
 import { startLocalSts } from './sts'
 import type { LocalSts, Principal } from './sts'
 
+// Before sandbox loads: its HTTP routes then match paths as API Gateway does (case and trailing slash).
+useApiGatewayRouting()
 // Architect's sandbox ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')

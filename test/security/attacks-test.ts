@@ -215,6 +215,9 @@ const CASES: Case[] = [
   // Methods and paths (the catch-all route)
   method('PUT'), method('DELETE'), method('PATCH'), method('OPTIONS'), method('POST', '/healthz'),
   method('GET', '/admin/mappings', 404, 'not_found'),
+  // API Gateway matches a route's path exactly: another case or a trailing slash is another path (the catch-all's 404).
+  ...[['POST', '/Credentials'], ['GET', '/CREDENTIALS'], ['POST', '/credentials/'], ['GET', '/credentials/'], ['GET', '/Healthz'], ['GET', '/healthz/']]
+    .map(([m, p]): Case => ({ ...method(m, p, 404, 'not_found'), rule: /^Not found\. The broker answers POST \/credentials, GET \/credentials and GET \/healthz\.$/ })),
 
   // Valid tokens without a grant: 403, each audited
   denied('a token for another project', k => k.mint({ project_path: 'acme/payments/web', project_id: '99' })),
