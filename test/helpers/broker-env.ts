@@ -41,6 +41,7 @@ export interface BrokerEnvOptions {
 }
 
 let captured: string[] | undefined
+const PLUGIN_PROGRESS = /^(?:Compiling TypeScript|Compiled project in [\d.]+s)\n$/
 function captureLambdaOutput (logs: string[]) {
   captured = logs
   for (const stream of [process.stdout, process.stderr]) {
@@ -48,6 +49,8 @@ function captureLambdaOutput (logs: string[]) {
     // Sandbox relays each Lambda's output as '\n' + data; tape's own lines never start with a newline.
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : ''
+      // The TypeScript plugin's progress at each sandbox start (its errors still show).
+      if (PLUGIN_PROGRESS.test(text) && !process.env.TANUKI_TEST_VERBOSE) return true
       if (captured && text.startsWith('\n')) {
         captured.push(...text.split('\n').filter(l => l.trim() !== ''))
         if (!process.env.TANUKI_TEST_VERBOSE) return true
