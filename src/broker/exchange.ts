@@ -104,15 +104,16 @@ export function createExchange (deps: ExchangeDeps): Exchange {
     const project = projectUrl(claims)
 
     const scopes = candidateScopes(claims.iss, claims.project_path)
-    /** No mapping for the role: which roles the project has (a hint, so a failed lookup only leaves it out). */
-    const projectRoles = (): Promise<string[]> => deps.mappedRoles(scopes).catch(err => {
-      deps.log('warn', 'could not read the project\'s roles for a denial message', { requestId: request.requestId, ...errorFields(err) })
-      return []
-    })
 
     const deny = async (mapping: Mapping | undefined, denial: Denial): Promise<never> => {
       const others = mapping && denial.condition !== 'maxUses' ? failingRules(mapping, claims, at) - 1 : 0
-      const roles = !mapping && denial.actual === 'none' ? await projectRoles() : []
+      // No mapping for the role: the roles this project has, read now and only now. A hint: unreadable, it is left out.
+      const roles = !mapping && denial.actual === 'none'
+        ? await deps.mappedRoles(scopes).catch(err => {
+          deps.log('warn', 'could not read the project\'s roles for a denial message', { requestId: request.requestId, ...errorFields(err) })
+          return []
+        })
+        : []
       const reason = denialMessage(request.role, project, mapping, denial, others, roles)
       await deps.audit.recordDenial(record({
         outcome: 'denied', reason, condition: denial.condition,
