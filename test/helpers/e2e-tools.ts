@@ -1,7 +1,7 @@
 // What the end-to-end suites drive besides node, found as they will run it: the AWS CLI v2, rsync, git, curl and bash,
 // and gitlab-ci-local (an npm dependency). A job's PATH then holds exactly the tools found here, and system paths.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { AWS_CLI_VARIABLE, awsCliCandidates, findOnPath } from '../../src/local/aws-cli'
@@ -70,6 +70,7 @@ export function e2eJobPath (): string {
   const tools = findE2eTools()
   if (tools.problems.length) throw new Error(`the end-to-end suites cannot run:\n${tools.problems.join('\n')}`)
   const dir = mkdtempSync(join(tmpdir(), 'tanuki-e2e-tools-'))
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
   for (const [name, path] of Object.entries(tools.found)) symlinkSync(path, join(dir, name))
   jobPath = [dir, dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':')
   return jobPath
