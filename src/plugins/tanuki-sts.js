@@ -39,7 +39,8 @@ const tableArn = (logicalId, suffix = '') => ({
  */
 function dynamoStatements () {
   return [
-    { Sid: 'ReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('MappingsTable')] },
+    // Query: the roles mapped at a project's scopes, read only to word a "no mapping" denial (mapped-roles.ts).
+    { Sid: 'ReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], Resource: [tableArn('MappingsTable')] },
     {
       Sid: 'AppendAudit',
       Effect: 'Allow',
