@@ -10,8 +10,12 @@ import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
 import { denialMessage, failingRules } from '../broker/exchange'
 import { createMappingAdmin, createMappingStore } from '../broker/mappings'
-import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
-import type { Check, Mapping } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { decide, evaluateMapping } from '../broker/match'
+import type { Check } from '../broker/match'
+import { ROLE_NAME } from '../broker/role'
+import { candidateScopes, decidingScope } from '../broker/scope'
 import { createTokenVerifier } from '../broker/token'
 import { renderExplanation } from './explain-report'
 import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-info'
@@ -124,7 +128,7 @@ export async function explain (opts: ExplainOptions): Promise<void> {
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
     // The broker's decision, by the broker's function.
     const decision = decide(scopes, found, claims, now)
-    const decider = scopes.find(s => found.has(s))
+    const decider = decidingScope(scopes, found)
     const candidates: Candidate[] = scopes.map(scope => {
       const stored = found.get(scope)
       if (stored === undefined) return { scope, status: 'none' }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createDynamoClient } from '../broker/dynamo'
 import { createMappingAdmin } from '../broker/mappings'
-import { parseMapping } from '../broker/policy'
+import { parseMapping } from '../broker/mapping'
 import { ROOT, startLocalStack } from './stack'
 
 const port = (name: string, fallback: number) => Number(process.env[name] || fallback)
