@@ -144,7 +144,7 @@ const seg = fc.constantFrom('acme', 'acme-corp', 'acm', 'Acme', 'payments', 'pay
 const projectPath = fc.array(seg, { minLength: 2, maxLength: 4 }).map(s => s.join('/'))
 const groupPath = fc.array(seg, { minLength: 0, maxLength: 3 }).map(s => s.join('/'))
 
-/** Whether a scope covers a project, said independently of policy.ts: the test's own reading of DESIGN §4. */
+/** Whether a scope covers a project, said independently of scope.ts: the test's own reading of DESIGN §4. */
 function covers (scope: { issuer: string; kind: 'project' | 'group' | 'subtree'; path: string }, iss: string, project: string): boolean {
   if (scope.issuer !== iss) return false
   if (scope.kind === 'project') return project === scope.path
