@@ -15,7 +15,7 @@ export function isPlainArray (value: unknown): value is unknown[] {
 }
 
 /** What a value is, in a message's words: `a Map`, `a date`, `a list`. */
-export function describeValue (value: unknown): string {
+function describeValue (value: unknown): string {
   if (value === null) return 'null'
   if (isPlainArray(value)) return 'a list'
   if (isPlainObject(value)) return 'a map'
