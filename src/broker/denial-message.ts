@@ -1,9 +1,9 @@
 // The 403's words: which rule decided, and what the job's author or an admin can do about it. The broker's answer, its
-// audit record and `tanuki-sts explain` say the same through these functions. Which rule decides is policy.ts's.
+// audit record and `tanuki-sts explain` say the same through these functions. Which rule decides is match.ts's.
 import { closestName } from './did-you-mean'
 import type { Denial } from './errors'
-import { evaluateMapping } from './policy'
-import type { Mapping } from './policy'
+import { evaluateMapping } from './match'
+import type { Mapping } from './mapping'
 
 /** How many of a project's role names a message lists; more are counted. */
 const LISTED_ROLES = 10

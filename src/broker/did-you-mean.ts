@@ -1,5 +1,5 @@
 // The name someone most likely meant by a misspelt one (`reff` -> `ref`, `rolearn` -> `roleArn`), for messages.
-// Which names exist is the caller's (policy.ts's fields, claims.ts's claims); this file only compares spellings.
+// Which names exist is the caller's (mapping-fields.ts's fields, claims.ts's claims); this file only compares spellings.
 import { distance } from 'fastest-levenshtein'
 
 /** Two adjacent letters swapped (`deplyo`, `deploy`): the commonest typo, one slip, though Levenshtein counts it as two. */

@@ -1,9 +1,9 @@
 // The roles mapped at a project's candidate scopes: what a "no mapping" 403 offers instead (the roles the project has,
-// or the one a job misspelt). Read on that denial only, never on the way to credentials. The scopes are policy.ts's.
+// or the one a job misspelt). Read on that denial only, never on the way to credentials. The scopes are scope.ts's.
 import { QueryCommand } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { MAX_GROUP_SEGMENTS } from './claims'
-import { ROLE_NAME } from './policy'
+import { ROLE_NAME } from './role'
 
 /** The role names mapped at these scopes (enabled ones), sorted. */
 export type MappedRoles = (scopes: readonly string[]) => Promise<string[]>

@@ -1,5 +1,5 @@
 // Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
-// The only file that imports jose. What the verified claims may do is policy.ts's.
+// The only file that imports jose. What the verified claims may do is match.ts's.
 import { createHash } from 'node:crypto'
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'

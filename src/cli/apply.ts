@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { MappingConflict, createMappingAdmin } from '../broker/mappings'
-import { parseScope } from '../broker/policy'
+import { parseScope } from '../broker/scope'
 import type { MappingAdmin } from '../broker/mappings'
 import { trustedIssuers } from './local-info'
 import { formatProblem, parseMappingFiles } from './mapping-file'

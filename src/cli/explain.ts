@@ -11,8 +11,12 @@ import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
 import { denialMessage, failingRules } from '../broker/denial-message'
 import { createMappedRoles } from '../broker/mapped-roles'
 import { createMappingAdmin, createMappingStore } from '../broker/mappings'
-import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
-import type { Check, Mapping } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { decide, evaluateMapping } from '../broker/match'
+import type { Check } from '../broker/match'
+import { ROLE_NAME } from '../broker/role'
+import { candidateScopes, decidingScope } from '../broker/scope'
 import { createTokenVerifier } from '../broker/token'
 import { renderExplanation } from './explain-report'
 import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-info'
@@ -125,7 +129,7 @@ export async function explain (opts: ExplainOptions): Promise<void> {
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
     // The broker's decision, by the broker's function.
     const decision = decide(scopes, found, claims, now)
-    const decider = scopes.find(s => found.has(s))
+    const decider = decidingScope(scopes, found)
     // As the broker words a "no mapping" denial: with the roles this project has. A hint: unreadable, it is left out.
     const projectRoles = !decision.allow && decision.denial.actual === 'none'
       ? await createMappedRoles(target.db, target.tables.mappings)(scopes).catch(() => [])

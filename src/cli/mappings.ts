@@ -5,8 +5,10 @@ import { stringify } from 'yaml'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { isGitLabPath } from '../broker/claims'
-import { MappingInvalid, candidateScopes, decidingMapping, mappingWarnings, parseScope } from '../broker/policy'
-import type { Mapping } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { mappingWarnings } from '../broker/mapping-warnings'
+import { SCOPE_FORM, candidateScopes, decidingScope, parseScope } from '../broker/scope'
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
 import { trustedIssuers } from './local-info'
@@ -22,7 +24,6 @@ import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
-const SCOPE_FORM = 'a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**'
 
 /** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
 export function fileForm (mapping: Mapping): Record<string, unknown> {
@@ -108,11 +109,11 @@ async function list (opts: ListOptions): Promise<void> {
     note.done()
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
-      // Per role, the broker's decidingMapping over every covering mapping (so --scope narrows what is shown, never who decides).
+      // Per role, the broker's decidingScope over every covering mapping (so --scope narrows what is shown, never who decides).
       const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
       const byRole = new Map<string, Map<string, StoredEntry>>()
       for (const e of all) if (rank(e) >= 0) byRole.set(e.role, (byRole.get(e.role) ?? new Map<string, StoredEntry>()).set(e.scope, e))
-      const decider = new Map([...byRole].map(([role, found]) => [role, decidingMapping(project.candidates, found)?.scope]))
+      const decider = new Map([...byRole].map(([role, found]) => [role, decidingScope(project.candidates, found)]))
       entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {

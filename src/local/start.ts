@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createDynamoClient } from '../broker/dynamo'
 import { createMappingAdmin } from '../broker/mappings'
-import { parseMapping } from '../broker/policy'
+import { parseMapping } from '../broker/mapping'
 import { awsCliHint } from './aws-cli'
 import { ROOT, startLocalStack } from './stack'
 

@@ -2,7 +2,7 @@
 import test from 'tape'
 import { KNOWN_CLAIMS } from '../../src/broker/claims'
 import { closestName, didYouMean } from '../../src/broker/did-you-mean'
-import { MAPPING_FIELDS } from '../../src/broker/policy'
+import { MAPPING_FIELDS } from '../../src/broker/mapping-fields'
 
 test('closestName: the typos people make in mapping files', t => {
   const cases: Array<[string, readonly string[], string | undefined]> = [
