@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../../src/local/stack'
 
-/** A block of README.md, marked `<!-- e2e: NAME -->`. */
-export function docSnippet (name: string): string {
-  const text = readFileSync(join(ROOT, 'README.md'), 'utf8')
+/** A block of README.md (or of another page of the repo: `file`, relative to its root), marked `<!-- e2e: NAME -->`. */
+export function docSnippet (name: string, file = 'README.md'): string {
+  const text = readFileSync(join(ROOT, file), 'utf8')
   const m = new RegExp(`<!-- e2e: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\\n\`\`\``).exec(text)
-  if (!m) throw new Error(`README.md has no block marked "e2e: ${name}"`)
+  if (!m) throw new Error(`${file} has no block marked "e2e: ${name}"`)
   return m[1]
 }
