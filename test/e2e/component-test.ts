@@ -3,7 +3,7 @@
 // AWS CLI in each job proves what it got (`aws sts get-caller-identity`, its signature checked by the local STS).
 // A new project takes the component the Catalog way, fetched over git's smart HTTP at a release tag; this project tests
 // it the way GitLab's docs say a component project does: `$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA`.
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,6 +105,7 @@ test('Set up env', async t => {
   await env.putMapping({ scope: scope(SELF), role: 'deploy', roleArn: DEPLOY_ARN, pin: { project_id: SELF.project_id } })
   await env.putMapping({ scope: scope(SELF), role: 'read-only', roleArn: READ_ONLY_ARN, pin: { project_id: SELF.project_id } })
   await env.putMapping({ scope: scope(NEW_PROJECT), role: 'deploy', roleArn: NEW_PROJECT_ARN, pin: { project_id: NEW_PROJECT.project_id } })
+  await env.putMapping({ scope: scope(NEW_PROJECT), role: 'read-only', roleArn: READ_ONLY_ARN, pin: { project_id: NEW_PROJECT.project_id } })
   repo = createPipelineRepo()
   writeFileSync(join(repo.dir, TEST_PIPELINE), testPipeline())
   gitRoot = mkdtempSync(join(tmpdir(), 'tanuki-git-'))
@@ -114,41 +115,77 @@ test('Set up env', async t => {
   t.equal(git.url, `http://127.0.0.1:${GIT_PORT}`, `git server at ${git.url}`)
 })
 
+/** The component's release as the new project fetches it: `$CI_SERVER_FQDN/<path>/aws-credentials@<version>` of the docs. */
+let release: { path: string; version: string }
+
+/** Localizes a documented pipeline or config: the broker URL becomes the local one, `aws` gets the local STS. */
+const localize = (text: string) => text.split('https://sts.example.com').join(BROKER_URL)
+  .replace(/^(\s*- (?:AWS_PROFILE=\S+ )?aws .*)$/gm, '$1 --endpoint-url "$AWS_ENDPOINT_URL_STS"')
+
+/** Runs one job of a new project (acme/new-project) whose files are these, as GitLab would with an ID token for it. */
+async function runNewProject (files: Record<string, string>, jobName: string, jobId: string) {
+  const project = createProjectRepo({ ...files, 'README.md': '# a new project\n' }, `${git.url}/${NEW_PROJECT.project_path}.git`)
+  try {
+    const token = await env.mint({ ...NEW_PROJECT, job_id: jobId }, { audience: BROKER_URL })
+    const r = await project.run([jobName], { ...jobVariables(token), BROKER_ID_TOKEN: token })
+    if (process.env.TANUKI_TEST_VERBOSE) console.log(r.output)
+    const fetched = join(project.dir, '.gitlab-ci-local', 'includes', '127.0.0.1', release.path, release.version, 'templates', 'aws-credentials', 'template.yml')
+    return { r, token, fetched: existsSync(fetched) ? readFileSync(fetched, 'utf8') : undefined }
+  }
+  finally { project.remove() }
+}
+
 test('a new project: the include and one input of docs/gitlab-component.md, as written, give its job the mapped role', async t => {
   const snippet = docSnippet('component-include', DOC)
   const include = (parse(snippet) as { include: Array<{ component: string; inputs: Record<string, unknown> }> }).include
   t.deepEqual(include.map(i => Object.keys(i.inputs)), [['role']], 'one include, with one input: the role')
   const m = /^\$CI_SERVER_FQDN\/(.+)\/aws-credentials@(\d+\.\d+\.\d+)$/.exec(include[0].component)
   t.ok(m, `the component is addressed as the Catalog does: ${include[0].component}`)
-  const [, path, version] = m ?? ['', 'platform/tanuki-sts', '1.0.0']
+  release = { path: m?.[1] ?? 'platform/tanuki-sts', version: m?.[2] ?? '1.0.0' }
 
   // The release: this worktree's component, as a bare repository with the version's tag, on the git server.
-  const bare = join(gitRoot, `${path}.git`)
+  const bare = join(gitRoot, `${release.path}.git`)
   mkdirSync(join(bare, '..'), { recursive: true })
   sh(gitRoot, 'clone', '-q', '--bare', repo.dir, bare)
-  sh(bare, 'tag', version, 'main')
+  sh(bare, 'tag', release.version, 'main')
   sh(bare, 'config', 'uploadpack.allowFilter', 'true')
   sh(bare, 'config', 'uploadpack.allowAnySHA1InWant', 'true')
 
-  // The new project's pipeline: the snippet, with the AWS CLI pointed at the local STS (AWS CLI 2.9 ignores AWS_ENDPOINT_URL_STS).
-  const pipeline = snippet.replace(/^(\s*- aws .*)$/gm, '$1 --endpoint-url "$AWS_ENDPOINT_URL_STS"')
-  const project = createProjectRepo({ '.gitlab-ci.yml': pipeline, 'README.md': '# a new project\n' }, `${git.url}/${NEW_PROJECT.project_path}.git`)
-  try {
-    const jobId = '7100000001'
-    const token = await env.mint({ ...NEW_PROJECT, job_id: jobId }, { audience: BROKER_URL })
-    const r = await project.run(['deploy'], jobVariables(token))
-    if (process.env.TANUKI_TEST_VERBOSE) console.log(r.output)
-    t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
-    const fetched = join(project.dir, '.gitlab-ci-local', 'includes', '127.0.0.1', path, version, 'templates', 'aws-credentials', 'template.yml')
-    t.ok(git.requests.some(q => q.startsWith(`POST /${path}.git/git-upload-pack`)), `gitlab-ci-local cloned ${path} from the git server`)
-    t.equal(existsSync(fetched) && readFileSync(fetched, 'utf8'), readFileSync(join(repo.dir, 'templates', 'aws-credentials', 'template.yml'), 'utf8'), `at ${version}: this worktree's template.yml`)
-    t.ok(r.output.includes(`"Arn": "${arnOf(NEW_PROJECT_ARN, NEW_PROJECT, jobId)}"`), 'aws sts get-caller-identity in the job printed the mapped role')
-    t.match(r.output, /tanuki-sts: role "deploy" from http:\/\/localhost:\d+: credentials exported, valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/, 'the component said what it did')
-    const { records } = await issuedFor(jobId)
-    t.deepEqual(records.map(a => `${a.outcome} ${a.roleArn}`), [`issued ${NEW_PROJECT_ARN}`], 'one issuance, audited')
-    t.notOk(r.output.includes(token), 'the ID token never appears in the job log')
-  }
-  finally { project.remove() }
+  const jobId = '7100000001'
+  const { r, token, fetched } = await runNewProject({ '.gitlab-ci.yml': localize(snippet) }, 'deploy', jobId)
+  t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+  t.ok(git.requests.some(q => q.startsWith(`POST /${release.path}.git/git-upload-pack`)), `gitlab-ci-local cloned ${release.path} from the git server`)
+  t.equal(fetched, readFileSync(join(repo.dir, 'templates', 'aws-credentials', 'template.yml'), 'utf8'), `at ${release.version}: this worktree's template.yml`)
+  t.ok(r.output.includes(`"Arn": "${arnOf(NEW_PROJECT_ARN, NEW_PROJECT, jobId)}"`), 'aws sts get-caller-identity in the job printed the mapped role')
+  t.match(r.output, /tanuki-sts: role "deploy" from http:\/\/localhost:\d+: credentials exported, valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/, 'the component said what it did')
+  const { records } = await issuedFor(jobId)
+  t.deepEqual(records.map(a => `${a.outcome} ${a.roleArn}`), [`issued ${NEW_PROJECT_ARN}`], 'one issuance, audited')
+  t.notOk(r.output.includes(token), 'the ID token never appears in the job log')
+})
+
+const twoIdentities = (output: string, project: { project_id: string }, jobId: string, deployArn: string) => {
+  const deploy = `"Arn": "${arnOf(deployArn, project, jobId)}"`
+  const readOnly = `"Arn": "${arnOf(READ_ONLY_ARN, project, jobId)}"`
+  return output.split('\n').filter(l => l.includes('"Arn"')).map(l => l.includes(readOnly) ? 'read-only' : l.includes(deploy) ? 'deploy' : l)
+}
+
+test('a new project: the roles input of docs/gitlab-component.md, as written: two roles in two accounts in one job', async t => {
+  const jobId = '7100000012'
+  const { r } = await runNewProject({ '.gitlab-ci.yml': localize(docSnippet('component-roles', DOC)) }, 'release', jobId)
+  t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+  t.deepEqual(twoIdentities(r.output, NEW_PROJECT, jobId, NEW_PROJECT_ARN), ['deploy', 'read-only', 'read-only'],
+    'aws sts get-caller-identity: deploy; with --profile audit and with AWS_PROFILE=audit: read-only, in 444455556666')
+})
+
+test('a new project, plain curl: the two-profile AWS config and job of docs/gitlab-component.md, as written', async t => {
+  const jobId = '7100000013'
+  const { r, token } = await runNewProject({
+    'ci/aws-config': localize(docSnippet('multi-role-config', DOC)) + '\n',
+    '.gitlab-ci.yml': localize(docSnippet('multi-role-job', DOC)),
+  }, 'release', jobId)
+  t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+  t.deepEqual(twoIdentities(r.output, NEW_PROJECT, jobId, NEW_PROJECT_ARN), ['deploy', 'read-only'], 'AWS_PROFILE=deploy, then --profile audit: two identities')
+  t.notOk(r.output.includes(token), 'the ID token never appears in the job log')
 })
 
 test('the component adds id_tokens with the broker URL as audience, and nothing global', async t => {
@@ -210,10 +247,7 @@ test('two roles in one job, in two accounts: two identities, switched with --pro
   const jobId = '7100000005'
   const { r } = await runJob('two-roles', jobId)
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
-  const deploy = `"Arn": "${arnOf(DEPLOY_ARN, SELF, jobId)}"`
-  const readOnly = `"Arn": "${arnOf(READ_ONLY_ARN, SELF, jobId)}"`
-  const order = r.output.split('\n').filter(l => l.includes('"Arn"')).map(l => l.includes(readOnly) ? 'read-only' : l.includes(deploy) ? 'deploy' : l)
-  t.deepEqual(order, ['deploy', 'read-only', 'read-only'], 'default profile: deploy in 111122223333; --profile read-only and AWS_PROFILE=read-only: read-only in 444455556666')
+  t.deepEqual(twoIdentities(r.output, SELF, jobId, DEPLOY_ARN), ['deploy', 'read-only', 'read-only'], 'default profile: deploy in 111122223333; --profile read-only and AWS_PROFILE=read-only: read-only in 444455556666')
   const { assumed } = await issuedFor(jobId)
   t.deepEqual([...new Set(assumed.map(a => a.roleArn))].sort(), [DEPLOY_ARN, READ_ONLY_ARN], 'the local STS assumed both roles')
 })
@@ -259,6 +293,37 @@ test('an unreachable broker fails the job at once, before any AWS call', async t
 test('the inputs are checked before the ID token goes anywhere: plain http off this machine, a role list that is not one', async t => {
   await assertStopped(t, 'plain-http', '7100000010', /tanuki-sts: the broker URL "http:\/\/sts\.example\.com" must start with https:\/\/ \(http:\/\/ only for localhost\)/)
   await assertStopped(t, 'bad-roles', '7100000011', /tanuki-sts: roles "read-only \*": space-separated ROLE or PROFILE=ROLE entries/)
+})
+
+test('the component\'s script is POSIX sh: dash (Debian\'s /bin/sh) runs it, as a runner on an image without bash would', async t => {
+  const preview = await repo.preview(TEST_PIPELINE)
+  const job = preview['two-roles'] as { before_script: string[]; script: string[] }
+  const jobId = '7100000014'
+  const token = await env.mint({ ...SELF, job_id: jobId }, { audience: BROKER_URL })
+  const home = mkdtempSync(join(tmpdir(), 'tanuki-dash-'))
+  try {
+    const r = await new Promise<{ code: number; output: string }>(resolve => {
+      execFile('dash', ['-eu', '-c', [...job.before_script, ...job.script].join('\n')], {
+        cwd: home,
+        env: { PATH: '/usr/bin:/bin', HOME: home, ...jobVariables(token), AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none') },
+        timeout: 120_000,
+      }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr }))
+    })
+    t.equal(r.code, 0, `dash -eu ran the before_script and the script${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+    t.deepEqual(twoIdentities(r.output, SELF, jobId, DEPLOY_ARN), ['deploy', 'read-only', 'read-only'], 'with the same two identities')
+  }
+  finally { rmSync(home, { recursive: true, force: true }) }
+})
+
+test('release-component: a protected semantic-version tag releases the component with GitLab\'s release keyword, once tested', async t => {
+  const tag = async (name: string, isProtected: boolean) => (await repo.list({ CI_COMMIT_TAG: name, CI_COMMIT_REF_NAME: name, CI_COMMIT_REF_PROTECTED: String(isProtected) }, ['CI_COMMIT_BRANCH'])).map(j => j.name)
+  t.ok((await tag('1.2.0', true)).includes('release-component'), 'protected tag 1.2.0: released')
+  t.notOk((await tag('1.2.0', false)).includes('release-component'), 'unprotected tag 1.2.0: not')
+  t.notOk((await tag('v1.2.0', true)).includes('release-component'), 'tag v1.2.0 (the broker\'s release, deploy-production): not')
+  t.notOk((await repo.list()).some(j => j.name === 'release-component'), 'the default branch: not')
+  const job = (await repo.preview())['release-component'] as { release?: { tag_name?: unknown }; needs?: Array<{ job?: string }> }
+  t.equal(job.release?.tag_name, '$CI_COMMIT_TAG', 'release: tag_name $CI_COMMIT_TAG')
+  t.deepEqual(job.needs?.map(n => n.job), ['test', 'test-e2e'], 'after the tests')
 })
 
 // The merge-request review: this repo's own mappings-review job, on branches of the copy whose `origin` is a bare
@@ -332,7 +397,7 @@ test('mappings-review fails a merge request with an invalid mapping file, saying
   const problem = 'mappings/team.yaml:8:7: mappings[0].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'
   t.notEqual(r.code, 0, `the job failed (${r.seconds.toFixed(1)} s)`)
   t.ok(r.output.includes(problem), 'its log names the problem, at its line and column')
-  t.ok(artifact.includes(problem), 'so does the artifact mappings-plan.txt (kept when the job fails)')
+  t.equal(artifact, `${docSnippet('review-invalid', DOC)}\n`, 'so does the artifact mappings-plan.txt (kept when the job fails), as docs/gitlab-component.md shows it')
   t.notOk(r.output.includes('Plan: '), 'and there is no plan')
 })
 
@@ -357,6 +422,7 @@ test('mappings-review passes a valid change and shows its plan against the targe
   const log = r.output.split('\n').map(l => l.replace(/^mappings-review > /, '')).join('\n')
   t.ok(plan.every(line => log.includes(line)), 'the job log shows the same plan')
   t.ok(artifact.includes('Plan: mappings/team.yaml, mappings/web.yaml against target-branch/mappings/team.yaml'), 'against the target branch\'s files')
+  t.equal(artifact, `${docSnippet('review-plan', DOC)}\n`, 'the whole artifact is the example of docs/gitlab-component.md')
 })
 
 test('Teardown', async t => {
