@@ -3,6 +3,10 @@
 // AWS CLI in each job proves what it got (`aws sts get-caller-identity`, its signature checked by the local STS).
 // A new project takes the component the Catalog way, fetched over git's smart HTTP at a release tag; this project tests
 // it the way GitLab's docs say a component project does: `$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA`.
+// gitlab-ci-local (4.65.0) resolves `include: component:` itself: from this repository's own files when the project
+// path is its own and the ref its HEAD commit, else by cloning the project from the origin's host at the ref (over
+// http(s): `git clone --depth=1 --filter=tree:0`) into .gitlab-ci-local/includes. It does not mint ID tokens (the tests
+// set TANUKI_STS_ID_TOKEN, as GitLab's id_tokens would), nor apply an input's `regex` or interpolation functions.
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,7 +24,7 @@ import type { JobRun, PipelineRepo } from '../helpers/gitlab-ci-local'
 const BASE = Number(process.env.TANUKI_TEST_PORT_BASE || 3430)
 // The broker's URL is the ID token's audience (the component's id_tokens), so the broker must expect it.
 const BROKER_URL = `http://localhost:${BASE}`
-// One past the four ports the broker takes.
+// The port after the broker's four (BASE..BASE+3).
 const GIT_PORT = BASE + 4
 const DOC = 'docs/gitlab-component.md'
 
@@ -71,7 +75,11 @@ function testPipeline (): string {
     include('.unreachable', { role: 'deploy', 'broker-url': 'http://127.0.0.1:9' }),
     include('.plain-http', { role: 'deploy', 'broker-url': 'http://sts.example.com' }),
     include('.bad-roles', { role: 'deploy', roles: 'read-only *' }),
+    include('.twice', { role: 'deploy', mode: 'profile', roles: 'deploy=read-only' }),
+    include('visible', { role: 'deploy', stage: 'deploy' }),
     '',
+    // A visible job-name: the project gives the component's job its script by naming a job the same (GitLab merges them).
+    `visible:\n  script:\n    - ${JSON.stringify(whoami)}\n`,
     job('shell', '.shell', ['echo "AWS_SESSION_TOKEN is ${#AWS_SESSION_TOKEN} characters"', whoami]),
     job('container', '.container', ['test -z "${AWS_ACCESS_KEY_ID:-}" && echo "no keys in the environment"', 'echo "FULL_URI=$AWS_CONTAINER_CREDENTIALS_FULL_URI"', whoami, whoami]),
     job('profile', '.profile', ['echo "AWS_PROFILE=$AWS_PROFILE"', whoami]),
@@ -82,6 +90,7 @@ function testPipeline (): string {
     job('unreachable', '.unreachable', ['echo "THE SCRIPT RAN"']),
     job('plain-http', '.plain-http', ['echo "THE SCRIPT RAN"']),
     job('bad-roles', '.bad-roles', ['echo "THE SCRIPT RAN"']),
+    job('twice', '.twice', ['echo "THE SCRIPT RAN"']),
   ].join('\n')
 }
 
@@ -217,6 +226,16 @@ test('mode shell: the credentials are exported, and the AWS CLI is the mapped ro
   t.notOk(r.output.includes(token) || assumed.some(a => r.output.includes(a.accessKeyId)), 'neither the ID token nor the access key is in the log')
 })
 
+test('a visible job-name and a stage: the component\'s own job, given its script by a job of the same name', async t => {
+  const jobId = '7100000015'
+  const job = (await repo.preview(TEST_PIPELINE)).visible as { stage?: unknown; before_script?: unknown[]; script?: unknown[] }
+  t.equal(job.stage, 'deploy', 'in the stage input\'s stage')
+  t.ok(job.before_script?.length === 1 && job.script?.length === 1, 'the component\'s before_script and the project\'s script, merged')
+  const { r } = await runJob('visible', jobId)
+  t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+  t.ok(r.output.includes(`"Arn": "${arnOf(DEPLOY_ARN, SELF, jobId)}"`), 'aws sts get-caller-identity: the deploy role')
+})
+
 test('mode container: no keys in the job; the AWS CLI fetches them itself from the broker, with the ID token', async t => {
   const jobId = '7100000003'
   const whoamiBefore = env.sts.calls.GetCallerIdentity
@@ -291,8 +310,14 @@ test('an unreachable broker fails the job at once, before any AWS call', async t
 })
 
 test('the inputs are checked before the ID token goes anywhere: plain http off this machine, a role list that is not one', async t => {
-  await assertStopped(t, 'plain-http', '7100000010', /tanuki-sts: the broker URL "http:\/\/sts\.example\.com" must start with https:\/\/ \(http:\/\/ only for localhost\)/)
-  await assertStopped(t, 'bad-roles', '7100000011', /tanuki-sts: roles "read-only \*": space-separated ROLE or PROFILE=ROLE entries/)
+  const stopped = [
+    await assertStopped(t, 'plain-http', '7100000010', /tanuki-sts: the broker URL "http:\/\/sts\.example\.com" must start with https:\/\/ \(http:\/\/ only for localhost\)/),
+    await assertStopped(t, 'bad-roles', '7100000011', /tanuki-sts: roles "read-only \*": space-separated ROLE or PROFILE=ROLE entries/),
+    await assertStopped(t, 'twice', '7100000016', /tanuki-sts: profile "deploy" is named twice/),
+  ]
+  t.deepEqual(stopped.map(s => s.assumed), [0, 0, 0], 'nothing was assumed')
+  const asked = (await env.auditRecords()).filter(a => ['7100000010', '7100000011', '7100000016'].includes(String(a.job_id)))
+  t.equal(asked.length, 0, 'and the broker was not even asked')
 })
 
 test('the component\'s script is POSIX sh: dash (Debian\'s /bin/sh) runs it, as a runner on an image without bash would', async t => {
