@@ -55,6 +55,12 @@ export interface GitLabClaims {
 // ASCII only: a look-alike (Cyrillic 'а') or an encoded character is not a GitLab path.
 const SEGMENT = /^(?!\.+$)[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/
 const ID = /^[1-9][0-9]{0,19}$/
+/**
+ * GitLab nests at most 20 levels of subgroups below a top-level group (docs.gitlab.com/user/group/subgroups/; its
+ * Namespace::NUMBER_OF_ANCESTORS_ALLOWED): a group path has at most 21 segments, a project path one more. A deeper path
+ * is no GitLab's, and each segment is one more candidate scope to look up (DynamoDB's BatchGetItem takes 100 keys).
+ */
+export const MAX_GROUP_SEGMENTS = 21
 
 /** The project's URL (issuer + path): its own mapping scope, and how audit records and messages name it. */
 export function projectUrl (claims: Pick<GitLabClaims, 'iss' | 'project_path'>): string {
@@ -119,6 +125,13 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
   const namespacePath = str(payload, 'namespace_path') as string
   if (!isGitLabPath(projectPath)) fail('project_path', 'is not a GitLab project path')
   if (!isGitLabPath(namespacePath)) fail('namespace_path', 'is not a GitLab group path')
+  const depth = (path: string) => path.split('/').length
+  if (depth(projectPath) > MAX_GROUP_SEGMENTS + 1) {
+    fail('project_path', `has ${depth(projectPath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS + 1} (a top-level group, at most 20 levels of subgroups, then the project)`)
+  }
+  if (depth(namespacePath) > MAX_GROUP_SEGMENTS) {
+    fail('namespace_path', `has ${depth(namespacePath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS} (a top-level group and at most 20 levels of subgroups)`)
+  }
   if (!projectPath.startsWith(namespacePath + '/') || projectPath.slice(namespacePath.length + 1).includes('/')) {
     fail('project_path', 'is not directly inside the token\'s namespace_path')
   }

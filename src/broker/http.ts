@@ -10,6 +10,7 @@ import { InternalError, MISCONFIGURED, Unavailable, asBrokerError } from './erro
 import { createExchange } from './exchange'
 import type { Exchange, IssuedEvent } from './exchange'
 import { errorFields, log } from './log'
+import { createMappedRoles } from './mapped-roles'
 import { createMappingStore } from './mappings'
 import { createPublisher } from './publish'
 import { parseCredentialsRequest, responseFormat } from './request'
@@ -39,6 +40,7 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
     config,
     verifyToken: createTokenVerifier(config),
     mappings: createMappingStore(db, config.tables.mappings),
+    mappedRoles: createMappedRoles(db, config.tables.mappings),
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ client: sts }),
     // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.

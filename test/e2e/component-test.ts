@@ -8,7 +8,7 @@
 // http(s): `git clone --depth=1 --filter=tree:0`) into .gitlab-ci-local/includes. It does not mint ID tokens (the tests
 // set TANUKI_STS_ID_TOKEN, as GitLab's id_tokens would), nor apply an input's `regex` or interpolation functions.
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
@@ -16,6 +16,7 @@ import { parse, parseAllDocuments } from 'yaml'
 import { eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { docSnippet } from '../helpers/doc-snippets'
+import { e2eJobPath } from '../helpers/e2e-tools'
 import { startGitServer } from '../helpers/git-http'
 import type { GitServer } from '../helpers/git-http'
 import { REMOTE, createPipelineRepo, createProjectRepo } from '../helpers/gitlab-ci-local'
@@ -26,7 +27,6 @@ const BASE = Number(process.env.TANUKI_TEST_PORT_BASE || 3430)
 const BROKER_URL = `http://localhost:${BASE}`
 // The port after the broker's four (BASE..BASE+3).
 const GIT_PORT = BASE + 4
-const DOC = 'docs/gitlab-component.md'
 
 // This project (the copy gitlab-ci-local sees as tanuki/tanuki-sts) and the new project of the docs' example.
 const SELF = { project_path: 'tanuki/tanuki-sts', project_id: '6100001', namespace_path: 'tanuki', namespace_id: '6100', ref: 'main', ref_type: 'branch', ref_protected: 'true' }
@@ -145,7 +145,7 @@ async function runNewProject (files: Record<string, string>, jobName: string, jo
 }
 
 test('a new project: the include and one input of docs/gitlab-component.md, as written, give its job the mapped role', async t => {
-  const snippet = docSnippet('component-include', DOC)
+  const snippet = docSnippet('component-include')
   const include = (parse(snippet) as { include: Array<{ component: string; inputs: Record<string, unknown> }> }).include
   t.deepEqual(include.map(i => Object.keys(i.inputs)), [['role']], 'one include, with one input: the role')
   const m = /^\$CI_SERVER_FQDN\/(.+)\/aws-credentials@(\d+\.\d+\.\d+)$/.exec(include[0].component)
@@ -180,7 +180,7 @@ const twoIdentities = (output: string, project: { project_id: string }, jobId: s
 
 test('a new project: the roles input of docs/gitlab-component.md, as written: two roles in two accounts in one job', async t => {
   const jobId = '7100000012'
-  const { r } = await runNewProject({ '.gitlab-ci.yml': localize(docSnippet('component-roles', DOC)) }, 'release', jobId)
+  const { r } = await runNewProject({ '.gitlab-ci.yml': localize(docSnippet('component-roles')) }, 'release', jobId)
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
   t.deepEqual(twoIdentities(r.output, NEW_PROJECT, jobId, NEW_PROJECT_ARN), ['deploy', 'read-only', 'read-only'],
     'aws sts get-caller-identity: deploy; with --profile audit and with AWS_PROFILE=audit: read-only, in 444455556666')
@@ -189,8 +189,8 @@ test('a new project: the roles input of docs/gitlab-component.md, as written: tw
 test('a new project, plain curl: the two-profile AWS config and job of docs/gitlab-component.md, as written', async t => {
   const jobId = '7100000013'
   const { r, token } = await runNewProject({
-    'ci/aws-config': localize(docSnippet('multi-role-config', DOC)) + '\n',
-    '.gitlab-ci.yml': localize(docSnippet('multi-role-job', DOC)),
+    'ci/aws-config': localize(docSnippet('multi-role-config')) + '\n',
+    '.gitlab-ci.yml': localize(docSnippet('multi-role-job')),
   }, 'release', jobId)
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
   t.deepEqual(twoIdentities(r.output, NEW_PROJECT, jobId, NEW_PROJECT_ARN), ['deploy', 'read-only'], 'AWS_PROFILE=deploy, then --profile audit: two identities')
@@ -320,21 +320,21 @@ test('the inputs are checked before the ID token goes anywhere: plain http off t
   t.equal(asked.length, 0, 'and the broker was not even asked')
 })
 
-test('the component\'s script is POSIX sh: dash (Debian\'s /bin/sh) runs it, as a runner on an image without bash would', async t => {
+test('the component\'s script is POSIX sh: /bin/sh runs it (dash on Debian), as a runner on an image without bash would', async t => {
   const preview = await repo.preview(TEST_PIPELINE)
   const job = preview['two-roles'] as { before_script: string[]; script: string[] }
   const jobId = '7100000014'
   const token = await env.mint({ ...SELF, job_id: jobId }, { audience: BROKER_URL })
-  const home = mkdtempSync(join(tmpdir(), 'tanuki-dash-'))
+  const home = mkdtempSync(join(tmpdir(), 'tanuki-sh-'))
   try {
     const r = await new Promise<{ code: number; output: string }>(resolve => {
-      execFile('dash', ['-eu', '-c', [...job.before_script, ...job.script].join('\n')], {
+      execFile('/bin/sh', ['-eu', '-c', [...job.before_script, ...job.script].join('\n')], {
         cwd: home,
-        env: { PATH: '/usr/bin:/bin', HOME: home, ...jobVariables(token), AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none') },
+        env: { PATH: e2eJobPath(), HOME: home, ...jobVariables(token), AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none') },
         timeout: 120_000,
       }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: stdout + stderr }))
     })
-    t.equal(r.code, 0, `dash -eu ran the before_script and the script${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+    t.equal(r.code, 0, `${realpathSync('/bin/sh')} -eu ran the before_script and the script${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
     t.deepEqual(twoIdentities(r.output, SELF, jobId, DEPLOY_ARN), ['deploy', 'read-only', 'read-only'], 'with the same two identities')
   }
   finally { rmSync(home, { recursive: true, force: true }) }
@@ -422,7 +422,7 @@ test('mappings-review fails a merge request with an invalid mapping file, saying
   const problem = 'mappings/team.yaml:8:7: mappings[0].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'
   t.notEqual(r.code, 0, `the job failed (${r.seconds.toFixed(1)} s)`)
   t.ok(r.output.includes(problem), 'its log names the problem, at its line and column')
-  t.equal(artifact, `${docSnippet('review-invalid', DOC)}\n`, 'so does the artifact mappings-plan.txt (kept when the job fails), as docs/gitlab-component.md shows it')
+  t.equal(artifact, `${docSnippet('review-invalid')}\n`, 'so does the artifact mappings-plan.txt (kept when the job fails), as docs/gitlab-component.md shows it')
   t.notOk(r.output.includes('Plan: '), 'and there is no plan')
 })
 
@@ -447,7 +447,7 @@ test('mappings-review passes a valid change and shows its plan against the targe
   const log = r.output.split('\n').map(l => l.replace(/^mappings-review > /, '')).join('\n')
   t.ok(plan.every(line => log.includes(line)), 'the job log shows the same plan')
   t.ok(artifact.includes('Plan: mappings/team.yaml, mappings/web.yaml against target-branch/mappings/team.yaml'), 'against the target branch\'s files')
-  t.equal(artifact, `${docSnippet('review-plan', DOC)}\n`, 'the whole artifact is the example of docs/gitlab-component.md')
+  t.equal(artifact, `${docSnippet('review-plan')}\n`, 'the whole artifact is the example of docs/gitlab-component.md')
 })
 
 test('Teardown', async t => {

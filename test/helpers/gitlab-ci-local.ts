@@ -7,8 +7,8 @@ import { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parse } from 'yaml'
 import { ROOT } from '../../src/local/stack'
+import { GITLAB_CI_LOCAL as CLI, e2eJobPath } from './e2e-tools'
 
-const CLI = join(ROOT, 'node_modules', 'gitlab-ci-local', 'src', 'index.js')
 /** The GitLab project the copy pretends to be (gitlab-ci-local reads CI_PROJECT_PATH from the `origin` remote). */
 export const REMOTE = 'https://gitlab.example.com/tanuki/tanuki-sts.git'
 
@@ -34,14 +34,14 @@ export interface PipelineRepo {
 const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
 
 /**
- * The environment a shell-executor job inherits: a runner's, not this test process's. System paths and node only;
+ * The environment a shell-executor job inherits: a runner's, not this test process's. The tools e2e-tools.ts found, node and system paths;
  * no AWS_* (the sandbox put the broker's own keys in process.env) and no AWS config files, so a job has only the
  * credentials it got from the broker. HOME is empty: bash sources ~/.bashrc when stdin is a socket (as node gives
  * it), and a developer's rc file (a pyenv `aws` v1 shim, say) must not change which tools the job runs.
  */
 function runnerEnv (home: string): NodeJS.ProcessEnv {
   return {
-    PATH: [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':'),
+    PATH: e2eJobPath(),
     HOME: home,
     LANG: 'C.UTF-8',
     TMPDIR: process.env.TMPDIR ?? tmpdir(),
