@@ -1,4 +1,4 @@
-// `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`): one mapping at a time, by hand.
+// `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`; from plan-files.ts, `plan`): one mapping at a time, by hand.
 // Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
@@ -16,6 +16,7 @@ import { formatPath } from './mapping-file'
 import { CliError, confirm, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
+import { registerPlanFiles } from './plan-files'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
@@ -288,4 +289,5 @@ export function registerMappings (program: Command): void {
     .action(remove)
 
   registerApply(mappings)
+  registerPlanFiles(mappings)
 }
