@@ -77,6 +77,10 @@ test('Set up env', async t => {
   t.equal(env.url, BROKER_URL, `broker running at ${env.url}`)
   t.ok(repo.dir, `pipeline repo copied to ${repo.dir}`)
   t.ok(moto.url, `moto server running at ${moto.url}`)
+  // The jobs name `image: node:22`; the shell executor gives them this process's node instead (first on their PATH).
+  const image = String((parse(readFileSync(join(ROOT, '.gitlab-ci.yml'), 'utf8')) as { default: { image: string } }).default.image)
+  const major = Number(process.versions.node.split('.')[0])
+  t.ok(major >= Number(image.replace(/^node:/, '')), `the jobs run node ${process.versions.node}, at least the ${image} they name (.ci/run installs it)`)
 })
 
 const BOOTSTRAP_ROLE_ARN = 'arn:aws:iam::111122223333:role/tanuki-sts-bootstrap'
