@@ -13,7 +13,8 @@ template Architect sends, and does what AWS documents for it, no more:
 3. DynamoDB tables: TimeToLiveSpecification and PointInTimeRecoverySpecification are applied, and a table can be updated
    (moto's table model has no update, and leaves the stack without its table on any change).
 4. IAM: an inline policy without `Version` is accepted, as IAM does (it defaults to 2008-10-17); Architect's
-   ArcGlobalPolicy and ArcParameterStorePolicy have none. On update, a role's inline policies and permissions boundary
+   ArcGlobalPolicy and ArcParameterStorePolicy have none. A template's inline policy is kept as JSON, so GetRolePolicy
+   returns JSON (moto returned Python's repr of it). On update, a role's own inline policies and permissions boundary
    become the template's (moto keeps the old ones and ignores new ones).
 5. Lambda: `LoggingConfig` is kept and returned by GetFunction (moto drops it).
 """
