@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'tape'
 import { parse } from 'yaml'
+import { synth } from '../../scripts/synth'
 import { readTargetRoles } from '../../src/cli/target-roles'
 import { ROOT, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
@@ -240,6 +241,16 @@ test('the deployed stack: the credentials-issued topic with the event Lambda sub
   const stage = apis[0]?.stages.$default
   t.deepEqual(stage?.defaultRouteSettings, { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 100 }, 'the $default stage throttles every route: 100 a second, bursts of 500')
   t.equal(stage?.accessLogSettings, null, 'no access log (opt-in)')
+})
+
+test('what arc deploy sent is the template npm run synth writes, which npm run check:template lints', async t => {
+  // The same but for what only a real deploy fills in: the code's S3 location, and the time in the description.
+  const comparable = (tmpl: DeployedStack['template']) => JSON.parse(JSON.stringify(tmpl, (key: string, value: unknown) =>
+    key === 'CodeUri' || key === 'Description' ? undefined : value)) as unknown
+  const sent = staging.template
+  t.ok(Object.values(sent.Resources).filter(r => r.Type === 'AWS::Serverless::Function').every(r => String(r.Properties.CodeUri).startsWith('s3://')),
+    'each function\'s code was uploaded to the deployment bucket')
+  t.deepEqual(comparable(sent), comparable(await synth(ROOT, false)), 'the rest is exactly the synthesised template')
 })
 
 test('the mapping step applied the committed mapping file to the deployed stack\'s table, through --region --env', async t => {

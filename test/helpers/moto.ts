@@ -23,6 +23,8 @@ export interface Moto {
 export interface DeployedStack {
   name: string
   status: string
+  /** The template as `arc deploy` sent it. */
+  template: { Description?: string; Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }
   resources: Record<string, string>
   roles: Record<string, { name: string; arn: string; boundary: string | null; policies: Record<string, PolicyDocument> }>
   tables: Record<string, {

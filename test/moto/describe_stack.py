@@ -65,9 +65,13 @@ def describe(endpoint: str, region: str, stack_name: str) -> dict[str, Any]:
                                         "accessLogSettings": s.get("AccessLogSettings")} for s in stages},
         }
 
+    # The template as the deploy sent it, before the SAM transform (botocore decodes a JSON body itself).
+    body = cfn.get_template(StackName=stack_name)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
     groups = logs.describe_log_groups()["logGroups"]
     return {
         "name": stack["StackName"],
+        "template": template,
         "status": stack["StackStatus"],
         "resources": {r["LogicalResourceId"]: r["ResourceType"] for r in resources},
         "roles": {k: role(v) for k, v in by_type.get("AWS::IAM::Role", {}).items()},
