@@ -354,10 +354,10 @@ test('deploy-staging with the broker unreachable stops before any AWS call', asy
 })
 
 test('Teardown', async t => {
+  await moto?.stop() // first: whatever failed above, the emulator does not outlive the test
   // Let the event Lambda finish the issuance's record before the sandbox goes away under it.
   await eventually(async () => (await env.auditRecords()).every(a => a.outcome !== 'issued' || a.accessKeyId) || undefined)
   repo.remove()
-  await moto.stop()
   await env.stop()
   t.pass('stopped')
 })
