@@ -7,7 +7,7 @@ import { join } from 'node:path'
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>; [k: string]: unknown }
 type Callback<T> = (err: Error | null, result?: T) => void
 /* eslint-disable @typescript-eslint/no-require-imports */
-const inventory: (params: { cwd: string; env?: boolean; deployStage?: string }) => Promise<unknown> = require('@architect/inventory')
+const inventory: (params: { cwd: string; env?: boolean; deployStage?: string; rawArc?: string }) => Promise<unknown> = require('@architect/inventory')
 const pkg: (inv: unknown) => Template = require('@architect/package')
 const patchCfn: (params: { cloudformation: Template; inventory: unknown; compat: object }, cb: Callback<Template>) => void =
   require('@architect/deploy/src/sam/patches/cfn')
@@ -16,9 +16,10 @@ const plugins: { start: (params: object, cb: Callback<Template>) => void; servic
 
 const call = <T>(fn: (cb: Callback<T>) => void) => new Promise<T>((resolve, reject) => fn((err, r) => err ? reject(err) : resolve(r as T)))
 
-export async function synth (cwd: string, production = false): Promise<Template> {
+/** `rawArc`: this app.arc text instead of ./app.arc's (the template checks synthesise each set of @tanuki-sts options). */
+export async function synth (cwd: string, production = false, rawArc?: string): Promise<Template> {
   const stage = production ? 'production' : 'staging'
-  const inv = await inventory({ cwd, deployStage: stage })
+  const inv = await inventory({ cwd, deployStage: stage, ...(rawArc !== undefined && { rawArc }) })
   const stackName = `TanukiSts${production ? 'Production' : 'Staging'}`
   let cloudformation = pkg(inv)
   cloudformation = await call<Template>(cb => patchCfn({ cloudformation, inventory: inv, compat: {} }, cb))

@@ -215,8 +215,9 @@ function start ({ arc, cloudformation }) {
     if (resource.Type !== 'AWS::Serverless::Function' || CREDENTIALS_LAMBDAS.includes(name)) continue
     const own = name === EVENTS_LAMBDA ? 'EventsRole' : 'PlainRole'
     resource.Properties.Role = { 'Fn::GetAtt': [own, 'Arn'] }
-    resource.DependsOn = own
   }
+  // The GetAtt / Ref already orders each of these after its role: a DependsOn saying so again is cfn-lint's W3005.
+  if (resources.ParameterStorePolicy?.DependsOn === 'Role') delete resources.ParameterStorePolicy.DependsOn
   // `permissions-boundary <policy ARN>`: every role of the stack carries it, so a deploy role allowed to create and
   // change only roles with that boundary can never give a Lambda more than it allows (docs/deploying.md, "Bounding the deploy role").
   const boundary = config['permissions-boundary']

@@ -1,6 +1,9 @@
 // What `arc deploy` would deploy, checked offline: the template `npm run synth` writes, for staging and production.
 // Leaves CloudFormation's own validation to AWS; this checks what tanuki-sts adds to Architect's template and relies on.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import test from 'tape'
+import { ALL_OPTIONS, withOptions } from '../../scripts/check-template'
 import { synth } from '../../scripts/synth'
 import { readTargetRoles } from '../../src/cli/target-roles'
 import { ROOT } from '../helpers/broker-env'
@@ -186,6 +189,20 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'], ['throttle-burst', '2000']] },
     cloudformation: structuredClone(templates.staging!) })
   t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 }, 'throttle-rate and throttle-burst set the limits')
+})
+
+test('the template checks (npm run check:template) lint templates with every option off, and with every option in effect', async t => {
+  const arc = readFileSync(join(ROOT, 'app.arc'), 'utf8')
+  const off = await synth(ROOT, false, withOptions(arc, []))
+  const on = await synth(ROOT, false, withOptions(arc, ALL_OPTIONS))
+  const roles = (tmpl: Template) => Object.values(tmpl.Resources).filter(r => r.Type === 'AWS::IAM::Role')
+  t.ok(roles(off).every(r => !('PermissionsBoundary' in r.Properties)), 'off: no permissions boundary')
+  t.notOk(Object.values(off.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'off: no log groups')
+  t.deepEqual(resource(off, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 500 }, 'off: the default throttles')
+  t.ok(roles(on).every(r => typeof r.Properties.PermissionsBoundary === 'string'), 'on: permissions-boundary on every role')
+  t.equal(Object.values(on.Resources).filter(r => r.Type === 'AWS::Logs::LogGroup').length, 6, 'on: log-retention-days and access-log-retention-days (six log groups)')
+  t.deepEqual(resource(on, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 200 }, 'on: throttle-rate and throttle-burst')
+  t.throws(() => withOptions('@app\nx\n', []), /no @tanuki-sts pragma/, 'an app.arc without @tanuki-sts is refused, not linted as something else')
 })
 
 test('Teardown', async t => {
