@@ -1,34 +1,16 @@
 // `tanuki-sts stats` through the real CLI, against the sandbox's audit table: records the broker wrote today (real
 // requests) beside records seeded days back, counted per day, project and role, with the top denial reasons.
-import { randomUUID } from 'node:crypto'
-import { PutItemCommand } from '@aws-sdk/client-dynamodb'
-import { marshall } from '@aws-sdk/util-dynamodb'
 import test from 'tape'
-import type { AuditRecord } from '../../src/broker/audit'
+import { dayOf, seedAuditRecord } from '../helpers/audit-seed'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { runCli } from '../helpers/cli-run'
 
 let env: BrokerEnv
-const DAY_MS = 86_400_000
 const local = ['--local']
 const cli = (args: string[], extra: Record<string, string> = {}) => runCli(env, args, extra)
-const dayOf = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10)
 
-/** A record as the broker writes one, `daysAgo` days back (noon UTC that day), for a project of the local issuer. */
-async function seed (daysAgo: number, fields: Partial<AuditRecord> & Pick<AuditRecord, 'outcome' | 'role'>): Promise<void> {
-  const at = `${dayOf(daysAgo)}T12:00:00.000Z`
-  const requestId = randomUUID()
-  const projectPath = fields.project_path ?? 'acme/payments/api'
-  const record: AuditRecord = {
-    pk: `token#${randomUUID()}`, sk: `${fields.outcome === 'denied' ? 'deny' : 'issue'}#${at}#${requestId}`, at, requestId,
-    issuer: env.issuer.url, project: `${env.issuer.url}/${projectPath}`, project_path: projectPath, project_id: '4301877',
-    namespace_path: projectPath.split('/').slice(0, -1).join('/'), ref: 'main', ref_type: 'branch', ref_protected: 'true',
-    pipeline_id: '1504771836', job_id: String(8269345000 + daysAgo), token_sha256: 'seeded', jti: requestId,
-    expiresAt: Math.floor(Date.now() / 1000) + 86400, ...fields,
-  }
-  await env.db.send(new PutItemCommand({ TableName: env.tables.audit, Item: marshall(record, { removeUndefinedValues: true }) }))
-}
+const seed = (daysAgo: number, fields: Parameters<typeof seedAuditRecord>[2]) => seedAuditRecord(env, daysAgo, fields)
 
 async function post (claims: Record<string, unknown>): Promise<number> {
   const res = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint(claims)}` } })
