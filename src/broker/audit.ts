@@ -45,6 +45,10 @@ export interface AuditRecord {
   readonly assumedRoleArn?: string
   readonly token_sha256: string
   readonly jti: string
+  /** The token's other claims a condition may name, and `iat`: what a replay needs (audit-claims.ts). Absent in older records. */
+  readonly claims?: Readonly<Record<string, unknown>>
+  /** Personal claims the token carried and `claims` leaves out, because no mapping read for the request names them. */
+  readonly withheld?: readonly string[]
   /** TTL, epoch seconds. */
   readonly expiresAt: number
 }

@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import type { AuditRecord, AuditStore } from './audit'
 import { UsesExhausted, refuseOwn } from './audit'
+import { keptClaims, namedPersonalClaims } from './audit-claims'
+import type { KeptClaims } from './audit-claims'
 import { projectUrl } from './claims'
 import type { GitLabClaims } from './claims'
 import type { Config } from './config'
@@ -67,7 +69,8 @@ export type OutcomeFields = Pick<AuditRecord, 'outcome'> &
  * Written as one literal with the outcome spread in last, never as `{ ...record, more }`: V8 copies a spread into a
  * literal quickly but adds properties after one slowly (~19 µs for this record; bench/issuance.ts's broker_cpu_us).
  */
-function auditRecord (token: VerifiedToken, request: ExchangeRequest, now: Date, retentionDays: number, outcome: OutcomeFields): Omit<AuditRecord, 'sk'> {
+function auditRecord (token: VerifiedToken, request: ExchangeRequest, now: Date, retentionDays: number, kept: KeptClaims,
+  outcome: OutcomeFields): Omit<AuditRecord, 'sk'> {
   const c: GitLabClaims = token.claims
   return {
     pk: `token#${token.sha256}`,
@@ -91,6 +94,7 @@ function auditRecord (token: VerifiedToken, request: ExchangeRequest, now: Date,
     // The record outlives the token: it must, since the use counter lives in it while the verifier still accepts the
     // token, which is until exp plus the clock-skew leeway.
     expiresAt: Math.max(Math.floor(now.getTime() / 1000) + retentionDays * 86400, c.exp + LEEWAY_SECONDS),
+    ...kept,
     ...outcome,
   }
 }
@@ -102,10 +106,12 @@ export function createExchange (deps: ExchangeDeps): Exchange {
     const at = now()
     const token = await deps.verifyToken(request.token, at)
     const claims = token.claims
-    const record = (outcome: OutcomeFields) => auditRecord(token, request, at, deps.config.auditRetentionDays, outcome)
-    const project = projectUrl(claims)
-
     const scopes = candidateScopes(claims.iss, claims.project_path)
+    const found = await deps.mappings.find(scopes, request.role)
+    // The claims a later replay of this decision needs (audit-claims.ts): personal ones only if a mapping read here names them.
+    const kept = keptClaims(claims, namedPersonalClaims(found.values()))
+    const record = (outcome: OutcomeFields) => auditRecord(token, request, at, deps.config.auditRetentionDays, kept, outcome)
+    const project = projectUrl(claims)
 
     const deny = async (mapping: Mapping | undefined, denial: Denial): Promise<never> => {
       const others = mapping && denial.condition !== 'maxUses' ? failingRules(mapping, claims, at) - 1 : 0
@@ -125,7 +131,7 @@ export function createExchange (deps: ExchangeDeps): Exchange {
       throw new AccessDenied(reason, denial)
     }
 
-    const decision = decide(scopes, await deps.mappings.find(scopes, request.role), claims, at)
+    const decision = decide(scopes, found, claims, at)
     if (!decision.allow) {
       if (decision.invalid) {
         deps.log('error', 'mapping does not parse; denying', { requestId: request.requestId, scopes, role: request.role, problems: decision.invalid.problems })

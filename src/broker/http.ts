@@ -5,6 +5,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import { createAuditStore } from './audit'
 import { loadConfig, loadEventsTarget } from './config'
+import { createCredentialsMetrics } from './credentials-metrics'
+import type { CredentialsMetrics } from './credentials-metrics'
+import type { MetricsSettings } from './emf'
 import { createDynamoClient } from './dynamo'
 import { InternalError, MISCONFIGURED, Unavailable, asBrokerError } from './errors'
 import { createExchange } from './exchange'
@@ -26,6 +29,8 @@ export interface WireOptions {
   readonly publish?: (event: IssuedEvent) => Promise<void>
   /** Sees each SDK client before its first request, e.g. to add middleware that counts round trips. */
   readonly instrument?: (client: DynamoDBClient | STSClient) => void
+  /** Counts the audit store's and the publisher's failures against the request (the handler's metrics pass this). */
+  readonly metrics?: Pick<CredentialsMetrics, 'watchAudit' | 'watchPublish'>
 }
 
 /** Builds the exchange from the environment: the real token verifier, DynamoDB, STS and event bus. */
@@ -36,15 +41,16 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
   const sts = createStsClient({ region: config.region, endpoint: config.stsEndpoint })
   options.instrument?.(db)
   options.instrument?.(sts)
+  const watch = options.metrics ?? { watchAudit: <T>(store: T) => store, watchPublish: <T>(publish: T) => publish }
   return createExchange({
     config,
     verifyToken: createTokenVerifier(config),
     mappings: createMappingStore(db, config.tables.mappings),
     mappedRoles: createMappedRoles(db, config.tables.mappings),
-    audit: createAuditStore(db, config.tables.audit),
+    audit: watch.watchAudit(createAuditStore(db, config.tables.audit)),
     sts: createStsPort({ client: sts }),
     // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.
-    publish: options.publish ?? createPublisher(events, sts.config.credentials),
+    publish: watch.watchPublish(options.publish ?? createPublisher(events, sts.config.credentials)),
     log,
   })
 }
@@ -58,28 +64,38 @@ function wireOrExplain (build: () => Exchange): Exchange {
   }
 }
 
-export function createCredentialsHandler (method: 'GET' | 'POST', build: () => Exchange = wire): (event: HttpEvent) => Promise<HttpResult> {
-  const exchange = wireOrExplain(build)
+/** `build` gets the metrics' watchers, for wire() to count the audit store's and the publisher's failures per request. */
+export function createCredentialsHandler (method: 'GET' | 'POST', build: (metrics: CredentialsMetrics) => Exchange = metrics => wire(process.env, { metrics }),
+  settings?: MetricsSettings): (event: HttpEvent) => Promise<HttpResult> {
+  // One EMF line per request (credentials-metrics.ts): outcome, latency, and what failed.
+  const metrics = createCredentialsMetrics(method === 'GET' ? 'get-credentials' : 'post-credentials', settings)
+  const exchange = wireOrExplain(() => build(metrics))
   return async function handler (event) {
     const requestId = event.requestContext?.requestId || randomUUID()
+    const measured = metrics.begin(requestId)
     // Who called, for the log line of every answer: a spray of bad tokens leaves no audit record, but leaves these.
     const http = event.requestContext?.http
     const sourceIp = typeof http?.sourceIp === 'string' ? http.sourceIp.slice(0, 64) : undefined
     const userAgent = typeof http?.userAgent === 'string' ? http.userAgent.slice(0, 128) : undefined
     let format: Format | undefined
+    let role: string | undefined
     try {
       const request = parseCredentialsRequest(event, method)
       format = request.format
+      role = request.role
       const issued = await exchange({ token: request.token, role: request.role, duration: request.duration, requestId })
       log('info', 'credentials issued', { requestId, issuanceId: issued.issuanceId, role: request.role, roleArn: issued.roleArn, accessKeyId: issued.credentials.accessKeyId, sourceIp, userAgent })
+      measured.issued(request.role)
       return respondCredentials(issued, request.format, requestId)
     }
     catch (err) {
       const failure = asBrokerError(err)
+      measured.refused(failure, role)
       const unexpected = failure instanceof InternalError
       log(failure.status >= 500 ? 'error' : 'info', 'request refused', { requestId, status: failure.status, code: failure.code, sourceIp, userAgent, ...errorFields(unexpected ? err : failure, unexpected) })
       // A request that parsed says its format; only one that did not is read leniently (and only here).
       return respondError(failure, format ?? responseFormat(event, method), requestId)
     }
+    finally { measured.end() }
   }
 }

@@ -13,6 +13,7 @@ import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { expectedVersion, resolveActor, stamp } from './stamp'
 import { addTargetOptions, withTarget } from './target'
+import { previewImpact } from './impact-preview'
 import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { TargetOptions } from './target'
 
@@ -121,11 +122,12 @@ export async function executePlan (admin: MappingAdmin, plan: Plan, actor: strin
   return done
 }
 
-interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean }
+interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean; impact?: string }
 
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)
   if (opts.detailedExitcode && !opts.dryRun) throw new CliError('--detailed-exitcode goes with --dry-run (exit 2 when the plan has changes): add --dry-run.')
+  if (opts.impact !== undefined && !opts.dryRun) throw new CliError('--impact goes with --dry-run (it replays the audit trail; nothing is written): add --dry-run.')
   const read = readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, true)
   const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts)), ...uncoveredRoleWarnings(read.mappings, opts)] }
@@ -133,11 +135,13 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
     const admin = createMappingAdmin(target.db, target.tables.mappings)
-    const plan: Plan = computePlan(parsed.mappings.map(m => m.mapping), await admin.list(), { prune: Boolean(opts.prune) })
+    const stored = await admin.list()
+    const plan: Plan = computePlan(parsed.mappings.map(m => m.mapping), stored, { prune: Boolean(opts.prune) })
     if (!json) {
       say(err.dim(`Target: ${target.label}, table ${target.tables.mappings}`))
       for (const line of renderPlan(plan, out)) print(line)
     }
+    const impact = opts.impact === undefined ? undefined : await previewImpact(target, stored, plan, opts.impact, json)
     const warnings = parsed.warnings.map(w => ({ ...w, text: formatProblem(w) }))
     // The one --prune that is never meant: files with no mappings at all (an empty file, the wrong file) would empty
     // the table, this pipeline's own access included. A dry run fails too (after its plan), so a merge request's plan
@@ -148,7 +152,7 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
         'Delete them one by one (`tanuki-sts mappings delete`) if that is really what you want.')
     }
     if (opts.dryRun || !hasChanges(plan)) {
-      if (json) printJson({ ...planJson(plan), warnings, applied: false, dryRun: Boolean(opts.dryRun) })
+      if (json) printJson({ ...planJson(plan), warnings, applied: false, dryRun: Boolean(opts.dryRun), ...(impact && { impact }) })
       else say(opts.dryRun ? 'Dry run: nothing was written.' : 'Nothing to do.')
       if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = EXIT_CHANGES
       return
@@ -185,10 +189,12 @@ export function registerApply (mappings: Command): void {
     .option('--dry-run', 'print the plan and stop; nothing is written')
     .option('--detailed-exitcode', 'with --dry-run: exit 2 when the plan has changes, 0 when it has none (as terraform plan)')
     .option('--prune', 'also delete stored mappings that no file mentions')
+    .option('--impact <period>', 'with --dry-run: replay the audit records of this period (30d, 7d, or since an ISO date) against the stored mappings and the plan, and list every decision that would flip')
     .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)')
     .option('--yes', 'do not ask before deleting (asked only on a terminal)')
     .option('--json', 'print the plan and outcome as JSON'))
     .addHelpText('after', '\nExamples:\n  $ tanuki-sts mappings apply docs/examples/mappings.yaml --local --dry-run\n' +
+      '  $ tanuki-sts mappings apply mappings/*.yaml --dry-run --impact 30d --region us-east-1 --env production\n' +
       '  $ tanuki-sts mappings apply mappings/*.yaml --prune --region us-east-1 --env production')
     .action(applyFiles)
 }

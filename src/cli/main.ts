@@ -9,12 +9,13 @@ import { registerAudit } from './audit'
 import { registerExplain } from './explain'
 import { registerMappings } from './mappings'
 import { CliError, EXIT_CONFLICT, err, say } from './output'
+import { registerStats } from './stats'
 import { registerToken } from './token'
 import { registerTrustPolicy } from './trust-policy'
 
 export function buildProgram (): Command {
   const program = new Command('tanuki-sts')
-    .description('Administer a tanuki-sts broker: mappings, explain, audit, trust policies, local tokens.')
+    .description('Administer a tanuki-sts broker: mappings, explain, audit, stats, trust policies, local tokens.')
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nTables: --local (the running sandbox) or --region REGION --env staging|production (a deployed stack).\n' +
@@ -23,6 +24,7 @@ export function buildProgram (): Command {
   registerMappings(program)
   registerExplain(program)
   registerAudit(program)
+  registerStats(program)
   registerTrustPolicy(program)
   registerToken(program)
   return program

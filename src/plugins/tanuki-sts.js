@@ -168,6 +168,148 @@ function accessLogs (config, resources) {
   resources.HTTP.Properties.AccessLogSettings = { DestinationArn: { 'Fn::GetAtt': ['HttpAccessLogs', 'Arn'] }, Format: ACCESS_LOG_FORMAT }
 }
 
+/**
+ * Monitoring, in its own function: the broker's metrics (src/broker/emf.ts: EMF lines, in the namespace
+ * `TanukiSts/<stack name>`), alarms on them and on AWS's own metrics, sent to an SNS topic, and a dashboard.
+ * `alarm-email ADDRESS ...` subscribes addresses to the topic the stack creates; `alarm-topic ARN` sends the alarms to
+ * a topic of yours instead. `metrics-per-project on` adds a Project dimension (one metric per project: it costs).
+ * What each alarm means and what to do is docs/operations.md.
+ */
+const ALARM_PERIOD = 300
+
+function monitoringSettings (config) {
+  const emails = config['alarm-email'] ?? []
+  for (const e of emails) {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw Error(`app.arc: @tanuki-sts alarm-email must be e-mail addresses, not "${e}"`)
+  }
+  const topic = config['alarm-topic']
+  if (topic && (topic.length !== 1 || !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topic[0]))) {
+    throw Error(`app.arc: @tanuki-sts alarm-topic must be one SNS topic ARN (arn:aws:sns:us-east-1:123456789012:NAME), not "${topic.join(' ')}"`)
+  }
+  if (topic && emails.length) throw Error('app.arc: @tanuki-sts alarm-email and alarm-topic exclude each other: subscribe the addresses to your topic yourself')
+  const perProject = config['metrics-per-project']?.[0] ?? 'off'
+  if (!['on', 'off'].includes(perProject)) throw Error(`app.arc: @tanuki-sts metrics-per-project must be on or off, not "${perProject}"`)
+  return { emails, topic: topic?.[0], perProject: perProject === 'on' }
+}
+
+const metric = (namespace, name, dimensions = {}) => ({
+  Namespace: namespace,
+  MetricName: name,
+  Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
+})
+/** One series of an alarm's metric math, summed over the alarm's period. */
+const series = (id, m, stat = 'Sum') => ({ Id: id, MetricStat: { Metric: m, Period: ALARM_PERIOD, Stat: stat }, ReturnData: false })
+
+function alarm (name, description, props, actions) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: { 'Fn::Sub': `\${AWS::StackName}-${name}` },
+      AlarmDescription: `${description} What to do: docs/operations.md#${name}.`,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      // No requests, no data: that is no failure.
+      TreatMissingData: 'notBreaching',
+      AlarmActions: actions,
+      OKActions: actions,
+      ...props,
+    },
+  }
+}
+
+/** The alarms: name -> resource. The broker's namespace is a Fn::Sub value; functions and tables are Refs. */
+function alarms (ns, actions) {
+  const api = { ApiId: { Ref: 'HTTP' } }
+  const fnThrottles = CREDENTIALS_LAMBDAS.map((fn, i) => series(`lambda${i}`, metric('AWS/Lambda', 'Throttles', { FunctionName: { Ref: fn } })))
+  const tableThrottles = TABLES.flatMap((table, i) => ['ReadThrottleEvents', 'WriteThrottleEvents']
+    .map((name, j) => series(`table${i}${j}`, metric('AWS/DynamoDB', name, { TableName: { Ref: table } }))))
+  const throttleSeries = [...fnThrottles, ...tableThrottles, series('sts', metric(ns, 'UpstreamErrors', { StsCode: 'Throttling' }))]
+  return {
+    AlarmServerErrorRate: alarm('server-error-rate', 'More than 5% of the HTTP API\'s answers in 5 minutes were 5xx (at least 10 requests).', {
+      Threshold: 5,
+      Metrics: [
+        series('errors', metric('AWS/ApiGateway', '5xx', api)),
+        series('requests', metric('AWS/ApiGateway', 'Count', api)),
+        { Id: 'rate', Label: '5xx, % of requests', Expression: 'IF(requests >= 10, 100 * errors / requests, 0)', ReturnData: true },
+      ],
+    }, actions),
+    AlarmUpstreamErrors: alarm('upstream-errors', 'STS refused or failed AssumeRole 3 times or more in 5 minutes (502 upstream_error).', {
+      Threshold: 3, ...metric(ns, 'UpstreamErrors'), Statistic: 'Sum', Period: ALARM_PERIOD,
+    }, actions),
+    AlarmAuditFailures: alarm('audit-failures', 'An audit record could not be written (the credentials Lambdas then answer 503 and issue nothing; the event Lambda cannot add the AccessKeyId).', {
+      Threshold: 1, ...metric(ns, 'AuditFailures'), Statistic: 'Sum', Period: ALARM_PERIOD,
+    }, actions),
+    AlarmThrottling: alarm('throttling', 'Something throttled the broker in 5 minutes: the credentials Lambdas (concurrency), a table, or STS.', {
+      Threshold: 1,
+      Metrics: [...throttleSeries, { Id: 'throttled', Label: 'throttled requests', Expression: throttleSeries.map(s => `FILL(${s.Id}, 0)`).join(' + '), ReturnData: true }],
+    }, actions),
+    AlarmEventLambdaErrors: alarm('event-lambda-errors', 'The credentials-issued event Lambda failed (an invocation error): issuances may lack their AccessKeyId in the audit record.', {
+      Threshold: 1, ...metric('AWS/Lambda', 'Errors', { FunctionName: { Ref: EVENTS_LAMBDA } }), Statistic: 'Sum', Period: ALARM_PERIOD,
+    }, actions),
+  }
+}
+
+/** The dashboard's widgets, as CloudWatch's dashboard body takes them; `${...}` are Fn::Sub variables. */
+function dashboardBody (alarmIds) {
+  const ns = '${Namespace}'
+  const search = (dims, name) => ({ id: `e${dims.toLowerCase()}`, expression: `SEARCH('{"${ns}",${dims}} MetricName="${name}"', 'Sum', 300)`, label: '' })
+  const widget = (title, metrics, extra = {}) => ({
+    type: 'metric', width: 12, height: 6,
+    properties: { title, region: '${AWS::Region}', view: 'timeSeries', stat: 'Sum', period: 300, metrics, ...extra },
+  })
+  const fn = name => `\${${name}}`
+  return {
+    widgets: [
+      { type: 'alarm', width: 24, height: 3, properties: { title: 'Alarms', alarms: alarmIds.map(id => `\${${id}.Arn}`) } },
+      widget('Requests by outcome', ['issued', 'denied', 'refused', 'error'].map(o => [ns, 'Requests', 'Outcome', o])),
+      widget('Latency (ms)', [[ns, 'Latency', { stat: 'p50' }], [ns, 'Latency', { stat: 'p90' }], [ns, 'Latency', { stat: 'p99' }]]),
+      widget('Issued by role', [[search('Role', 'Issued')]]),
+      widget('Denied by condition', [[search('Condition', 'Denied')]]),
+      widget('Refused tokens by reason', [[search('Reason', 'TokenRefused')]]),
+      widget('Upstream errors by STS code', [[search('StsCode', 'UpstreamErrors')]]),
+      widget('Failures: audit writes, event publishes, 5xx answers', [[ns, 'AuditFailures'], [ns, 'PublishFailures'], [ns, 'ServerErrors']]),
+      widget('Cold starts by function', [[search('Function', 'ColdStart')]]),
+      widget('HTTP API: requests, 4xx (429 throttled included), 5xx', [['AWS/ApiGateway', 'Count', 'ApiId', '${ApiId}'],
+        ['AWS/ApiGateway', '4xx', 'ApiId', '${ApiId}'], ['AWS/ApiGateway', '5xx', 'ApiId', '${ApiId}']]),
+      widget('Lambdas: errors and throttles', [...CREDENTIALS_LAMBDAS, EVENTS_LAMBDA].flatMap(name =>
+        [['AWS/Lambda', 'Errors', 'FunctionName', fn(name)], ['AWS/Lambda', 'Throttles', 'FunctionName', fn(name)]])),
+      widget('Tables: throttled reads and writes', TABLES.flatMap(name =>
+        [['AWS/DynamoDB', 'ReadThrottleEvents', 'TableName', fn(name)], ['AWS/DynamoDB', 'WriteThrottleEvents', 'TableName', fn(name)]])),
+    ],
+  }
+}
+
+function monitoring (config, resources) {
+  const settings = monitoringSettings(config)
+  const namespace = { 'Fn::Sub': 'TanukiSts/${AWS::StackName}' }
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::Serverless::Function') continue
+    const props = resource.Properties
+    props.Environment = props.Environment ?? {}
+    props.Environment.Variables = { ...props.Environment.Variables, BROKER_METRICS_NAMESPACE: namespace, BROKER_METRICS_PER_PROJECT: settings.perProject ? 'on' : 'off' }
+  }
+  // Architect's template has none of these; a template the plugin already ran on (tests apply it again) has.
+  for (const id of Object.keys(resources)) if (id === 'AlarmTopic' || id.startsWith('AlarmEmail')) delete resources[id]
+  if (!settings.topic) {
+    resources.AlarmTopic = { Type: 'AWS::SNS::Topic', Properties: {} }
+    settings.emails.forEach((email, i) => {
+      resources[`AlarmEmail${i + 1}`] = { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: email } }
+    })
+  }
+  const actions = [settings.topic ?? { Ref: 'AlarmTopic' }]
+  const made = alarms(namespace, actions)
+  Object.assign(resources, made)
+  const vars = { Namespace: namespace, ApiId: { Ref: 'HTTP' } }
+  resources.Dashboard = {
+    Type: 'AWS::CloudWatch::Dashboard',
+    Properties: {
+      DashboardName: { 'Fn::Sub': '${AWS::StackName}' },
+      DashboardBody: { 'Fn::Sub': [JSON.stringify(dashboardBody(Object.keys(made))), vars] },
+    },
+  }
+}
+
 function start ({ arc, cloudformation }) {
   const config = settings(arc['tanuki-sts'])
   const targetRoles = config['target-roles']
@@ -248,6 +390,7 @@ function start ({ arc, cloudformation }) {
       BROKER_EVENTS_TOPIC: { Ref: EVENTS_TOPIC },
     }
   }
+  monitoring(config, resources)
   return cloudformation
 }
 

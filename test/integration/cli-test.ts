@@ -14,26 +14,19 @@ import { ApplyConflict, executePlan } from '../../src/cli/apply'
 import { computePlan } from '../../src/cli/plan'
 import { AUDIENCE, ROLE_ARN, ROOT, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
+import { runCli } from '../helpers/cli-run'
+import type { CliRun } from '../helpers/cli-run'
 
 let env: BrokerEnv
 let dir: string
 let scope: string
 let groupScope: string
 
-interface Run { code: number; stdout: string; stderr: string }
+type Run = CliRun
 
 /** Runs the CLI as a user would, on the test sandbox's tables; never on a terminal, never in colour. */
 function cli (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return new Promise(resolve => {
-    const child = execFile(process.execPath, [join(ROOT, 'bin', 'tanuki-sts.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ARC_TABLES_PORT: String(env.tablesPort), NO_COLOR: '1', TANUKI_ISSUER_URL: env.issuer.url, ...extraEnv },
-      timeout: 60_000,
-    }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
-    })
-    child.stdin?.end()
-  })
+  return runCli(env, args, extraEnv)
 }
 
 /**

@@ -139,6 +139,80 @@ for (const stage of ['staging', 'production'] as const) {
   })
 }
 
+for (const stage of ['staging', 'production'] as const) {
+  test(`${stage}: alarms on 5xx rate, upstream errors, audit failures, throttling and the event Lambda's errors, to the alarm topic`, async t => {
+    const tmpl = templates[stage]!
+    const alarms = Object.entries(tmpl.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+    const props = (name: string) => resource(tmpl, name)?.Properties as Record<string, unknown>
+    t.deepEqual(alarms.map(([name]) => name), ['AlarmServerErrorRate', 'AlarmUpstreamErrors', 'AlarmAuditFailures', 'AlarmThrottling', 'AlarmEventLambdaErrors'], 'five alarms')
+    t.equal(resource(tmpl, 'AlarmTopic')?.Type, 'AWS::SNS::Topic', 'an alarm topic of the stack\'s own (no alarm-topic set)')
+    for (const [name, alarm] of alarms) {
+      t.deepEqual([alarm.Properties.AlarmActions, alarm.Properties.OKActions], [[{ Ref: 'AlarmTopic' }], [{ Ref: 'AlarmTopic' }]], `${name}: to the alarm topic, alarm and recovery`)
+      t.equal(alarm.Properties.TreatMissingData, 'notBreaching', `${name}: no data (no requests) is no alarm`)
+      t.match(String(alarm.Properties.AlarmDescription), /What to do: docs\/operations\.md#[a-z-]+\.$/, `${name}: says where the runbook is`)
+    }
+    const ns = { 'Fn::Sub': 'TanukiSts/${AWS::StackName}' }
+    t.deepEqual([props('AlarmUpstreamErrors').Namespace, props('AlarmUpstreamErrors').MetricName], [ns, 'UpstreamErrors'], 'upstream errors: the broker\'s UpstreamErrors')
+    t.deepEqual([props('AlarmAuditFailures').Namespace, props('AlarmAuditFailures').MetricName, props('AlarmAuditFailures').Threshold], [ns, 'AuditFailures', 1],
+      'audit failures: any AuditFailures')
+    t.deepEqual([props('AlarmEventLambdaErrors').MetricName, props('AlarmEventLambdaErrors').Dimensions], ['Errors', [{ Name: 'FunctionName', Value: { Ref: 'CredentialsIssuedEventLambda' } }]],
+      'the event Lambda\'s errors: AWS/Lambda Errors of that function')
+    type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: unknown; MetricName: string } } }
+    const rate = props('AlarmServerErrorRate').Metrics as Query[]
+    t.deepEqual(rate.map(m => m.MetricStat ? `${String(m.MetricStat.Metric.Namespace)} ${m.MetricStat.Metric.MetricName}` : m.Expression),
+      ['AWS/ApiGateway 5xx', 'AWS/ApiGateway Count', 'IF(requests >= 10, 100 * errors / requests, 0)'], '5xx rate: API Gateway\'s 5xx over its requests, in %')
+    const throttled = props('AlarmThrottling').Metrics as Query[]
+    t.deepEqual(throttled.filter(m => m.MetricStat).map(m => m.MetricStat!.Metric.MetricName),
+      ['Throttles', 'Throttles', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'UpstreamErrors'],
+      'throttling: the credentials Lambdas, both tables, and STS (UpstreamErrors with StsCode Throttling)')
+    t.ok(throttled.length <= 10, 'within the 10 metrics an alarm may have')
+  })
+
+  test(`${stage}: a dashboard of the broker's metrics and AWS's, and the metrics' namespace in every function's environment`, async t => {
+    const tmpl = templates[stage]!
+    const dashboard = resource(tmpl, 'Dashboard')?.Properties as { DashboardName: unknown; DashboardBody: { 'Fn::Sub': [string, Record<string, unknown>] } }
+    const [text, vars] = dashboard.DashboardBody['Fn::Sub']
+    const used = [...text.matchAll(/\$\{([\w:.]+)\}/g)].map(m => m[1])
+    const known = (v: string) => v in vars || v.startsWith('AWS::') || (v.endsWith('.Arn') ? v.slice(0, -4) : v) in tmpl.Resources
+    t.deepEqual(used.filter(v => !known(v)), [], 'every ${...} is a variable, a pseudo parameter or a resource of the stack')
+    const body = JSON.parse(text) as { widgets: Array<{ type: string; properties: { title: string; alarms?: string[] } }> }
+    t.deepEqual(body.widgets[0].properties.alarms, ['${AlarmServerErrorRate.Arn}', '${AlarmUpstreamErrors.Arn}', '${AlarmAuditFailures.Arn}', '${AlarmThrottling.Arn}',
+      '${AlarmEventLambdaErrors.Arn}'], 'the alarms first')
+    t.deepEqual(body.widgets.slice(1).map(w => w.properties.title), ['Requests by outcome', 'Latency (ms)', 'Issued by role', 'Denied by condition', 'Refused tokens by reason',
+      'Upstream errors by STS code', 'Failures: audit writes, event publishes, 5xx answers', 'Cold starts by function', 'HTTP API: requests, 4xx (429 throttled included), 5xx',
+      'Lambdas: errors and throttles', 'Tables: throttled reads and writes'], 'then the metrics')
+    for (const [name, fn] of functions(tmpl)) {
+      const vars = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables
+      t.deepEqual([vars.BROKER_METRICS_NAMESPACE, vars.BROKER_METRICS_PER_PROJECT], [{ 'Fn::Sub': 'TanukiSts/${AWS::StackName}' }, 'off'], `${name}: the stack's namespace, no per-project metrics`)
+    }
+  })
+}
+
+test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async t => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
+  const roles = ['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*']
+  const build = (...extra: string[][]) => deploy.start({ arc: { 'tanuki-sts': [roles, ...extra] }, cloudformation: structuredClone(templates.staging!) })
+  const refused = (...extra: string[][]) => { try { build(...extra); return 'deployed' } catch (err) { return (err as Error).message } }
+  const emailed = build(['alarm-email', 'ops@example.com', 'oncall@example.com'])
+  const subscriptions = Object.values(emailed.Resources).filter(r => r.Type === 'AWS::SNS::Subscription').map(r => r.Properties)
+  t.deepEqual(subscriptions, ['ops@example.com', 'oncall@example.com'].map(Endpoint => ({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint })),
+    'alarm-email: each address subscribed to the alarm topic (AWS mails a confirmation first)')
+  const topic = 'arn:aws:sns:us-east-1:111122223333:ops-alerts'
+  const own = build(['alarm-topic', topic])
+  t.notOk(own.Resources.AlarmTopic, 'alarm-topic: no topic of the stack\'s own')
+  t.ok(Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm').every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
+    'every alarm goes to that topic')
+  const perProject = build(['metrics-per-project', 'on'])
+  t.ok(Object.values(perProject.Resources).filter(r => r.Type === 'AWS::Serverless::Function')
+    .every(r => (r.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables.BROKER_METRICS_PER_PROJECT === 'on'), 'metrics-per-project on: every function')
+  t.match(refused(['alarm-email', 'ops']), /alarm-email must be e-mail addresses, not "ops"/, 'an address that is none')
+  t.match(refused(['alarm-topic', 'ops-alerts']), /alarm-topic must be one SNS topic ARN/, 'a topic that is no ARN')
+  t.match(refused(['alarm-topic', topic], ['alarm-email', 'ops@example.com']), /exclude each other/, 'both')
+  t.match(refused(['metrics-per-project', 'yes']), /metrics-per-project must be on or off/, 'metrics-per-project neither on nor off')
+  t.end()
+})
+
 test('target-roles: a wildcard account or a role name that starts with a wildcard is refused, whatever the stage', async t => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }

@@ -70,6 +70,8 @@ function resolver (t: Template, stack: string) {
       case 'AWS::Logs::LogGroup': return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name(id)}:*`
       case 'AWS::Serverless::Function': return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name(id)}`
       case 'AWS::SSM::Parameter': return `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name(id)}`
+      case 'AWS::CloudWatch::Alarm': return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${value(r.Properties.AlarmName)}`
+      case 'AWS::CloudWatch::Dashboard': return `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${value(r.Properties.DashboardName)}`
       default: throw new Error(`no ARN known for ${id} (${r.Type})`)
     }
   }
@@ -169,6 +171,11 @@ function resourceNeeds (t: Template, stack: string): Need[] {
       case 'AWS::SNS::Topic': return needs(why, ['sns:CreateTopic', 'sns:GetTopicAttributes', 'sns:SetTopicAttributes', 'sns:DeleteTopic',
         'sns:TagResource', 'sns:ListTagsForResource'], r.arn(id))
       case 'AWS::SSM::Parameter': return needs(why, ['ssm:PutParameter', 'ssm:GetParameters', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'], r.arn(id))
+      // The alarms' and the dashboard's handlers (their CloudFormation resource schemas' handler permissions).
+      case 'AWS::CloudWatch::Alarm': return needs(why, ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:DeleteAlarms',
+        'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'], r.arn(id))
+      case 'AWS::CloudWatch::Dashboard': return needs(why, ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'], r.arn(id))
+      case 'AWS::SNS::Subscription': return needs(why, ['sns:Subscribe', 'sns:Unsubscribe', 'sns:GetSubscriptionAttributes'], r.value(p.TopicArn))
       case 'AWS::Logs::LogGroup': return [
         ...needs(why, ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:TagResource', 'logs:ListTagsForResource',
           ...(p.RetentionInDays !== undefined ? ['logs:PutRetentionPolicy'] : [])], r.arn(id)),
@@ -189,7 +196,8 @@ function mappingsStepNeeds (t: Template, stack: string): Need[] {
   ]
 }
 
-const LOG_SETTINGS = [['log-retention-days', '400'], ['access-log-retention-days', '90']]
+/** The settings that ask more of the deploy role: log groups, the access log, and an e-mail subscription to the alarm topic. */
+const LOG_SETTINGS = [['log-retention-days', '400'], ['access-log-retention-days', '90'], ['alarm-email', 'ops@example.com']]
 
 test('each policy file is an IAM policy document: version, statements, actions, resources, the placeholder account', async t => {
   for (const name of ['deploy-role.json', 'deploy-role-bounded.json', 'boundary.json']) {
@@ -229,8 +237,8 @@ for (const stage of ['staging', 'production'] as const) {
     const refused = all.filter(n => decide(deployRole, n.call) !== 'allowed')
     t.deepEqual(refused.map(n => `${n.why}: ${n.call.action} on ${n.call.resource}`), [], `all ${all.length} calls allowed, on the names CloudFormation gives`)
     t.deepEqual([...new Set(Object.values(tmpl.Resources).map(r => r.Type))].sort(), [
-      'AWS::DynamoDB::Table', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::SNS::Topic', 'AWS::SSM::Parameter',
-      'AWS::Serverless::Function', 'AWS::Serverless::HttpApi',
+      'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::DynamoDB::Table', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::Logs::LogGroup',
+      'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SSM::Parameter', 'AWS::Serverless::Function', 'AWS::Serverless::HttpApi',
     ], 'the kinds of resource the checks cover are the kinds the stack holds')
   })
 

@@ -142,7 +142,8 @@ export async function captured<T> (witness: Witness, fn: () => Promise<T>): Prom
   if (active++ === 0) {
     const { log: out, error: err } = console
     const grab = (original: (...a: unknown[]) => void) => (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && args[0].startsWith('{"level":')) sink.push(args[0])
+      // The broker's log lines and its metric lines (EMF): captured, so the leak checks read them too.
+      if (typeof args[0] === 'string' && (args[0].startsWith('{"level":') || args[0].startsWith('{"_aws":'))) sink.push(args[0])
       else original(...args)
     }
     console.log = grab(out)
