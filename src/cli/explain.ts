@@ -169,7 +169,8 @@ export async function explain (opts: ExplainOptions): Promise<void> {
     // A near miss is the usual reason for "no mapping" (a /* one level too high, another issuer's URL): show where
     // the role is mapped. One Scan of the mappings table: this is the admin's tool, not the broker's request path.
     if (!decision.allow && decision.denial.actual === 'none') {
-      explanation.mappedElsewhere = (await (await mappingAdmin(target)).list()).filter(e => e.role === opts.role).map(e => e.scope).sort()
+      const admin = await mappingAdmin(target)
+      explanation.mappedElsewhere = (await admin.list()).filter(e => e.role === opts.role).map(e => e.scope).sort()
     }
     if (opts.json) printJson(explanation)
     else for (const line of renderExplanation(explanation)) print(line)

@@ -105,7 +105,8 @@ async function list (opts: ListOptions): Promise<void> {
   await withTarget(opts, async target => {
     const note = progress()
     note.update(`reading ${target.tables.mappings}…`)
-    const all = await (await mappingAdmin(target)).list()
+    const admin = await mappingAdmin(target)
+    const all = await admin.list()
     note.done()
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
@@ -160,7 +161,8 @@ async function list (opts: ListOptions): Promise<void> {
 }
 
 async function readEntry (target: Target, opts: TargetOptions, scope: string, role: string): Promise<StoredEntry> {
-  const entry = await (await mappingAdmin(target)).read(scope, role)
+  const admin = await mappingAdmin(target)
+  const entry = await admin.read(scope, role)
   // Scopes are URLs: for `acme/payments/api`, say that rather than only "no mapping". (A stored item whose scope does
   // not parse is still found by its exact text, so it can be shown and deleted.)
   if (!entry && !parseScope(scope)) {
@@ -230,7 +232,8 @@ async function remove (scope: string, role: string, opts: TargetOptions & { yes?
       throw new CliError('Not deleted.')
     }
     // Conditional on what was shown: if someone changed it meanwhile, MappingConflict and nothing is deleted.
-    await (await mappingAdmin(target)).delete(scope, role, expectedVersion(entry))
+    const admin = await mappingAdmin(target)
+    await admin.delete(scope, role, expectedVersion(entry))
     say(err.green(`Deleted ${scope} role "${role}" from ${target.label}.`))
   })
 }
