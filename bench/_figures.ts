@@ -2,7 +2,7 @@
 // What is measured, and against which target, is each bench file's.
 
 export interface Figure {
-  /** The figure group: issuance, cold_start, round_trips, load, matcher. */
+  /** The figure group: issuance, cold_start, round_trips, load, matcher, cli_start. */
   readonly bench: string
   readonly metric: string
   readonly value: number | string | boolean

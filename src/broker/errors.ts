@@ -87,6 +87,14 @@ export class InternalError extends BrokerError {
   readonly status = 500
 }
 
+/** Thrown when a conditional admin write (the CLI's, mappings.ts) lost to a concurrent one: not an answer of the broker. */
+export class MappingConflict extends Error {
+  constructor (readonly scope: string, readonly role: string) {
+    super(`The mapping ${scope} ${role} was changed by someone else since it was read; nothing was written. Re-run to see the new state.`)
+    this.name = 'MappingConflict'
+  }
+}
+
 export function asBrokerError (err: unknown): BrokerError {
   if (err instanceof BrokerError) return err
   return new InternalError('The broker failed unexpectedly; the error was logged with this request id.', { cause: err })

@@ -2,17 +2,18 @@
 // table, then write each step conditionally on what was read at plan time. Parsing is mapping-file.ts's, diffing plan.ts's.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { MappingConflict, createMappingAdmin } from '../broker/mappings'
+import { MappingConflict } from '../broker/errors'
 import { parseScope } from '../broker/scope'
 import type { MappingAdmin } from '../broker/mappings'
 import { trustedIssuers } from './local-info'
-import { formatProblem, parseMappingFiles } from './mapping-file'
-import type { FileMapping, FileProblem, MappingFiles } from './mapping-file'
+import type { FileMapping, MappingFiles } from './mapping-file'
 import { CliError, EXIT_CHANGES, EXIT_CONFLICT, confirm, err, out, print, printJson, say } from './output'
 import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
+import { formatProblem } from './problems'
+import type { FileProblem } from './problems'
 import { expectedVersion, resolveActor, stamp } from './stamp'
-import { addTargetOptions, withTarget } from './target'
+import { addTargetOptions, mappingAdmin, withTarget } from './target'
 import { previewImpact } from './impact-preview'
 import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { TargetOptions } from './target'
@@ -26,11 +27,13 @@ export function unreadable (file: string, e: NodeJS.ErrnoException): string {
   return `Cannot read ${file}: ${e.code ?? e.message}`
 }
 
-export function readMappingFiles (files: readonly string[]): MappingFiles {
+export async function readMappingFiles (files: readonly string[]): Promise<MappingFiles> {
   const inputs = files.map(file => {
     try { return { file, text: readFileSync(file, 'utf8') } }
     catch (e) { throw new CliError(unreadable(file, e as NodeJS.ErrnoException)) }
   })
+  // The YAML parser loads here, for the commands that read mapping files.
+  const { parseMappingFiles } = await import('./mapping-file')
   return parseMappingFiles(inputs)
 }
 
@@ -76,7 +79,7 @@ export function reportWarnings (parsed: MappingFiles): void {
 }
 
 async function validate (files: string[], opts: { json?: boolean }): Promise<void> {
-  const parsed = readMappingFiles(files)
+  const parsed = await readMappingFiles(files)
   if (parsed.problems.length) reportProblems(parsed, Boolean(opts.json), false)
   reportWarnings(parsed)
   if (opts.json) printJson({ valid: true, mappings: parsed.mappings.length, problems: [], warnings: parsed.warnings.map(w => ({ ...w, text: formatProblem(w) })) })
@@ -128,13 +131,13 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
   const json = Boolean(opts.json)
   if (opts.detailedExitcode && !opts.dryRun) throw new CliError('--detailed-exitcode goes with --dry-run (exit 2 when the plan has changes): add --dry-run.')
   if (opts.impact !== undefined && !opts.dryRun) throw new CliError('--impact goes with --dry-run (it replays the audit trail; nothing is written): add --dry-run.')
-  const read = readMappingFiles(files)
+  const read = await readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, true)
   const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts)), ...uncoveredRoleWarnings(read.mappings, opts)] }
   reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
-    const admin = createMappingAdmin(target.db, target.tables.mappings)
+    const admin = await mappingAdmin(target)
     const stored = await admin.list()
     const plan: Plan = computePlan(parsed.mappings.map(m => m.mapping), stored, { prune: Boolean(opts.prune) })
     if (!json) {

@@ -2,7 +2,6 @@
 // or without --project a Scan of the whole table. Records are written by the broker (src/broker/audit.ts).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
-import { queryAuditByProject, scanAudit } from '../broker/audit'
 import type { AuditRecord, Outcome } from '../broker/audit'
 import { isGitLabPath } from '../broker/claims'
 import { trustedIssuers } from './local-info'
@@ -61,6 +60,8 @@ async function collect (target: Target, opts: AuditOptions, since: string | unde
   const issuer = !opts.project && opts.issuer ? opts.issuer.replace(/\/+$/, '') : undefined
   const keep = (r: AuditRecord) => (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
     (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
+  // The AWS SDK loads with the audit table's reader, here and not for --help.
+  const { queryAuditByProject, scanAudit } = await import('../broker/audit')
   const note = progress()
   const records: AuditRecord[] = []
   let startKey: Record<string, AttributeValue> | undefined

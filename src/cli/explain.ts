@@ -2,27 +2,23 @@
 // verifier and `decide`, so the two cannot disagree. Read-only: nothing issued, nothing written. Printing is explain-report.ts's.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { countUses } from '../broker/audit'
 import { parseGitLabClaims, projectUrl } from '../broker/claims'
 import type { GitLabClaims } from '../broker/claims'
 import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
 import { denialMessage, failingRules } from '../broker/denial-message'
-import { createMappedRoles } from '../broker/mapped-roles'
-import { createMappingAdmin, createMappingStore } from '../broker/mappings'
 import { MappingInvalid } from '../broker/mapping'
 import type { Mapping } from '../broker/mapping'
 import { decide, evaluateMapping } from '../broker/match'
 import type { Check } from '../broker/match'
 import { ROLE_NAME } from '../broker/role'
 import { candidateScopes, decidingScope } from '../broker/scope'
-import { createTokenVerifier } from '../broker/token'
 import { renderExplanation } from './explain-report'
 import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-info'
-import { formatPath } from './mapping-file'
 import { CliError, print, printJson } from './output'
-import { addTargetOptions, checkTargetOptions, withTarget } from './target'
+import { formatPath } from './problems'
+import { addTargetOptions, checkTargetOptions, mappingAdmin, withTarget } from './target'
 import type { TargetOptions } from './target'
 
 export type Candidate =
@@ -96,6 +92,8 @@ function refused (e: BrokerError, opts: ExplainOptions): never {
 async function readClaims (opts: ExplainOptions, now: Date): Promise<{ claims: GitLabClaims; sha256?: string }> {
   if ((opts.token !== undefined) === Boolean(opts.claims)) throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
   if (opts.token !== undefined) {
+    // The broker's verifier (and jose with it) loads only to verify a token.
+    const { createTokenVerifier } = await import('../broker/token')
     const verify = createTokenVerifier(verifierConfig(opts, process.env))
     try {
       const { claims, sha256 } = await verify(readToken(opts.token), now)
@@ -124,6 +122,10 @@ export async function explain (opts: ExplainOptions): Promise<void> {
   const now = new Date()
   const { claims, sha256 } = await readClaims(opts, now)
   await withTarget(opts, async target => {
+    // The broker's own modules (and the AWS SDK they use) load here, not for --help.
+    const { createMappingStore } = await import('../broker/mappings')
+    const { countUses } = await import('../broker/audit')
+    const { createMappedRoles } = await import('../broker/mapped-roles')
     const scopes = candidateScopes(claims.iss, claims.project_path)
     const project = projectUrl(claims)
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
@@ -176,7 +178,8 @@ export async function explain (opts: ExplainOptions): Promise<void> {
     // A near miss is the usual reason for "no mapping" (a /* one level too high, another issuer's URL): show where
     // the role is mapped. One Scan of the mappings table: this is the admin's tool, not the broker's request path.
     if (!decision.allow && decision.denial.actual === 'none') {
-      explanation.mappedElsewhere = (await createMappingAdmin(target.db, target.tables.mappings).list()).filter(e => e.role === opts.role).map(e => e.scope).sort()
+      const admin = await mappingAdmin(target)
+      explanation.mappedElsewhere = (await admin.list()).filter(e => e.role === opts.role).map(e => e.scope).sort()
     }
     if (opts.json) printJson(explanation)
     else for (const line of renderExplanation(explanation)) print(line)

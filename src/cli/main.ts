@@ -1,8 +1,7 @@
 // The `tanuki-sts` admin CLI (DESIGN §6): one command group per file, put together here, and the one place an error
-// becomes a message and an exit status. bin/tanuki-sts.js runs this through tsx.
+// becomes a message and an exit status. bin/tanuki-sts.js runs it compiled (scripts/build-cli.js bundles it into dist/).
 import { Command } from 'commander'
-import { BrokerError } from '../broker/errors'
-import { MappingConflict } from '../broker/mappings'
+import { BrokerError, MappingConflict } from '../broker/errors'
 import { MappingInvalid } from '../broker/mapping'
 import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'

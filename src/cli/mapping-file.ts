@@ -7,16 +7,7 @@ import type { Mapping } from '../broker/mapping'
 import { MANAGED_FIELDS } from '../broker/mapping-fields'
 import { mappingWarnings } from '../broker/mapping-warnings'
 import { PLAIN_YAML, notPlainYaml } from './plain-yaml'
-
-export type Path = ReadonlyArray<string | number>
-
-export interface FileProblem {
-  readonly file: string
-  readonly line: number
-  readonly col: number
-  readonly path: Path
-  readonly message: string
-}
+import type { FileProblem, Path } from './problems'
 
 export interface FileMapping {
   readonly mapping: Mapping
@@ -34,17 +25,6 @@ export interface MappingFiles {
 }
 
 const TOP_LEVEL = new Set(['mappings', '$schema'])
-
-/** `mappings[2].conditions.reff`: list indexes in brackets, keys after dots. */
-export function formatPath (path: Path): string {
-  return path.reduce<string>((text, seg) => typeof seg === 'number' ? `${text}[${seg}]` : text ? `${text}.${seg}` : seg, '')
-}
-
-/** `FILE:LINE:COL: path: message`, as compilers print them (editors jump to it). */
-export function formatProblem (p: FileProblem): string {
-  const path = formatPath(p.path)
-  return `${p.file}:${p.line}:${p.col}: ${path ? path + ': ' : ''}${p.message}`
-}
 
 const keyText = (key: unknown): string | undefined => isScalar(key) ? String(key.value) : undefined
 

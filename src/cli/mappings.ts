@@ -1,8 +1,6 @@
 // `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`; from plan-files.ts, `plan`): one mapping at a time, by hand.
-// Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
+// Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's (target.ts mappingAdmin).
 import type { Command } from 'commander'
-import { stringify } from 'yaml'
-import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { isGitLabPath } from '../broker/claims'
 import { MappingInvalid } from '../broker/mapping'
@@ -12,15 +10,15 @@ import { SCOPE_FORM, candidateScopes, decidingScope, parseScope } from '../broke
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
 import { trustedIssuers } from './local-info'
-import { formatPath } from './mapping-file'
 import { CliError, confirm, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
 import { registerPlanFiles } from './plan-files'
+import { formatPath } from './problems'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
-import { addTargetOptions, targetFlags, withTarget } from './target'
+import { addTargetOptions, mappingAdmin, targetFlags, withTarget } from './target'
 import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { Target, TargetOptions } from './target'
 
@@ -46,7 +44,10 @@ export function fileForm (mapping: Mapping): Record<string, unknown> {
 }
 
 /** YAML for people and every YAML reader: 1.1-style quoting keeps "2012-10-17", "yes" and "on" strings everywhere. */
-const toYaml = (value: unknown) => stringify(value, { version: '1.1' }).trimEnd()
+async function toYaml (value: unknown): Promise<string> {
+  const { stringify } = await import('yaml')
+  return stringify(value, { version: '1.1' }).trimEnd()
+}
 
 /** A stored entry for --json: the mapping's fields, or why it is invalid and the item as stored. */
 export function entryJson (entry: StoredEntry): Record<string, unknown> {
@@ -106,7 +107,8 @@ async function list (opts: ListOptions): Promise<void> {
   await withTarget(opts, async target => {
     const note = progress()
     note.update(`reading ${target.tables.mappings}…`)
-    const all = await createMappingAdmin(target.db, target.tables.mappings).list()
+    const admin = await mappingAdmin(target)
+    const all = await admin.list()
     note.done()
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
@@ -161,7 +163,8 @@ async function list (opts: ListOptions): Promise<void> {
 }
 
 async function readEntry (target: Target, opts: TargetOptions, scope: string, role: string): Promise<StoredEntry> {
-  const entry = await createMappingAdmin(target.db, target.tables.mappings).read(scope, role)
+  const admin = await mappingAdmin(target)
+  const entry = await admin.read(scope, role)
   // Scopes are URLs: for `acme/payments/api`, say that rather than only "no mapping". (A stored item whose scope does
   // not parse is still found by its exact text, so it can be shown and deleted.)
   if (!entry && !parseScope(scope)) {
@@ -179,11 +182,11 @@ async function get (scope: string, role: string, opts: TargetOptions & { json?: 
     if (entry.mapping instanceof MappingInvalid) {
       print(out.red(`# INVALID: the broker denies every request this mapping decides.`))
       for (const p of entry.mapping.problems) print(out.red(`#   ${p.path.length ? formatPath(p.path) + ': ' : ''}${p.message}`))
-      print(toYaml({ mappings: [entry.item] }))
+      print(await toYaml({ mappings: [entry.item] }))
       return
     }
     if (updated) print(out.dim(`# updated ${updated}`))
-    print(toYaml({ mappings: [fileForm(entry.mapping)] }))
+    print(await toYaml({ mappings: [fileForm(entry.mapping)] }))
   })
 }
 
@@ -205,7 +208,7 @@ async function put (opts: TargetOptions & PutFlags & { actor?: string }): Promis
   if (uncovered) say(err.dim(`warning: --role-arn: ${uncovered}`))
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
-    const admin = createMappingAdmin(target.db, target.tables.mappings)
+    const admin = await mappingAdmin(target)
     const current = await admin.read(mapping.scope, mapping.role)
     const plan = computePlan([mapping], current ? [current] : [], { prune: false })
     const step = plan.steps[0]
@@ -231,7 +234,8 @@ async function remove (scope: string, role: string, opts: TargetOptions & { yes?
       throw new CliError('Not deleted.')
     }
     // Conditional on what was shown: if someone changed it meanwhile, MappingConflict and nothing is deleted.
-    await createMappingAdmin(target.db, target.tables.mappings).delete(scope, role, expectedVersion(entry))
+    const admin = await mappingAdmin(target)
+    await admin.delete(scope, role, expectedVersion(entry))
     say(err.green(`Deleted ${scope} role "${role}" from ${target.label}.`))
   })
 }

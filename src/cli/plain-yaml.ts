@@ -4,7 +4,7 @@
 // where the parser expects plain data: each is a problem at the tag's line and column, and the file is not applied.
 import { isAlias, isMap, isScalar, isSeq } from 'yaml'
 import type { Document, DocumentOptions, ParseOptions, SchemaOptions } from 'yaml'
-import type { Path } from './mapping-file'
+import type { Path } from './problems'
 
 /** The parse options that keep a file plain: the core schema, and no tags beyond it (not even those yaml knows). */
 export const PLAIN_YAML: ParseOptions & DocumentOptions & SchemaOptions = { schema: 'core', resolveKnownTags: false }

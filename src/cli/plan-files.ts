@@ -6,8 +6,8 @@ import type { Command } from 'commander'
 import type { StoredEntry } from '../broker/mappings'
 import { readMappingFiles, reportProblems, reportWarnings, uncoveredRoleWarnings, unreadable, untrustedScopeWarnings } from './apply'
 import { trustedIssuers } from './local-info'
-import { formatProblem } from './mapping-file'
-import type { FileProblem } from './mapping-file'
+import { formatProblem } from './problems'
+import type { FileProblem } from './problems'
 import { CliError, err, out, print, printJson, say } from './output'
 import { computePlan, planJson, planSummary, renderPlan } from './plan'
 
@@ -28,8 +28,8 @@ export function mappingFilesAt (path: string, skipped: string[]): string[] {
 }
 
 /** The --from side as a table would hold it. Its invalid mappings are left out (and said so): they cannot be compared. */
-function beforeEntries (files: readonly string[]): { entries: StoredEntry[]; problems: FileProblem[] } {
-  const before = readMappingFiles(files)
+async function beforeEntries (files: readonly string[]): Promise<{ entries: StoredEntry[]; problems: FileProblem[] }> {
+  const before = await readMappingFiles(files)
   const entries = before.mappings.map(m => ({ scope: m.mapping.scope, role: m.mapping.role, mapping: m.mapping, item: { ...m.mapping } }))
   return { entries, problems: before.problems }
 }
@@ -44,11 +44,11 @@ async function planFiles (paths: string[], opts: PlanFilesOptions): Promise<void
   const files = paths.flatMap(p => mappingFilesAt(p, skipped))
   for (const file of skipped) say(err.dim(`warning: ${file}: not read; the pipeline applies *.yaml files only (rename it to .yaml)`))
 
-  const read = readMappingFiles(files)
+  const read = await readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, false)
   const warnings = [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers({ issuer: opts.issuer })), ...uncoveredRoleWarnings(read.mappings, {})]
   reportWarnings({ ...read, warnings })
-  const before = beforeEntries(fromFiles)
+  const before = await beforeEntries(fromFiles)
   if (before.problems.length) {
     say(err.yellow(`warning: the --from files have ${before.problems.length} problem(s); the mappings they touch are left out, so the plan may show them as new:`))
     for (const p of before.problems) say(err.dim(`  ${formatProblem(p)}`))

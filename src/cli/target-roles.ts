@@ -1,12 +1,13 @@
 // `@tanuki-sts target-roles` in ./app.arc: the IAM patterns of the roles a deployed broker may assume (the deploy
 // plugin grants exactly these). A mapping whose roleArn none of them matches can never issue in AWS: STS refuses the
 // broker, and every request it decides answers 502. put and apply warn of it for a deployed target.
-import { arcSection } from './app-arc'
+import { readArc } from './app-arc'
+import type { ArcRow } from './app-arc'
 
 /** The target-roles row of app.arc's @tanuki-sts section, as the project writes it (one line); undefined when absent. */
 export function readTargetRoles (cwd = process.cwd()): string[] | undefined {
-  const row = arcSection('tanuki-sts', cwd)?.find(l => /^target-roles\s/.test(l))
-  return row ? row.split(/\s+/).slice(1) : undefined
+  const row = readArc(cwd)?.['tanuki-sts']?.find((r): r is ArcRow[] => Array.isArray(r) && r[0] === 'target-roles')
+  return row ? row.slice(1).map(String) : undefined
 }
 
 /** IAM's Resource matching: `*` any run of characters (`/` included), `?` any one; case-sensitive. */

@@ -2,8 +2,8 @@
 // the way Architect publishes them (SSM `/<StackName>/tables/<name>`). What is read and written is the commands'.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
-import { createDynamoClient } from '../broker/dynamo'
-import { arcSection } from './app-arc'
+import type { MappingAdmin } from '../broker/mappings'
+import { readArc } from './app-arc'
 import { readLocalInfo } from './local-info'
 import { CliError } from './output'
 
@@ -49,7 +49,8 @@ export function toLogicalId (text: string): string {
 
 /** The `@app` name of ./app.arc, if there is one. */
 export function appNameFromArc (cwd: string): string | undefined {
-  return arcSection('app', cwd)?.[0]?.split(/\s+/)[0]
+  const name = readArc(cwd)?.app?.[0]
+  return typeof name === 'string' ? name : undefined
 }
 
 /** The stack Architect deploys `app` to for `env`, and the SSM parameters holding its table names. */
@@ -93,13 +94,14 @@ function explainFailures (db: DynamoDBClient, label: string, hint: string): void
   }, { step: 'initialize', name: 'tanukiStsCliErrors' })
 }
 
-function openLocal (opts: TargetOptions, env: NodeJS.ProcessEnv, cwd: string): Target {
+async function openLocal (opts: TargetOptions, env: NodeJS.ProcessEnv, cwd: string): Promise<Target> {
   // The port the running `npm start` recorded, unless ARC_TABLES_PORT says otherwise (another sandbox).
   const port = env.ARC_TABLES_PORT || String(readLocalInfo(cwd).tablesPort ?? SANDBOX_TABLES_PORT)
   if (!/^\d{1,5}$/.test(port)) throw new CliError(`ARC_TABLES_PORT must be a port number, not "${port}".`)
   const app = opts.app ?? appNameFromArc(cwd) ?? DEFAULT_APP
   const endpoint = `http://localhost:${port}`
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE)
+  const { createDynamoClient } = await import('../broker/dynamo')
   const db = createDynamoClient({
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     endpoint,
@@ -140,6 +142,7 @@ async function openDeployed (opts: TargetOptions & { region: string; env: string
       throw new CliError(`No table for app ${app} in ${where}: is it deployed? (looked for SSM parameter ${params[key]}; --app if the app has another name)`)
     }
   }
+  const { createDynamoClient } = await import('../broker/dynamo')
   const db = createDynamoClient({ region: opts.region })
   const label = `${app} ${where}`
   explainFailures(db, label, 'check the region and that the stack is deployed.')
@@ -153,6 +156,15 @@ export async function openTarget (opts: TargetOptions, env: NodeJS.ProcessEnv = 
   checkTargetOptions(opts)
   if (opts.local) return openLocal(opts, env, cwd)
   return openDeployed(opts as TargetOptions & { region: string; env: string }, cwd)
+}
+
+/**
+ * The target's mappings table, for reading and conditional writes. The AWS SDK loads with the target (await import),
+ * so --help and the commands that touch no table (validate, trust-policy, token) never load it.
+ */
+export async function mappingAdmin (target: Target): Promise<MappingAdmin> {
+  const { createMappingAdmin } = await import('../broker/mappings')
+  return createMappingAdmin(target.db, target.tables.mappings)
 }
 
 /** Opens the target, runs `fn`, and always releases the client's sockets so the process can exit. */

@@ -1,6 +1,6 @@
 // Spec for the CLI's exit statuses (src/cli/main.ts): a pipeline can tell a lost race (re-run) from a mistake (fix).
 import test from 'tape'
-import { MappingConflict } from '../../src/broker/mappings'
+import { MappingConflict } from '../../src/broker/errors'
 import { ApplyConflict } from '../../src/cli/apply'
 import { exitCodeOf } from '../../src/cli/main'
 import { CliError, EXIT_CONFLICT } from '../../src/cli/output'

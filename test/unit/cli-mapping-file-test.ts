@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
 import { unreadable } from '../../src/cli/apply'
-import { formatProblem, parseMappingFile, parseMappingFiles } from '../../src/cli/mapping-file'
+import { parseMappingFile, parseMappingFiles } from '../../src/cli/mapping-file'
+import { formatProblem } from '../../src/cli/problems'
 
 let example: string
 const deploy = (extra = '') => `  - scope: https://gitlab.com/acme/payments/api

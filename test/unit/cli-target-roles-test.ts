@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
+import { CliError } from '../../src/cli/output'
 import { readTargetRoles, uncoveredRoleArn } from '../../src/cli/target-roles'
 
 test('readTargetRoles: the @tanuki-sts target-roles row, comments and other pragmas aside', t => {
@@ -14,6 +15,9 @@ test('readTargetRoles: the @tanuki-sts target-roles row, comments and other prag
     writeFileSync(join(dir, 'app.arc'), '@app\nx\n@tanuki-sts\ntarget-roles arn:aws:iam::1:role/a-*  arn:aws:iam::1:role/b # the b roles\n@aws\nregion us-east-1\n')
     t.deepEqual(readTargetRoles(dir), ['arn:aws:iam::1:role/a-*', 'arn:aws:iam::1:role/b'], 'the patterns, without the comment')
     t.deepEqual(readTargetRoles(join(__dirname, '..', '..')), ['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::111122223333:role/tanuki-sts-*'], 'this repository\'s')
+    writeFileSync(join(dir, 'app.arc'), '@app\nx\n@tanuki-sts\ntarget-roles "arn:aws:iam::1:role/a-*\n')
+    t.throws(() => readTargetRoles(dir), (e: unknown) => e instanceof CliError && /app\.arc: closing quote not found \(line: 4 column: 14\)/.test(e.message),
+      'an app.arc Architect cannot parse is an error saying where, never "no target roles"')
   }
   finally { rmSync(dir, { recursive: true, force: true }) }
   t.end()
