@@ -1,7 +1,6 @@
 // A period of the audit trail (`--since 30d`, or `--since DATE --until DATE`) and every record in it: what `stats` counts
 // and `mappings apply --impact` replays. Listing records one by one is audit.ts's (`audit list`).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
-import { queryAuditByProject, scanAudit } from '../broker/audit'
 import type { AuditRecord } from '../broker/audit'
 import { parseSince } from './audit'
 import { CliError, progress } from './output'
@@ -34,6 +33,8 @@ export function parseWindow (opts: { since?: string; until?: string }, now: Date
 
 /** Every record of the period: a project's from the byProject index, or without one a Scan of the whole table. */
 export async function readAuditWindow (target: Target, window: AuditWindow, project?: string): Promise<AuditRecord[]> {
+  // The broker's audit reader (and the AWS SDK it uses) loads here, not for --help.
+  const { queryAuditByProject, scanAudit } = await import('../broker/audit')
   const note = progress()
   const records: AuditRecord[] = []
   const inWindow = (r: AuditRecord) => typeof r.at === 'string' && r.at >= window.since && r.at < window.until
