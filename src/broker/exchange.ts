@@ -10,14 +10,14 @@ import { AccessDenied, BrokerError } from './errors'
 import type { Denial } from './errors'
 import type { Logger } from './log'
 import { errorFields } from './log'
-import type { MappingStore } from './mappings'
-import { DEFAULT_SESSION_TAGS, candidateScopes, decide, evaluateMapping } from './policy'
+import { DEFAULT_SESSION_TAGS, decide, evaluateMapping } from './policy'
 import type { Mapping } from './policy'
 import type { Issued } from './respond'
 import { sessionName, sessionTags, sourceIdentity } from './sts'
 import type { StsPort } from './sts'
 import { LEEWAY_SECONDS } from './token'
-import type { TokenVerifier, VerifiedToken } from './token'
+import type { VerifiedToken } from './token'
+import type { VerifyAndFind } from './verify-and-find'
 
 export interface ExchangeRequest {
   readonly token: string
@@ -35,8 +35,8 @@ export interface IssuedEvent extends AuditRecord {
 
 export interface ExchangeDeps {
   readonly config: Pick<Config, 'maxDuration' | 'auditRetentionDays'>
-  readonly verifyToken: TokenVerifier
-  readonly mappings: MappingStore
+  /** Verifies the token and reads the mappings for its candidate scopes (verify-and-find.ts). */
+  readonly verifyAndFind: VerifyAndFind
   readonly audit: AuditStore
   readonly sts: StsPort
   readonly publish: (event: IssuedEvent) => Promise<void>
@@ -122,7 +122,7 @@ export function createExchange (deps: ExchangeDeps): Exchange {
 
   return async function exchange (request) {
     const at = now()
-    const token = await deps.verifyToken(request.token, at)
+    const { token, scopes, found } = await deps.verifyAndFind(request.token, request.role, at)
     const claims = token.claims
     const record = (outcome: OutcomeFields) => auditRecord(token, request, at, deps.config.auditRetentionDays, outcome)
     const project = projectUrl(claims)
@@ -138,8 +138,7 @@ export function createExchange (deps: ExchangeDeps): Exchange {
       throw new AccessDenied(reason, denial)
     }
 
-    const scopes = candidateScopes(claims.iss, claims.project_path)
-    const decision = decide(scopes, await deps.mappings.find(scopes, request.role), claims, at)
+    const decision = decide(scopes, found, claims, at)
     if (!decision.allow) {
       if (decision.invalid) {
         deps.log('error', 'mapping does not parse; denying', { requestId: request.requestId, scopes, role: request.role, problems: decision.invalid.problems })

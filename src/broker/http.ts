@@ -1,14 +1,16 @@
 // The credentials routes' shared handler: parse, exchange, respond; every failure answered per the contract.
-// Module-scope wiring (config, clients, JWKS cache) happens once per container, in wire().
+// Module-scope wiring (config, clients, issuer keys) happens once per container, in wire().
 import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import { createAuditStore } from './audit'
+import { createBatchReader } from './batch-read'
 import { loadConfig, loadEventsTarget } from './config'
 import { createDynamoClient } from './dynamo'
 import { InternalError, MISCONFIGURED, Unavailable, asBrokerError } from './errors'
 import { createExchange } from './exchange'
 import type { Exchange, IssuedEvent } from './exchange'
+import { createIssuerKeysStore } from './issuer-keys'
 import { errorFields, log } from './log'
 import { createMappingStore } from './mappings'
 import { createPublisher } from './publish'
@@ -18,6 +20,7 @@ import { respondCredentials, respondError } from './respond'
 import type { HttpResult } from './respond'
 import { createStsClient, createStsPort } from './sts'
 import { createTokenVerifier } from './token'
+import { createVerifyAndFind } from './verify-and-find'
 
 /** Seams for benchmarks and tests: nothing in the Lambdas passes these. */
 export interface WireOptions {
@@ -37,8 +40,11 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
   options.instrument?.(sts)
   return createExchange({
     config,
-    verifyToken: createTokenVerifier(config),
-    mappings: createMappingStore(db, config.tables.mappings),
+    verifyAndFind: createVerifyAndFind({
+      verifier: createTokenVerifier(config, { store: createIssuerKeysStore(db, config.tables.issuerKeys), log }),
+      mappings: createMappingStore(db, config.tables.mappings),
+      readTogether: createBatchReader(db, config.tables),
+    }),
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ client: sts }),
     // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.

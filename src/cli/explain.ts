@@ -65,7 +65,7 @@ function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
       // A sandbox's issuer is http:// on loopback; elsewhere only if the broker's own switch says so.
       BROKER_ALLOW_HTTP_ISSUERS: opts.local ? 'true' : env.BROKER_ALLOW_HTTP_ISSUERS,
       ARC_ENV: opts.local ? 'testing' : opts.env,
-      BROKER_TABLE_MAPPINGS: 'unused', BROKER_TABLE_AUDIT: 'unused',
+      BROKER_TABLE_MAPPINGS: 'unused', BROKER_TABLE_AUDIT: 'unused', BROKER_TABLE_ISSUER_KEYS: 'unused',
     })
   }
   catch (e) {

@@ -7,6 +7,7 @@ import { MappingInvalid } from '../broker/policy'
 import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'
 import { registerExplain } from './explain'
+import { registerIssuers } from './issuers'
 import { registerMappings } from './mappings'
 import { CliError, EXIT_CONFLICT, err, say } from './output'
 import { registerToken } from './token'
@@ -14,7 +15,7 @@ import { registerTrustPolicy } from './trust-policy'
 
 export function buildProgram (): Command {
   const program = new Command('tanuki-sts')
-    .description('Administer a tanuki-sts broker: mappings, explain, audit, trust policies, local tokens.')
+    .description('Administer a tanuki-sts broker: mappings, explain, audit, issuer keys, trust policies, local tokens.')
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nTables: --local (the running sandbox) or --region REGION --env staging|production (a deployed stack).\n' +
@@ -23,6 +24,7 @@ export function buildProgram (): Command {
   registerMappings(program)
   registerExplain(program)
   registerAudit(program)
+  registerIssuers(program)
   registerTrustPolicy(program)
   registerToken(program)
   return program

@@ -20,7 +20,7 @@ export interface BrokerEnv {
   readonly issuer: LocalIssuer
   readonly sts: LocalSts
   readonly db: DynamoDBClient
-  readonly tables: { readonly mappings: string; readonly audit: string }
+  readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
   /** The sandbox's local DynamoDB port: what `tanuki-sts --local` needs as ARC_TABLES_PORT. */
   readonly tablesPort: number
   /** Every line the Lambdas wrote (stdout and stderr), for assertions and the no-secrets check. */
@@ -36,6 +36,8 @@ export interface BrokerEnvOptions {
   httpPort?: number
   /** Extra or overriding Lambda environment variables. */
   env?: Record<string, string>
+  /** More issuers the broker trusts, after the local issuer. */
+  extraIssuers?: readonly string[]
 }
 
 let captured: string[] | undefined
@@ -80,6 +82,7 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
     stsPort: 0,
     audience: AUDIENCE,
     ...(options.env && { env: options.env }),
+    ...(options.extraIssuers && { extraIssuers: options.extraIssuers }),
   })
   const { issuer, sts, tables } = stack
   const db = createDynamoClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint })

@@ -1,4 +1,4 @@
-// dynalite (sandbox's own DynamoDB engine) started directly, with the app's two tables as app.arc declares them,
+// dynalite (sandbox's own DynamoDB engine) started directly, with the app's tables as app.arc declares them,
 // under any names: sandbox's (`<app>-staging-mappings`) or a deployed stack's physical ones. For the benchmarks'
 // local world and for tests that run without sandbox (the CLI's deployed target).
 import type { Server } from 'node:http'
@@ -9,7 +9,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite: (o: { createTableMs: number }) => Server = require('dynalite')
 
-export interface TableNames { readonly mappings: string; readonly audit: string }
+export interface TableNames { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
 
 export interface LocalTables {
   readonly endpoint: string
@@ -18,7 +18,7 @@ export interface LocalTables {
   stop (): Promise<void>
 }
 
-/** app.arc's `@tables`: mappings (scope, role) and audit (pk, sk) with its byProject index. */
+/** app.arc's `@tables`: mappings (scope, role), audit (pk, sk) with its byProject index, and issuer-keys (issuer). */
 export async function createTables (db: DynamoDBClient, names: TableNames): Promise<void> {
   const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 }
   await db.send(new CreateTableCommand({
@@ -39,9 +39,15 @@ export async function createTables (db: DynamoDBClient, names: TableNames): Prom
     }],
     ProvisionedThroughput: throughput,
   }))
+  await db.send(new CreateTableCommand({
+    TableName: names.issuerKeys,
+    AttributeDefinitions: [{ AttributeName: 'issuer', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'issuer', KeyType: 'HASH' }],
+    ProvisionedThroughput: throughput,
+  }))
 }
 
-/** dynalite on loopback (port 0: any free one) with the two tables created. */
+/** dynalite on loopback (port 0: any free one) with the tables created. */
 export async function startTables (names: TableNames, port = 0): Promise<LocalTables> {
   const server = dynalite({ createTableMs: 0 })
   await new Promise<void>((resolve, reject) => {

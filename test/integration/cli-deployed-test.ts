@@ -15,8 +15,12 @@ import { startTables } from '../helpers/tables'
 import type { LocalTables } from '../helpers/tables'
 
 /** What CloudFormation named the staging stack's tables, and where Architect wrote those names. */
-const PHYSICAL = { mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S' }
-const PARAMETERS = { '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit }
+const PHYSICAL = {
+  mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S', issuerKeys: 'TanukiStsStaging-IssuerKeysTable-3D4F5G6H7J8K',
+}
+const PARAMETERS = {
+  '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit, '/TanukiStsStaging/tables/issuer-keys': PHYSICAL.issuerKeys,
+}
 /** The admin's credentials (in a pipeline: the ones the broker issued to the apply job). */
 const ADMIN = { accessKeyId: 'AKIAADMINFORTESTS001', secretAccessKey: 'admin-secret-for-tests-only' }
 const SCOPE = 'https://gitlab.example.com/acme/payments/api'
