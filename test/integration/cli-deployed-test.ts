@@ -140,6 +140,22 @@ test('no AWS credentials, or no right to read SSM: says which, writes nothing', 
   t.equal(await mappingItems(), before, 'nothing was written')
 })
 
+test('issuers keys push stores a key set in the stack\'s issuer-keys table (named by SSM), and list reads it back', async t => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const file = join(dir, 'jwks.json')
+  writeFileSync(file, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'gitlab-internal-1', use: 'sig', alg: 'RS256' }] }))
+  const push = await cli(['issuers', 'keys', 'push', '--issuer', 'https://gitlab.internal.example', '--from-file', file, ...deployed, '--actor', 'pipeline'])
+  const { Items } = await tables.db.send(new ScanCommand({ TableName: PHYSICAL.issuerKeys }))
+  const list = await cli(['issuers', 'keys', 'list', ...deployed, '--json'])
+  t.plan(4)
+  t.equal(push.code, 0, `push succeeds${push.code ? `: ${push.stderr}` : ''}`)
+  t.deepEqual(Items?.map(i => [i.issuer?.S, i.updatedBy?.S]), [['https://gitlab.internal.example', 'pipeline']], 'the item is in the stack\'s physical issuer-keys table')
+  t.deepEqual((JSON.parse(list.stdout) as Array<{ issuer: string; keys: Array<{ kid: string }> }>).map(e => [e.issuer, e.keys.map(k => k.kid)]),
+    [['https://gitlab.internal.example', ['gitlab-internal-1']]], 'list reads it back')
+  t.equal(aws.calls.rejected, 0, 'every SSM signature verified')
+})
+
 test('trust-policy: stdout is the policy document alone, the notes go to stderr', async t => {
   const run = await cli(['trust-policy', '--broker-role-arn', 'arn:aws:iam::111122223333:role/TanukiStsStaging-Role-1A2B3C'], { AWS_ACCESS_KEY_ID: undefined })
   let policy: { Statement?: Array<{ Principal?: unknown }> } = {}
