@@ -25,10 +25,11 @@ export const TABLE_ONLY_REREAD_MS = 5_000
 export const RECHECK_AFTER_MS = 24 * 3600_000
 
 export interface KeyRing {
-  /** Whether this request should read the issuer's stored keys (none read yet by this container, or read over a minute ago). */
-  wantsStored (issuer: string): boolean
-  /** What the table held for the issuer, read alongside the request's mappings. */
-  accept (issuer: string, read: KeysRead): void
+  /**
+   * Runs `read` (which reads the issuer's keys item, with whatever else the request needs) when this container should
+   * read the stored keys: none read yet, or read over a minute ago, and no such read under way. Else undefined.
+   */
+  readStoredWith<T extends { readonly keys: KeysRead }> (issuer: string, read: () => Promise<T>): Promise<T | undefined>
   /** The set to verify with. Unavailable (503) when there is none to be had, or the stored item is invalid. */
   current (issuer: string): Promise<KeySet>
   /** A token's kid is in none of `current`'s keys: a newer set (fetched, or re-read for a table-only issuer), else undefined. */
@@ -54,6 +55,8 @@ interface IssuerState {
   stored?: StoredKeys
   refused?: KeySetInvalid
   tableReadAt?: number
+  /** A read of the item under way (concurrent requests in one process wait for it rather than read it again). */
+  reading?: Promise<void>
   /** The last set fetched by this container. */
   fetched?: Known
   lastFetch?: { at: number; error?: Unavailable }
@@ -139,15 +142,24 @@ export function createKeyRing (options: KeyRingOptions = {}): KeyRing {
 
   function wantsStored (issuer: string): boolean {
     if (!store) return false
-    const readAt = states.get(issuer)?.tableReadAt
-    return readAt === undefined || clock() - readAt > TABLE_REREAD_MS
+    const state = states.get(issuer)
+    if (state?.reading) return false
+    return state?.tableReadAt === undefined || clock() - state.tableReadAt > TABLE_REREAD_MS
   }
 
   return {
     stats: fetcher.stats,
-    wantsStored,
-    accept,
+    async readStoredWith (issuer, read) {
+      if (!wantsStored(issuer)) return undefined
+      const state = stateOf(issuer)
+      const pending = read().then(result => { accept(issuer, result.keys); return result })
+      const settled = pending.then(() => undefined, () => undefined)
+      state.reading = settled
+      void settled.then(() => { if (state.reading === settled) state.reading = undefined })
+      return pending
+    },
     async current (issuer) {
+      await states.get(issuer)?.reading
       if (wantsStored(issuer)) await readStored(issuer)
       const state = stateOf(issuer)
       if (state.refused) {

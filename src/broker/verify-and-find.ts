@@ -37,18 +37,17 @@ export function createVerifyAndFind (deps: { verifier: TokenVerifier; mappings: 
   return async function verifyAndFind (jwt, role, now) {
     // Size, shape, algorithm and a trusted issuer: refused here with no I/O at all.
     const unverified = verifier.read(jwt)
-    let speculative: { scopes: string[]; found: ReadonlyMap<string, StoredMapping> } | undefined
-    if (verifier.keys.wantsStored(unverified.issuer)) {
-      // The scopes come from the unverified payload only to say which items to read with the keys: the mappings
-      // are looked at after the signature verifies, and only if the verified claims name the very same scopes.
-      const scopes = claimedScopes(unverified.payload)
-      const read = await readTogether({ issuer: unverified.issuer, scopes, role })
-      verifier.keys.accept(unverified.issuer, read.keys)
-      speculative = { scopes, found: read.mappings }
-    }
+    // A cold container reads its issuer's keys with the mappings of the scopes the payload claims. The scopes come from
+    // the unverified payload only to say which items to read: the mappings are looked at after the signature
+    // verifies, and only if the verified claims name the very same scopes (else they are read again).
+    let claimed: string[] = []
+    const read = await verifier.keys.readStoredWith(unverified.issuer, () => {
+      claimed = claimedScopes(unverified.payload)
+      return readTogether({ issuer: unverified.issuer, scopes: claimed, role })
+    })
     const token = await verifier.verifyRead(unverified, now)
     const scopes = candidateScopes(token.claims.iss, token.claims.project_path)
-    const found = speculative && same(speculative.scopes, scopes) ? speculative.found : await mappings.find(scopes, role)
+    const found = read && same(claimed, scopes) ? read.mappings : await mappings.find(scopes, role)
     return { token, scopes, found }
   }
 }

@@ -28,6 +28,8 @@ export interface BrokerEnv {
   mint (claims?: Record<string, unknown>, opts?: MintOptions): Promise<string>
   putMapping (raw: Record<string, unknown>): Promise<void>
   auditRecords (): Promise<AuditRecord[]>
+  /** Empties the issuer-keys table: the next container finds no keys stored, as on a first deploy. */
+  forgetIssuerKeys (): Promise<void>
   reset (): Promise<void>
   stop (): Promise<void>
 }
@@ -103,6 +105,11 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
       await admin.put(mapping, current === undefined ? undefined : { updatedAt: 'updatedAt' in current ? current.updatedAt : undefined })
     },
     auditRecords: async () => (await scanAll(db, tables.audit)) as unknown as AuditRecord[],
+    async forgetIssuerKeys () {
+      for (const item of await scanAll(db, tables.issuerKeys)) {
+        await db.send(new DeleteItemCommand({ TableName: tables.issuerKeys, Key: { issuer: { S: String(item.issuer) } } }))
+      }
+    },
     async reset () {
       for (const [table, keys] of [[tables.mappings, ['scope', 'role']], [tables.audit, ['pk', 'sk']]] as const) {
         for (const item of await scanAll(db, table)) {
