@@ -125,7 +125,9 @@ export function createKeyRing (options: KeyRingOptions = {}): KeyRing {
       const changed = !stored || !sameKeys(stored.set, fetched.set)
       if (store && (changed || now.getTime() - Date.parse(stored.fetchedAt) > RECHECK_AFTER_MS)) {
         try {
-          await store.put({ issuer, set: fetched.set, source: fetched.source, fetchedAt: result.fetchedAt, updatedBy: BROKER_WRITER })
+          const written: StoredKeys = { issuer, set: fetched.set, source: fetched.source, fetchedAt: result.fetchedAt, updatedBy: BROKER_WRITER }
+          await store.put(written)
+          state.stored = written
           log('info', changed ? 'issuer keys fetched and stored' : 'issuer keys rechecked', { issuer, source: fetched.source, kids: fetched.set.keys.map(k => k.kid) })
         }
         catch (err) {

@@ -47,13 +47,8 @@ function notForRs256 (key: Raw): string | undefined {
   return undefined
 }
 
-/** An RSA signing key as kept, or why it cannot verify anything (then it is skipped). Private material is a problem. */
-function rsaKey (key: Raw, at: string, problems: string[]): PublicKeyJwk | string {
-  const held = PRIVATE_MEMBERS.filter(m => key[m] !== undefined)
-  if (held.length > 0) {
-    problems.push(`${at} holds private key material (${held.join(', ')}): give the public keys only`)
-    return 'private'
-  }
+/** An RSA signing key as kept, or why it cannot verify anything (then it is skipped). */
+function rsaKey (key: Raw): PublicKeyJwk | string {
   if (typeof key.kid !== 'string' || !KID.test(key.kid)) return 'no kid of 1 to 256 printable characters (GitLab names every key)'
   for (const m of ['n', 'e'] as const) {
     if (typeof key[m] !== 'string' || !BASE64URL.test(key[m] as string)) return `${m} is not base64url text`
@@ -85,11 +80,12 @@ export function parseKeySet (raw: unknown): { set: KeySet; skipped: string[] } {
   raw.keys.forEach((key: unknown, i) => {
     const at = `keys[${i}]`
     if (!isObject(key)) return void problems.push(`${at} is not a JSON object`)
+    const held = PRIVATE_MEMBERS.filter(m => key[m] !== undefined)
+    if (held.length > 0) return void problems.push(`${at} holds private key material (${held.join(', ')}): give the public keys only`)
     const named = `${at}${typeof key.kid === 'string' ? ` (kid ${key.kid.slice(0, 64)})` : ''}`
     const other = notForRs256(key)
     if (other) return void skipped.push(`${named}: ${other}, not an RS256 signing key`)
-    const parsed = rsaKey(key, at, problems)
-    if (parsed === 'private') return
+    const parsed = rsaKey(key)
     if (typeof parsed === 'string') return void skipped.push(`${named}: ${parsed}`)
     if (keys.some(k => k.kid === parsed.kid)) return void problems.push(`${at} repeats the kid ${parsed.kid}`)
     keys.push(parsed)
