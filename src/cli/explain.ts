@@ -9,6 +9,7 @@ import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
 import { denialMessage, failingRules } from '../broker/exchange'
+import { createIssuerKeysStore } from '../broker/issuer-keys'
 import { createMappingAdmin, createMappingStore } from '../broker/mappings'
 import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
 import type { Check, Mapping } from '../broker/policy'
@@ -18,7 +19,7 @@ import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-i
 import { formatPath } from './mapping-file'
 import { CliError, print, printJson } from './output'
 import { addTargetOptions, checkTargetOptions, withTarget } from './target'
-import type { TargetOptions } from './target'
+import type { Target, TargetOptions } from './target'
 
 export type Candidate =
   | { scope: string; status: 'none' }
@@ -88,10 +89,13 @@ function refused (e: BrokerError, opts: ExplainOptions): never {
   throw new CliError(`The broker would refuse this ${opts.token ? 'token' : 'claim set'} (${e.status} ${e.code}): ${e.message}${hint}`)
 }
 
-async function readClaims (opts: ExplainOptions, now: Date): Promise<{ claims: GitLabClaims; sha256?: string }> {
+async function readClaims (opts: ExplainOptions, now: Date, target: Target): Promise<{ claims: GitLabClaims; sha256?: string }> {
   if ((opts.token !== undefined) === Boolean(opts.claims)) throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
   if (opts.token !== undefined) {
-    const verify = createTokenVerifier(verifierConfig(opts, process.env))
+    // The keys the broker would use: those stored for the issuer (a GitLab the broker cannot reach has no others), else
+    // fetched from it. Read-only: what explain fetches is not stored.
+    const keys = target.tables.issuerKeys ? createIssuerKeysStore(target.db, target.tables.issuerKeys) : undefined
+    const verify = createTokenVerifier(verifierConfig(opts, process.env), keys ? { store: { ...keys, put: async () => undefined } } : {})
     try {
       const { claims, sha256 } = await verify(readToken(opts.token), now)
       return { claims, sha256 }
@@ -117,8 +121,8 @@ export async function explain (opts: ExplainOptions): Promise<void> {
   if (!ROLE_NAME.test(opts.role)) throw new CliError(`--role "${opts.role}" is not a role name the broker accepts (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).`)
   checkTargetOptions(opts)
   const now = new Date()
-  const { claims, sha256 } = await readClaims(opts, now)
   await withTarget(opts, async target => {
+    const { claims, sha256 } = await readClaims(opts, now, target)
     const scopes = candidateScopes(claims.iss, claims.project_path)
     const project = projectUrl(claims)
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)

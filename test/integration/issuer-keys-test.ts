@@ -154,6 +154,9 @@ test('unreachable, and rotated: a new kid is refused (401) with a log line sayin
   t.match(push.stderr, new RegExp(`added ${hidden.publicJwk.kid}, removed none`), 'saying which kid it added')
   t.equal((await post(await hidden.mint())).status, 200, 'the rotated key now verifies, the issuer still unreachable')
   t.equal((await storedItem(hidden.url))?.source, `file:${file}`, 'the item says the keys came from that file')
+  const explained = await cli(['explain', '--local', '--token', await hidden.mint(), '--role', 'deploy', '--issuer', hidden.url, '--audience', AUDIENCE, '--json'])
+  const out = JSON.parse(explained.stdout || '{}') as { claims?: { verified: boolean }; verdict?: { status: number } }
+  t.deepEqual([out.claims?.verified, out.verdict?.status], [true, 200], `explain verifies the token with the stored keys, as the broker does${explained.code ? `: ${explained.stderr}` : ''}`)
 })
 
 test('push refuses a set it would not trust, and stores nothing', async t => {
