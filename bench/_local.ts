@@ -15,8 +15,9 @@ import { startLocalSts } from '../src/local/sts'
 import type { LocalSts } from '../src/local/sts'
 import { startTables } from '../test/helpers/tables'
 
-/** Ports at and above 3850, clear of the integration tests' (TANUKI_TEST_PORT_BASE=3800 uses 3800-3803). */
-export const PORTS = { tables: 3851, issuer: 3852, sts: 3853, events: 3854, aws: 3855 } as const
+/** Ports BASE+1..BASE+5: BASE is TANUKI_BENCH_PORT_BASE, default 3850 (clear of the tests' default 3430-3433). */
+const BASE = Number(process.env.TANUKI_BENCH_PORT_BASE || 3850)
+export const PORTS = { tables: BASE + 1, issuer: BASE + 2, sts: BASE + 3, events: BASE + 4, aws: BASE + 5 } as const
 export const AUDIENCE = 'https://sts.tanuki.bench'
 export const ROLE = 'deploy'
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
