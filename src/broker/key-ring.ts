@@ -1,6 +1,7 @@
 // Which keys a container verifies each trusted issuer's tokens with, and when it reads the table or asks the issuer:
 // stored keys first, the issuer only for a kid they lack (or none stored), never for a table-only issuer.
 // Verifying with the keys is token.ts's; the table is issuer-keys.ts's, the fetch issuer-fetch.ts's.
+import { storeUnavailable } from './dynamo'
 import { Unavailable } from './errors'
 import { createIssuerFetcher } from './issuer-fetch'
 import type { FetchedKeys, IssuerFetchStats, IssuerFetcher } from './issuer-fetch'
@@ -10,7 +11,6 @@ import { KeySetInvalid, sameKeys } from './key-set'
 import type { KeySet } from './key-set'
 import type { Logger } from './log'
 import { errorFields } from './log'
-import { storeUnavailable } from './dynamo'
 
 /** A warm container reads its issuers' stored keys again (with a request's mapping read) once they are this old. */
 export const TABLE_REREAD_MS = 60_000
