@@ -18,11 +18,18 @@ export interface VerifiedAndFound {
 
 export type VerifyAndFind = (jwt: string, role: string, now: Date) => Promise<VerifiedAndFound>
 
+/**
+ * GitLab nests groups 20 deep (docs.gitlab.com/user/group/subgroups), so a real project has at most 23 candidate scopes;
+ * BatchGetItem reads at most 100 keys. A payload naming more is not read alongside the keys: its signature decides first.
+ */
+const MAX_CLAIMED_SCOPES = 50
+
 /** The candidate scopes an (unverified) payload names, or none if it is not a GitLab claim set. */
 function claimedScopes (payload: Readonly<Record<string, unknown>>): string[] {
   try {
     const claims = parseGitLabClaims(payload)
-    return candidateScopes(claims.iss, claims.project_path)
+    const scopes = candidateScopes(claims.iss, claims.project_path)
+    return scopes.length > MAX_CLAIMED_SCOPES ? [] : scopes
   }
   catch (err) {
     if (err instanceof InvalidToken) return []

@@ -61,6 +61,17 @@ test('a token that does not verify: the cold read happened, but nothing read is 
   t.deepEqual(b.calls, { batch: 1, find: 0 }, 'the one cold read, no mapping read after it')
 })
 
+test('a forged token claiming a project 300 groups deep: the cold read takes the keys alone, and the answer is 401', async t => {
+  const b = broker()
+  const deep = Array.from({ length: 300 }, () => 'g').join('/')
+  const [h, p] = (await issuer.mint({ namespace_path: deep, project_path: `${deep}/api` })).split('.')
+  let code = ''
+  try { await b.run(`${h}.${p}.${Buffer.alloc(256, 1).toString('base64url')}`, 'deploy', new Date()) }
+  catch (err) { code = err instanceof BrokerError ? `${err.status} ${err.code}` : String(err) }
+  t.equal(code, '401 invalid_token', '401, not a 503 from a BatchGetItem of 300 keys')
+  t.deepEqual(b.calls, { batch: 1, find: 0 }, 'one read, of the keys')
+})
+
 test('if the verified claims named other scopes than the payload read before, the mappings are read again for them', async t => {
   // Cannot happen with jose (the verified payload is the one read), so a verifier is bent to show the rule holds anyway.
   const b = broker(v => Object.assign((jwt: string, now: Date) => v(jwt, now), {
