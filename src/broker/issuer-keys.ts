@@ -99,7 +99,7 @@ export interface IssuerKeysStore {
   get (issuer: string): Promise<KeysRead>
   /**
    * Stores a set, unless the item holds one read from its source later than this one was (two containers, or a container
-   * and an admin, never put an older set back). Throws KeysConflict then.
+   * and an admin, never put an older set back): KeysConflict then. An item parseKeysItem would refuse: KeySetInvalid.
    */
   put (stored: StoredKeys): Promise<void>
   /** Every item, parsed (the CLI's list). */
@@ -113,10 +113,13 @@ export function createIssuerKeysStore (db: DynamoDBClient, table: string): Issue
       return readKeysItem(Item, issuer)
     },
     async put (stored) {
+      // Written only as it will be read: an item the broker would refuse is never stored (KeySetInvalid).
+      const item = toKeysItem(stored)
+      parseKeysItem(item, stored.issuer)
       try {
         await db.send(new PutItemCommand({
           TableName: table,
-          Item: toKeysItem(stored),
+          Item: item,
           ConditionExpression: 'attribute_not_exists(#i) OR #f <= :f',
           ExpressionAttributeNames: { '#i': 'issuer', '#f': 'fetchedAt' },
           ExpressionAttributeValues: { ':f': { S: stored.fetchedAt } },

@@ -68,6 +68,7 @@ async function push (opts: PushOptions): Promise<void> {
     try { await store.put(stored) }
     catch (e) {
       if (e instanceof KeysConflict) throw new CliError(`${e.message} Run the command again.`, EXIT_CONFLICT)
+      if (e instanceof KeySetInvalid) throw new CliError(`The broker would refuse this item, nothing was stored:\n  ${e.problems.join('\n  ')}`)
       throw e
     }
     const had = before && !(before instanceof KeySetInvalid) ? kids(before.set) : []

@@ -169,11 +169,13 @@ test('push refuses a set it would not trust, and stores nothing', async t => {
   const shapeless = await cli(['issuers', 'keys', 'push', '--issuer', hidden.url, '--from-file', notASet, '--local'])
   const unreachable = await cli(['issuers', 'keys', 'push', '--issuer', hidden.url, '--local'])
   const http = await cli(['issuers', 'keys', 'push', '--issuer', 'http://gitlab.internal.example', '--region', 'eu-west-1', '--env', 'staging'])
+  const longActor = await cli(['issuers', 'keys', 'push', '--issuer', hidden.url, '--from-file', join(dir, 'jwks.json'), '--local', '--actor', 'x'.repeat(300)])
   t.equal(leaked.code, 1, 'a set holding a private key: refused')
   t.match(leaked.stderr, /keys\[0\] holds private key material \(d, p\): give the public keys only/, 'saying so')
   t.match(shapeless.stderr, /not a JWK set \(a JSON object with a "keys" array\)/, 'a JSON array: refused, saying what a set is')
   t.match(unreachable.stderr, /could not be reached for its discovery document.*Nothing was stored\./, 'an instance it cannot reach: says so')
   t.match(http.stderr, /--issuer has "http:\/\/gitlab\.internal\.example": http:\/\/ issuers are for --local only/, 'http:// for a deployed stack: refused before anything is read')
+  t.match(longActor.stderr, /The broker would refuse this item, nothing was stored:\n  updatedBy is longer than 256 bytes/, 'an item the broker would refuse (a 300-character --actor)')
   t.deepEqual(await storedItem(hidden.url), before, 'the stored item is unchanged')
 })
 
