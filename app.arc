@@ -51,6 +51,6 @@ tanuki-sts
 
 # Target roles the broker may assume (IAM Resource patterns): replace 111122223333 with your accounts. Each pattern
 # names its account and begins the role name with literal characters; a deploy refuses a wildcard account or role/*.
-# gitlab-*: the roles CI jobs ask for; tanuki-sts-*: the broker's own deploy and mappings roles (README, "Deploying").
+# gitlab-*: the roles CI jobs ask for; tanuki-sts-*: the broker's own deploy and mappings roles (docs/deploying.md).
 @tanuki-sts
 target-roles arn:aws:iam::111122223333:role/gitlab-* arn:aws:iam::111122223333:role/tanuki-sts-*

@@ -11,7 +11,8 @@ module.exports = {
   // (full minification saves nothing measurable more; keepNames to undo its renaming costs ~7 ms of load).
   minifyWhitespace: true,
   minifySyntax: true,
-  // Never bundled: SDK v2 and lib-dynamodb (once reached through @architect/functions, which the Lambdas no longer import).
+  // Never bundled: SDK v2 and lib-dynamodb, which @architect/functions (the event Lambda's arc.events.subscribe) requires
+  // only on paths the broker never takes.
   external: ['aws-sdk', 'aws-sdk/*', '@aws-sdk/lib-dynamodb'],
   // A Lambda's credentials are always in its environment (AWS and sandbox set them), which the SDK's default chain reads
   // first; the rest of that chain (SSO, profiles, IMDS, ... ~230 KB) was compiled at every cold start for nothing:

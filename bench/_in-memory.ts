@@ -24,11 +24,12 @@ export function inMemoryHandler (env: Record<string, string>, mapping: Record<st
       mappings: { find: async scopes => new Map([[scopes[0], parseItem(item)]]) },
       readTogether: async () => { throw new Error('no table in memory') },
     }),
+    mappedRoles: async () => [],
     audit: {
       reserveIssuance: async record => { const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }; marshall(full, { removeUndefinedValues: true }); return full },
       recordDenial: async record => ({ sk: 'deny', ...record }) as AuditRecord,
       markFailed: async () => {},
-      recordCredentials: async () => {},
+      recordCredentials: async () => { throw new Error('the event Lambda\'s: never called on the request path') },
     },
     sts: {
       assumeRole: async input => ({

@@ -6,7 +6,9 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { createDynamoClient } from '../src/broker/dynamo'
 import { createMappingStore, parseItem } from '../src/broker/mappings'
 import { patternMatcher } from '../src/broker/glob'
-import { candidateScopes, decide, parseMapping } from '../src/broker/policy'
+import { parseMapping } from '../src/broker/mapping'
+import { decide } from '../src/broker/match'
+import { candidateScopes } from '../src/broker/scope'
 import { emit, median, ms, quantile, timed } from './_figures'
 import { PORTS, ROLE, ROLE_ARN, RoundTrips, TABLES, startWorld } from './_local'
 
@@ -91,7 +93,7 @@ async function main (): Promise<void> {
   emit({ bench: 'matcher', metric: 'match_cpu_p50_ms', value: ms(median(matchCpu), 4), unit: 'ms', target: 1, note: `candidateScopes + decide; p99 ${ms(quantile(matchCpu, 0.99), 4)} ms` })
   emit({ bench: 'matcher', metric: 'parse_cpu_p50_ms', value: ms(median(parseCpu), 4), unit: 'ms', note: `parseItem of the ${rawItems.length} items found, as find() does in a warm container; p99 ${ms(quantile(parseCpu, 0.99), 4)} ms` })
   emit({ bench: 'matcher', metric: 'parse_uncached_cpu_p50_ms', value: ms(median(uncachedCpu), 4), unit: 'ms', note: `unmarshall + parseMapping of the same items, every time; p99 ${ms(quantile(uncachedCpu, 0.99), 4)} ms` })
-  // A branch name chosen to make a backtracking matcher explode (3.7 s with four stars before glob.ts matched linearly).
+  // A branch name chosen to make a backtracking matcher explode; glob.ts must match it in linear time (docs/performance.md, §5).
   const adversarial = patternMatcher('feature/*-*-*-*-*-final')
   const branch = `feature/${'-'.repeat(247)}`
   const redos: number[] = []

@@ -41,6 +41,8 @@ export interface AuditRecord {
   readonly use?: number
   readonly accessKeyId?: string
   readonly expiration?: string
+  /** The session STS made (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`), what CloudTrail names the caller. */
+  readonly assumedRoleArn?: string
   readonly token_sha256: string
   readonly jti: string
   /** TTL, epoch seconds. */
@@ -48,6 +50,8 @@ export interface AuditRecord {
 }
 
 export type AuditKey = Pick<AuditRecord, 'pk' | 'sk'>
+/** What STS answered for an issuance, as its event carries it. */
+export type IssuedCredentials = Required<Pick<AuditRecord, 'accessKeyId' | 'expiration' | 'assumedRoleArn'>>
 
 export class UsesExhausted extends Error {
   constructor (readonly maxUses: number) {
@@ -77,10 +81,11 @@ export interface AuditStore {
   /** Marks a reserved issuance as failed (STS refused): the use stays consumed, the record stays. */
   markFailed (key: AuditKey, reason: string): Promise<void>
   /**
-   * Adds what only STS knew (the event Lambda calls this): AccessKeyId and expiration, to the issuance record with that
-   * IssuanceId, once. Throws AuditRecordMismatch for any other record, or other credentials than those already recorded.
+   * Adds what only STS knew (the event Lambda calls this): AccessKeyId, expiration and the assumed role's ARN, to the
+   * issuance record with that IssuanceId, once; returns the record as stored. Throws AuditRecordMismatch for any other
+   * record, or other credentials than those already recorded.
    */
-  recordCredentials (key: AuditKey & { readonly issuanceId: string }, credentials: { accessKeyId: string; expiration: string }): Promise<void>
+  recordCredentials (key: AuditKey & { readonly issuanceId: string }, credentials: IssuedCredentials): Promise<AuditRecord>
 }
 
 /**
@@ -157,18 +162,22 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
 
     async recordCredentials (key, credentials) {
       try {
-        await db.send(new UpdateItemCommand({
+        const { Attributes } = await db.send(new UpdateItemCommand({
           TableName: table,
           Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-          UpdateExpression: 'SET accessKeyId = :a, expiration = :e',
+          UpdateExpression: 'SET accessKeyId = :a, expiration = :e, assumedRoleArn = :r',
           // An event names its record by key and IssuanceId: a denial, a failure or another issuance is never annotated, and a
           // repeated delivery (SNS is at-least-once) may only write the same values again.
-          ConditionExpression: '#o = :issued AND issuanceId = :i AND (attribute_not_exists(accessKeyId) OR (accessKeyId = :a AND expiration = :e))',
+          ConditionExpression: '#o = :issued AND issuanceId = :i AND (attribute_not_exists(accessKeyId) OR ' +
+            '(accessKeyId = :a AND expiration = :e AND (attribute_not_exists(assumedRoleArn) OR assumedRoleArn = :r)))',
           ExpressionAttributeNames: { '#o': 'outcome' },
           ExpressionAttributeValues: {
-            ':a': { S: credentials.accessKeyId }, ':e': { S: credentials.expiration }, ':i': { S: key.issuanceId }, ':issued': { S: 'issued' },
+            ':a': { S: credentials.accessKeyId }, ':e': { S: credentials.expiration }, ':r': { S: credentials.assumedRoleArn },
+            ':i': { S: key.issuanceId }, ':issued': { S: 'issued' },
           },
+          ReturnValues: 'ALL_NEW',
         }))
+        return unmarshall(Attributes ?? {}) as AuditRecord
       }
       catch (err) {
         if (conditionFailed(err)) throw new AuditRecordMismatch(key)

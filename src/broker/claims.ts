@@ -1,5 +1,5 @@
 // The GitLab ID-token claim set: which claims exist, their shapes, and the check of a verified payload.
-// Signature, issuer, audience and time checks are token.ts's; what a mapping requires of claims is policy.ts's.
+// Signature, issuer, audience and time checks are token.ts's; what a mapping requires of claims is match.ts's.
 import { InvalidToken } from './errors'
 
 /**
@@ -54,7 +54,14 @@ export interface GitLabClaims {
 // GitLab: a path segment holds letters, digits, '_', '-' and '.', and cannot be made of dots alone.
 // ASCII only: a look-alike (Cyrillic 'а') or an encoded character is not a GitLab path.
 const SEGMENT = /^(?!\.+$)[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/
-const ID = /^[1-9][0-9]{0,19}$/
+/** A GitLab ID (project, namespace, user, pipeline, job): decimal, as GitLab sends it in claims and a mapping pins it. */
+export const GITLAB_ID = /^[1-9][0-9]{0,19}$/
+/**
+ * GitLab nests at most 20 levels of subgroups below a top-level group (docs.gitlab.com/user/group/subgroups/; its
+ * Namespace::NUMBER_OF_ANCESTORS_ALLOWED): a group path has at most 21 segments, a project path one more. A deeper path
+ * is no GitLab's, and each segment is one more candidate scope to look up (DynamoDB's BatchGetItem takes 100 keys).
+ */
+export const MAX_GROUP_SEGMENTS = 21
 
 /** The project's URL (issuer + path): its own mapping scope, and how audit records and messages name it. */
 export function projectUrl (claims: Pick<GitLabClaims, 'iss' | 'project_path'>): string {
@@ -109,7 +116,7 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
   }
   for (const claim of ID_CLAIMS) {
     const value = str(payload, claim, !REQUIRED_CLAIMS.includes(claim))
-    if (value !== undefined && !ID.test(value)) fail(claim, 'must be a decimal ID')
+    if (value !== undefined && !GITLAB_ID.test(value)) fail(claim, 'must be a decimal ID')
   }
   for (const claim of BOOLEAN_CLAIMS) {
     const value = str(payload, claim, !REQUIRED_CLAIMS.includes(claim))
@@ -119,6 +126,13 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
   const namespacePath = str(payload, 'namespace_path') as string
   if (!isGitLabPath(projectPath)) fail('project_path', 'is not a GitLab project path')
   if (!isGitLabPath(namespacePath)) fail('namespace_path', 'is not a GitLab group path')
+  const depth = (path: string) => path.split('/').length
+  if (depth(projectPath) > MAX_GROUP_SEGMENTS + 1) {
+    fail('project_path', `has ${depth(projectPath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS + 1} (a top-level group, at most 20 levels of subgroups, then the project)`)
+  }
+  if (depth(namespacePath) > MAX_GROUP_SEGMENTS) {
+    fail('namespace_path', `has ${depth(namespacePath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS} (a top-level group and at most 20 levels of subgroups)`)
+  }
   if (!projectPath.startsWith(namespacePath + '/') || projectPath.slice(namespacePath.length + 1).includes('/')) {
     fail('project_path', 'is not directly inside the token\'s namespace_path')
   }

@@ -1,6 +1,6 @@
 // The broker's configuration: read once from the environment at cold start (DESIGN §3).
 // A bad variable is a TypeError naming it; deciding what to answer meanwhile is the handlers'.
-import { MAX_DURATION, MIN_DURATION } from './policy'
+import { MAX_DURATION, MIN_DURATION } from './role'
 
 export interface Config {
   /** Exact issuer URLs trusted; discovery and JWKS are fetched only for these. */

@@ -10,8 +10,11 @@ import { AccessDenied, BrokerError } from './errors'
 import type { Denial } from './errors'
 import type { Logger } from './log'
 import { errorFields } from './log'
-import { DEFAULT_SESSION_TAGS, decide, evaluateMapping } from './policy'
-import type { Mapping } from './policy'
+import { denialMessage, failingRules } from './denial-message'
+import type { MappedRoles } from './mapped-roles'
+import type { Mapping } from './mapping'
+import { decide } from './match'
+import { DEFAULT_SESSION_TAGS } from './role'
 import type { Issued } from './respond'
 import { sessionName, sessionTags, sourceIdentity } from './sts'
 import type { StsPort } from './sts'
@@ -37,6 +40,8 @@ export interface ExchangeDeps {
   readonly config: Pick<Config, 'maxDuration' | 'auditRetentionDays'>
   /** Verifies the token and reads the mappings for its candidate scopes (verify-and-find.ts). */
   readonly verifyAndFind: VerifyAndFind
+  /** The roles mapped for a project: read only to word a "no mapping" denial. */
+  readonly mappedRoles: MappedRoles
   readonly audit: AuditStore
   readonly sts: StsPort
   readonly publish: (event: IssuedEvent) => Promise<void>
@@ -89,34 +94,6 @@ function auditRecord (token: VerifiedToken, request: ExchangeRequest, now: Date,
   }
 }
 
-/**
- * The 403's message: what decided, and what to change. `explain` shows the same words. `others`: how many more of
- * the mapping's rules this token fails (named as a count, so a job is not fixed one condition per pipeline run).
- */
-export function denialMessage (role: string, project: string, mapping: Mapping | undefined, denial: Denial, others = 0): string {
-  if (!mapping) {
-    if (denial.actual === 'none') return `No mapping lets ${project} use the role "${role}". Ask an admin to add one (tanuki-sts mappings put).`
-    return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).`
-  }
-  if (denial.condition === 'maxUses') return `This ID token has used up the role "${role}" (maxUses ${mapping.maxUses}); request a new token.`
-  if (denial.condition === 'enabled') return `The mapping ${mapping.scope} for the role "${role}" is disabled (enabled: false), so it grants nothing; an admin must enable it.`
-  const expected = Array.isArray(denial.expected) ? denial.expected.map(e => JSON.stringify(e)).join(' or ') : JSON.stringify(denial.expected)
-  const actual = denial.actual === undefined ? 'nothing' : JSON.stringify(denial.actual)
-  const note = denial.condition === 'ref_protected' && !('ref_protected' in mapping.conditions)
-    ? ' (the default: only protected refs may use a mapping that does not say otherwise)' : ''
-  // A glob is matched, not equalled; and `*` stops at `/` (the usual surprise with refs like v1/hotfix).
-  const patterns = [denial.expected].flat().filter((e): e is string => typeof e === 'string')
-  const verb = patterns.some(p => p.includes('*')) ? 'match' : 'be'
-  const glob = patterns.some(p => /(^|[^*])\*([^*]|$)/.test(p)) ? ' (* does not cross /; ** does)' : ''
-  const more = others > 0 ? ` It fails ${others} more condition${others > 1 ? 's' : ''} of this mapping too (tanuki-sts explain lists every one).` : ''
-  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to ${verb} ${expected}${glob}${note}; this token has ${actual}.${more}`
-}
-
-/** How many of a mapping's rules (scope, enabled, pin, conditions, token age) these claims fail. */
-export function failingRules (mapping: Mapping, claims: Readonly<Record<string, unknown>>, now: Date): number {
-  return evaluateMapping(mapping, claims, now).filter(check => !check.ok).length
-}
-
 export function createExchange (deps: ExchangeDeps): Exchange {
   const now = deps.now ?? (() => new Date())
 
@@ -129,7 +106,14 @@ export function createExchange (deps: ExchangeDeps): Exchange {
 
     const deny = async (mapping: Mapping | undefined, denial: Denial): Promise<never> => {
       const others = mapping && denial.condition !== 'maxUses' ? failingRules(mapping, claims, at) - 1 : 0
-      const reason = denialMessage(request.role, project, mapping, denial, others)
+      // No mapping for the role: the roles this project has, read now and only now. A hint: unreadable, it is left out.
+      const roles = !mapping && denial.actual === 'none'
+        ? await deps.mappedRoles(scopes).catch(err => {
+          deps.log('warn', 'could not read the project\'s roles for a denial message', { requestId: request.requestId, ...errorFields(err) })
+          return []
+        })
+        : []
+      const reason = denialMessage(request.role, project, mapping, denial, others, roles)
       await deps.audit.recordDenial(record({
         outcome: 'denied', reason, condition: denial.condition,
         ...(mapping && { scope: mapping.scope, roleArn: mapping.roleArn }),

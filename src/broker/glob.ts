@@ -1,22 +1,5 @@
 // Condition patterns: exact strings, or globs where `*` stays inside one `/`-separated segment and `**` may cross `/`.
-// Which claim a pattern applies to, and lists meaning any-of, are policy.ts's.
-
-/** Compiles a pattern to an anchored RegExp; every character but `*` is literal. For display and tests: matching uses globMatcher. */
-export function compileGlob (pattern: string): RegExp {
-  let source = ''
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        source += '[\\s\\S]*'
-        while (pattern[i + 1] === '*') i++
-      }
-      else source += '[^/]*'
-    }
-    else source += c.replace(/[\\^$.|?+()[\]{}\-]/g, '\\$&')
-  }
-  return new RegExp(`^${source}$`)
-}
+// Which claim a pattern applies to, and lists meaning any-of, are match.ts's.
 
 export function isGlob (pattern: string): boolean {
   return pattern.includes('*')
@@ -27,7 +10,7 @@ const GLOBSTAR = -2 // any run of characters
 
 /**
  * A glob as a matcher that runs in O(pattern × value) steps whatever the input: a set of pattern positions is
- * advanced one character at a time (Thompson's NFA simulation). The RegExp of compileGlob backtracks: a pattern
+ * advanced one character at a time (Thompson's NFA simulation). A RegExp of the same rules backtracks: a pattern
  * such as `*-*-*-*-x` against a 250-character branch of dashes (anyone who can push names branches) takes seconds,
  * and minutes with one star more.
  */

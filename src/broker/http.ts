@@ -12,6 +12,7 @@ import { createExchange } from './exchange'
 import type { Exchange, IssuedEvent } from './exchange'
 import { createIssuerKeysStore } from './issuer-keys'
 import { errorFields, log } from './log'
+import { createMappedRoles } from './mapped-roles'
 import { createMappingStore } from './mappings'
 import { createPublisher } from './publish'
 import { parseCredentialsRequest, responseFormat } from './request'
@@ -45,6 +46,7 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
       mappings: createMappingStore(db, config.tables.mappings),
       readTogether: createBatchReader(db, config.tables),
     }),
+    mappedRoles: createMappedRoles(db, config.tables.mappings),
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ client: sts }),
     // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.

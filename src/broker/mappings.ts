@@ -1,11 +1,13 @@
 // The `mappings` table: the lookup the broker makes (every candidate scope in one BatchGetItem) and the admin writes.
-// What a mapping means is policy.ts's; this file only moves items and parses them with parseMapping.
+// What a mapping means is mapping.ts's; reading an item's attributes as plain data is stored-item.ts's. This file only
+// moves items, and parses them with parseMapping.
 import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, DynamoDBClient, PutItemCommandInput } from '@aws-sdk/client-dynamodb'
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import { storeUnavailable } from './dynamo'
-import { MappingInvalid, parseMapping } from './policy'
-import type { Mapping } from './policy'
+import { MappingInvalid, parseMapping } from './mapping'
+import type { Mapping } from './mapping'
+import { readItem } from './stored-item'
 
 /** What a stored item holds: a parsed mapping, or why it does not parse (the broker then denies, never falls back). */
 export type StoredMapping = Mapping | MappingInvalid
@@ -17,23 +19,21 @@ export interface MappingStore {
 
 /**
  * Parsed mappings by their stored item's exact content: a warm container reads the same few items on every request, and
- * reuses their parse (and policy.ts's compiled patterns, cached per parsed mapping). A changed item is a new key, never a
+ * reuses their parse (and match.ts's compiled patterns, cached per parsed mapping). A changed item is a new key, never a
  * stale hit. Bounded: the oldest entries go first.
  */
 const parsed = new Map<string, StoredMapping>()
-const PROTO_REFUSED = new MappingInvalid([{ path: ['__proto__'], message: 'unknown field "__proto__"' }])
 const PARSED_MAX = 500
 
+/** An item as the broker reads it: a mapping only if every attribute is plain data of the format's types, and it parses. */
 export function parseItem (item: Record<string, AttributeValue>): StoredMapping {
-  // unmarshall makes an attribute named __proto__ (at any depth) the object's prototype, where the parse would read
-  // missing fields from it without seeing an unknown field: such an item is invalid, like one with any unknown field.
-  // The SDK hands a top-level one over as an own key with no value, which JSON (the cache key) leaves out: so it is
-  // checked before the cache, and a nested one (which JSON keeps) in the key.
-  if (Object.hasOwn(item, '__proto__')) return PROTO_REFUSED
+  // Read first, on every call: it sees every key (JSON, the cache key, would leave out one whose value is undefined).
+  const read = readItem(item)
+  if (read.problems.length) return new MappingInvalid(read.problems)
   const key = JSON.stringify(item)
   let stored = parsed.get(key)
   if (stored === undefined) {
-    try { stored = key.includes('"__proto__":') ? PROTO_REFUSED : parseMapping(readItem(item)) }
+    try { stored = parseMapping(read.data) }
     catch (err) {
       if (!(err instanceof MappingInvalid)) throw err
       stored = err
@@ -43,15 +43,6 @@ export function parseItem (item: Record<string, AttributeValue>): StoredMapping 
   }
   return stored
 }
-
-/** An item as plain data; one that cannot be read at all is an invalid mapping (it denies), not a failed request. */
-function readItem (item: Record<string, AttributeValue>): unknown {
-  try { return unmarshall(item) }
-  catch (err) {
-    throw new MappingInvalid([{ path: [], message: `the stored item cannot be read as a mapping (${err instanceof Error ? err.message : String(err)})` }])
-  }
-}
-
 
 export function createMappingStore (db: DynamoDBClient, table: string): MappingStore {
   return {
@@ -84,12 +75,17 @@ export class MappingConflict extends Error {
   }
 }
 
-function toItem (mapping: Mapping): Record<string, AttributeValue> {
+/** A mapping as the table item the CLI writes: text (S), numbers (N), true/false (BOOL), maps (M) and lists (L) only. */
+export function toItem (mapping: Mapping): Record<string, AttributeValue> {
   return marshall(mapping, { removeUndefinedValues: true, convertClassInstanceToMap: false })
 }
 
 /** One stored item: its key, what it parses to, and the item itself (the CLI shows an invalid one's fields). */
 export interface StoredEntry { scope: string; role: string; mapping: StoredMapping; item: Record<string, unknown> }
+
+function storedEntry (item: Record<string, AttributeValue>): StoredEntry {
+  return { scope: item.scope?.S ?? '', role: item.role?.S ?? '', mapping: parseItem(item), item: readItem(item).data }
+}
 
 /** Admin access to the table (the CLI); writes are conditional so two concurrent applies cannot silently overwrite. */
 export function createMappingAdmin (db: DynamoDBClient, table: string) {
@@ -102,7 +98,7 @@ export function createMappingAdmin (db: DynamoDBClient, table: string) {
     /** Like get, with the stored item as read: an invalid mapping's fields (and its updatedAt) are only there. */
     async read (scope: string, role: string): Promise<StoredEntry | undefined> {
       const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { scope: { S: scope }, role: { S: role } }, ConsistentRead: true }))
-      return Item ? { scope, role, mapping: parseItem(Item), item: unmarshall(Item) } : undefined
+      return Item ? { ...storedEntry(Item), scope, role } : undefined
     },
 
     async list (): Promise<StoredEntry[]> {
@@ -111,7 +107,7 @@ export function createMappingAdmin (db: DynamoDBClient, table: string) {
       do {
         const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }))
         for (const item of page.Items ?? []) {
-          out.push({ scope: item.scope?.S ?? '', role: item.role?.S ?? '', mapping: parseItem(item), item: unmarshall(item) })
+          out.push(storedEntry(item))
         }
         ExclusiveStartKey = page.LastEvaluatedKey
       } while (ExclusiveStartKey)

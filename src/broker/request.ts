@@ -1,7 +1,7 @@
 // Reads a credentials request from an API Gateway (HTTP API, payload v2) event: token, role, duration, format.
 // Every rule of what a well-formed request is lives here; what the token proves is token.ts's.
 import { InvalidRequest, InvalidToken, MethodNotAllowed, PayloadTooLarge } from './errors'
-import { MAX_DURATION, MIN_DURATION, ROLE_NAME } from './policy'
+import { MAX_DURATION, MIN_DURATION, ROLE_NAME } from './role'
 import { MAX_TOKEN_BYTES } from './token'
 
 /** The parts of an API Gateway v2 event the broker reads. */

@@ -1,5 +1,5 @@
 // Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
-// The only file that imports jose. Which keys it verifies with is key-ring.ts's; what the verified claims may do is policy.ts's.
+// The only file that imports jose. Which keys it verifies with is key-ring.ts's; what the verified claims may do is match.ts's.
 import { createHash } from 'node:crypto'
 import { createLocalJWKSet, errors, jwtVerify } from 'jose'
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose'

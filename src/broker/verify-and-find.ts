@@ -1,11 +1,11 @@
 // The start of every request: verify the token, and read the mappings that could apply to it. A cold container reads
 // its issuer's keys and the candidate mappings in one round trip, then verifies; nothing read is used before that.
-// What the mappings decide is policy.ts's (exchange.ts calls it); the keys are key-ring.ts's, the batch batch-read.ts's.
+// What the mappings decide is match.ts's (exchange.ts calls it); the keys are key-ring.ts's, the batch batch-read.ts's.
 import { parseGitLabClaims } from './claims'
 import type { BatchReader } from './batch-read'
 import { InvalidToken } from './errors'
 import type { MappingStore, StoredMapping } from './mappings'
-import { candidateScopes } from './policy'
+import { candidateScopes } from './scope'
 import type { TokenVerifier, VerifiedToken } from './token'
 
 export interface VerifiedAndFound {
@@ -18,18 +18,12 @@ export interface VerifiedAndFound {
 
 export type VerifyAndFind = (jwt: string, role: string, now: Date) => Promise<VerifiedAndFound>
 
-/**
- * GitLab nests groups 20 deep (docs.gitlab.com/user/group/subgroups), so a real project has at most 23 candidate scopes;
- * BatchGetItem reads at most 100 keys. A payload naming more is not read alongside the keys: its signature decides first.
- */
-const MAX_CLAIMED_SCOPES = 50
-
 /** The candidate scopes an (unverified) payload names, or none if it is not a GitLab claim set. */
 function claimedScopes (payload: Readonly<Record<string, unknown>>): string[] {
   try {
+    // parseGitLabClaims bounds the path's depth (as GitLab nests), so the candidates fit one BatchGetItem.
     const claims = parseGitLabClaims(payload)
-    const scopes = candidateScopes(claims.iss, claims.project_path)
-    return scopes.length > MAX_CLAIMED_SCOPES ? [] : scopes
+    return candidateScopes(claims.iss, claims.project_path)
   }
   catch (err) {
     if (err instanceof InvalidToken) return []

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { MappingConflict, createMappingAdmin } from '../broker/mappings'
-import { parseScope } from '../broker/policy'
+import { parseScope } from '../broker/scope'
 import type { MappingAdmin } from '../broker/mappings'
 import { trustedIssuers } from './local-info'
 import { formatProblem, parseMappingFiles } from './mapping-file'
@@ -25,7 +25,7 @@ export function unreadable (file: string, e: NodeJS.ErrnoException): string {
   return `Cannot read ${file}: ${e.code ?? e.message}`
 }
 
-function readMappingFiles (files: readonly string[]): MappingFiles {
+export function readMappingFiles (files: readonly string[]): MappingFiles {
   const inputs = files.map(file => {
     try { return { file, text: readFileSync(file, 'utf8') } }
     catch (e) { throw new CliError(unreadable(file, e as NodeJS.ErrnoException)) }
@@ -34,7 +34,7 @@ function readMappingFiles (files: readonly string[]): MappingFiles {
 }
 
 /** Prints every problem (stderr, or as JSON) and fails: nothing is written when a file has any. */
-function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): never {
+export function reportProblems (parsed: MappingFiles, json: boolean, writes: boolean): never {
   if (json) printJson({ valid: false, problems: parsed.problems.map(p => ({ ...p, text: formatProblem(p) })) })
   for (const p of parsed.problems) say(formatProblem(p))
   throw new CliError(`${parsed.problems.length} problem(s) found${writes ? '; nothing was written' : ''}. Fix the file(s) and re-run.`)
@@ -52,7 +52,7 @@ export function untrustedScopeWarnings (mappings: readonly FileMapping[], issuer
 }
 
 /** For a deployed target: mappings whose roleArn app.arc's target-roles do not cover (`mappings put` warns with it too). */
-function uncoveredRoleWarnings (mappings: readonly FileMapping[], opts: TargetOptions): FileProblem[] {
+export function uncoveredRoleWarnings (mappings: readonly FileMapping[], opts: TargetOptions): FileProblem[] {
   if (opts.local) return []
   const targetRoles = readTargetRoles()
   return mappings.flatMap(m => {
@@ -70,7 +70,7 @@ export function untrustedScope (scope: string, issuers: readonly string[]): stri
 }
 
 /** Advice never stops a write; it goes to stderr, so `--json` output stays machine-readable. */
-function reportWarnings (parsed: MappingFiles): void {
+export function reportWarnings (parsed: MappingFiles): void {
   for (const w of parsed.warnings) say(err.dim(`warning: ${formatProblem(w)}`))
 }
 

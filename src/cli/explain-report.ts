@@ -1,5 +1,5 @@
 // How `explain` prints: the claims, each candidate scope most specific first with every rule ✓/✗, then the verdict.
-// What the rules say is policy.ts's; the explanation is built in explain.ts.
+// What the rules say is match.ts's; the explanation is built in explain.ts.
 import type { Denial } from '../broker/errors'
 import type { Explanation } from './explain'
 import { out } from './output'

@@ -8,11 +8,16 @@ import type { GitLabClaims } from '../broker/claims'
 import { loadConfig } from '../broker/config'
 import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
-import { denialMessage, failingRules } from '../broker/exchange'
+import { denialMessage, failingRules } from '../broker/denial-message'
 import { createIssuerKeysStore } from '../broker/issuer-keys'
+import { createMappedRoles } from '../broker/mapped-roles'
 import { createMappingAdmin, createMappingStore } from '../broker/mappings'
-import { MappingInvalid, ROLE_NAME, candidateScopes, decide, evaluateMapping } from '../broker/policy'
-import type { Check, Mapping } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { decide, evaluateMapping } from '../broker/match'
+import type { Check } from '../broker/match'
+import { ROLE_NAME } from '../broker/role'
+import { candidateScopes, decidingScope } from '../broker/scope'
 import { createTokenVerifier } from '../broker/token'
 import { renderExplanation } from './explain-report'
 import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-info'
@@ -128,7 +133,11 @@ export async function explain (opts: ExplainOptions): Promise<void> {
     const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
     // The broker's decision, by the broker's function.
     const decision = decide(scopes, found, claims, now)
-    const decider = scopes.find(s => found.has(s))
+    const decider = decidingScope(scopes, found)
+    // As the broker words a "no mapping" denial: with the roles this project has. A hint: unreadable, it is left out.
+    const projectRoles = !decision.allow && decision.denial.actual === 'none'
+      ? await createMappedRoles(target.db, target.tables.mappings)(scopes).catch(() => [])
+      : []
     const candidates: Candidate[] = scopes.map(scope => {
       const stored = found.get(scope)
       if (stored === undefined) return { scope, status: 'none' }
@@ -149,7 +158,7 @@ export async function explain (opts: ExplainOptions): Promise<void> {
       verdict: decision.allow
         ? { allow: true, status: 200, scope: decision.mapping.scope }
         : { allow: false, status: 403, code: 'access_denied',
-            message: denialMessage(opts.role, project, decision.mapping, decision.denial, decision.mapping ? failingRules(decision.mapping, claims, now) - 1 : 0),
+            message: denialMessage(opts.role, project, decision.mapping, decision.denial, decision.mapping ? failingRules(decision.mapping, claims, now) - 1 : 0, projectRoles),
             denial: decision.denial, ...(decider && { scope: decider }) },
     }
     if (decision.allow && decision.mapping.maxUses !== undefined) {

@@ -3,7 +3,7 @@
 import { Command } from 'commander'
 import { BrokerError } from '../broker/errors'
 import { MappingConflict } from '../broker/mappings'
-import { MappingInvalid } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
 import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'
 import { registerExplain } from './explain'

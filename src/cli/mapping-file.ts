@@ -1,9 +1,12 @@
-// Mapping files (DESIGN §6): YAML with a `mappings:` list, each entry checked by parseMapping, every problem reported
-// at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
+// Mapping files (DESIGN §6): plain YAML (plain-yaml.ts) with a `mappings:` list, each entry checked by parseMapping,
+// every problem reported at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml'
 import type { Document, Node } from 'yaml'
-import { MANAGED_FIELDS, MappingInvalid, mappingWarnings, parseMapping } from '../broker/policy'
-import type { Mapping } from '../broker/policy'
+import { MappingInvalid, parseMapping } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { MANAGED_FIELDS } from '../broker/mapping-fields'
+import { mappingWarnings } from '../broker/mapping-warnings'
+import { PLAIN_YAML, notPlainYaml } from './plain-yaml'
 
 export type Path = ReadonlyArray<string | number>
 
@@ -72,7 +75,7 @@ function locate (doc: Document, path: Path): number {
 /** Parses one mapping file's text. Problems are collected, never thrown: a file with any is not applied. */
 export function parseMappingFile (text: string, file: string): MappingFiles {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, ...PLAIN_YAML })
   const problems: FileProblem[] = []
   const warnings: FileProblem[] = []
   const at = (offset: number, path: Path, message: string, into = problems) => {
@@ -81,7 +84,10 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   }
   const atPath = (path: Path, message: string, into = problems) => at(locate(doc, path), path, message, into)
 
-  for (const e of [...doc.errors, ...doc.warnings]) at(e.pos[0], [], e.message)
+  // A tag beyond the core schema is named by notPlainYaml, at the tag; yaml's own "Unresolved tag" is kept only if it is not.
+  const notPlain = notPlainYaml(doc, text)
+  for (const e of [...doc.errors, ...doc.warnings]) if (!(e.code === 'TAG_RESOLVE_FAILED' && notPlain.length)) at(e.pos[0], [], e.message)
+  for (const p of notPlain) at(p.offset, p.path, p.message)
   if (problems.length) return { mappings: [], problems, warnings }
 
   const root = doc.contents

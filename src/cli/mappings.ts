@@ -1,12 +1,14 @@
-// `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`): one mapping at a time, by hand.
+// `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`; from plan-files.ts, `plan`): one mapping at a time, by hand.
 // Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { isGitLabPath } from '../broker/claims'
-import { MappingInvalid, candidateScopes, decidingMapping, mappingWarnings, parseScope } from '../broker/policy'
-import type { Mapping } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { mappingWarnings } from '../broker/mapping-warnings'
+import { SCOPE_FORM, candidateScopes, decidingScope, parseScope } from '../broker/scope'
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
 import { trustedIssuers } from './local-info'
@@ -14,6 +16,7 @@ import { formatPath } from './mapping-file'
 import { CliError, confirm, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
+import { registerPlanFiles } from './plan-files'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from './put-flags'
 import type { PutFlags } from './put-flags'
 import { expectedVersion, resolveActor, stamp } from './stamp'
@@ -22,7 +25,6 @@ import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
-const SCOPE_FORM = 'a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**'
 
 /** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
 export function fileForm (mapping: Mapping): Record<string, unknown> {
@@ -108,11 +110,11 @@ async function list (opts: ListOptions): Promise<void> {
     note.done()
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
-      // Per role, the broker's decidingMapping over every covering mapping (so --scope narrows what is shown, never who decides).
+      // Per role, the broker's decidingScope over every covering mapping (so --scope narrows what is shown, never who decides).
       const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
       const byRole = new Map<string, Map<string, StoredEntry>>()
       for (const e of all) if (rank(e) >= 0) byRole.set(e.role, (byRole.get(e.role) ?? new Map<string, StoredEntry>()).set(e.scope, e))
-      const decider = new Map([...byRole].map(([role, found]) => [role, decidingMapping(project.candidates, found)?.scope]))
+      const decider = new Map([...byRole].map(([role, found]) => [role, decidingScope(project.candidates, found)]))
       entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
@@ -287,4 +289,5 @@ export function registerMappings (program: Command): void {
     .action(remove)
 
   registerApply(mappings)
+  registerPlanFiles(mappings)
 }

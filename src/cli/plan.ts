@@ -1,8 +1,9 @@
 // The plan of `mappings apply`: what the files want against what the table holds, field by field, printed like terraform.
 // Pure: reading the table and writing the plan's steps are apply.ts's.
 import type { StoredEntry } from '../broker/mappings'
-import { MappingInvalid } from '../broker/policy'
-import type { Mapping } from '../broker/policy'
+import { MappingInvalid } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
+import { FILE_FIELDS, MANAGED_FIELDS } from '../broker/mapping-fields'
 import type { Paint } from './output'
 
 export interface Change {
@@ -24,10 +25,9 @@ export interface Plan {
   readonly kept: ReadonlyArray<{ readonly scope: string; readonly role: string }>
 }
 
-/** The fields in the order DESIGN §4 lists them; updatedAt and updatedBy say who wrote last, not what a mapping does. */
-const FIELDS = ['scope', 'role', 'roleArn', 'pin', 'conditions', 'maxDuration', 'sessionPolicy', 'sessionTags',
-  'maxUses', 'maxTokenAge', 'description', 'enabled'] as const
-const IGNORED = new Set(['updatedAt', 'updatedBy'])
+/** The fields in the order DESIGN §4 lists them; the managed ones (updatedAt, updatedBy) say who wrote last, not what a mapping does. */
+const FIELDS: readonly string[] = FILE_FIELDS
+const IGNORED: ReadonlySet<string> = new Set(MANAGED_FIELDS)
 
 /** JSON with object keys sorted, so equal values print equal. */
 export function canonical (value: unknown): string {
@@ -58,7 +58,7 @@ export function fieldsOf (source: Readonly<Record<string, unknown>>): Map<string
   if (source.enabled === undefined) out.set('enabled', true)
   for (const [field, value] of Object.entries(source)) {
     // An invalid stored item may hold fields no mapping has: they show, so the update visibly drops them.
-    if (!(FIELDS as readonly string[]).includes(field) && !IGNORED.has(field) && value !== undefined) out.set(field, value)
+    if (!FIELDS.includes(field) && !IGNORED.has(field) && value !== undefined) out.set(field, value)
   }
   return out
 }
@@ -66,7 +66,7 @@ export function fieldsOf (source: Readonly<Record<string, unknown>>): Map<string
 /** Changes in the order of FIELDS (conditions by claim name), whatever side they came from. */
 function fieldOrder (field: string): [number, string] {
   const top = field.split('.')[0]
-  const at = (FIELDS as readonly string[]).indexOf(top)
+  const at = FIELDS.indexOf(top)
   return [at === -1 ? FIELDS.length : at, field]
 }
 

@@ -1,8 +1,8 @@
 // `mappings put` flags as the raw mapping object parseMapping checks, and its problems named by flag.
 // Every rule is parseMapping's; this file only translates between flags and fields.
 import { readFileSync } from 'node:fs'
-import { MappingInvalid, parseMapping } from '../broker/policy'
-import type { Mapping, Problem } from '../broker/policy'
+import { MappingInvalid, parseMapping } from '../broker/mapping'
+import type { Mapping, Problem } from '../broker/mapping'
 
 export interface PutFlags {
   scope?: string
@@ -44,7 +44,8 @@ function parsePin (text: string): unknown {
 /** Builds the mapping from flags and parses it; throws a list of `--flag: problem` lines when it does not parse. */
 export function mappingFromFlags (flags: PutFlags, readFile: (path: string) => string = p => readFileSync(p, 'utf8')): Mapping {
   const problems: string[] = []
-  const conditions: Record<string, string[]> = {}
+  // A Map, not an object: a claim is whatever the flag says (`__proto__`, `constructor`), for parseMapping to refuse by name.
+  const conditions = new Map<string, string[]>()
   for (const c of flags.condition ?? []) {
     const eq = c.indexOf('=')
     if (eq <= 0) {
@@ -52,7 +53,7 @@ export function mappingFromFlags (flags: PutFlags, readFile: (path: string) => s
       continue
     }
     const claim = c.slice(0, eq)
-    ;(conditions[claim] ??= []).push(c.slice(eq + 1))
+    conditions.set(claim, [...conditions.get(claim) ?? [], c.slice(eq + 1)])
   }
   let sessionPolicy: string | undefined
   if (flags.sessionPolicy !== undefined) {
@@ -64,7 +65,8 @@ export function mappingFromFlags (flags: PutFlags, readFile: (path: string) => s
     role: flags.role,
     roleArn: flags.roleArn,
     ...(flags.pin !== undefined && { pin: parsePin(flags.pin) }),
-    ...(Object.keys(conditions).length && { conditions }),
+    // Object.fromEntries defines each claim as an own key, `__proto__` included.
+    ...(conditions.size && { conditions: Object.fromEntries(conditions) }),
     ...(flags.maxDuration !== undefined && { maxDuration: integer(flags.maxDuration) }),
     ...(flags.maxUses !== undefined && { maxUses: integer(flags.maxUses) }),
     ...(flags.maxTokenAge !== undefined && { maxTokenAge: integer(flags.maxTokenAge) }),

@@ -1,8 +1,8 @@
 // Who and when, on every mapping the CLI writes: `updatedAt` (also the version a conditional write checks) and `updatedBy`.
 // The conditional write itself is mappings.ts's (createMappingAdmin.put / delete).
 import { userInfo } from 'node:os'
-import { parseMapping } from '../broker/policy'
-import type { Mapping } from '../broker/policy'
+import { parseMapping } from '../broker/mapping'
+import type { Mapping } from '../broker/mapping'
 import type { StoredEntry } from '../broker/mappings'
 
 /** --actor, else the GitLab user of a CI job (GITLAB_USER_LOGIN), else the OS user. */

@@ -1,14 +1,12 @@
 // `trust-policy`: the trust policy a target role needs so the broker may assume it (DESIGN §5), and an ABAC example.
 // The actions come from the deploy plugin's own statement (src/plugins/tanuki-sts.js), so the two always agree.
 import type { Command } from 'commander'
-import { DEFAULT_SESSION_TAGS } from '../broker/policy'
+import { DEFAULT_SESSION_TAGS, ROLE_ARN } from '../broker/role'
 import { CliError, err, printJson, say } from './output'
 
 // The deploy plugin is plain JS (Architect loads plugins with require()).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { stsStatement } = require('../plugins/tanuki-sts') as { stsStatement (roles: string[]): { Action: string[] } }
-
-const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
 
 export function checkBrokerRoleArn (arn: string): string {
   if (ROLE_ARN.test(arn)) return arn

@@ -2,14 +2,31 @@
 // DynamoDB, the local issuer and the local STS — used by `npm start`, the tests and the benchmarks alike.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { useApiGatewayRouting } from './api-gateway-routing'
 import { startLocalIssuer } from './issuer'
 import type { LocalIssuer } from './issuer'
 import { startLocalSts } from './sts'
 import type { LocalSts, Principal } from './sts'
 
+// Before sandbox loads: its HTTP routes then match paths as API Gateway does (case and trailing slash).
+useApiGatewayRouting()
 // Architect's sandbox ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')
+/** The Lambda invocations sandbox has under way (its runtime API's table), by request id: empty when none runs. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const invocations: Record<string, unknown> = require('@architect/sandbox/src/arc/_runtime-api').invocations
+
+/**
+ * Waits until no Lambda runs. An @events Lambda runs after the answer that published its event: sandbox ended under it
+ * leaves its process asking a closed runtime API for its invocation ("Lambda init error" and an unhandled ECONNREFUSED
+ * printed after teardown). Sandbox itself ends a Lambda at its timeout (app.arc: 15 s), so this wait is bounded too.
+ */
+async function lambdasSettled (timeoutMs = 20_000): Promise<void> {
+  for (const until = Date.now() + timeoutMs; Object.keys(invocations).length > 0 && Date.now() < until;) {
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
 
 export const ROOT = join(__dirname, '..', '..')
 export const APP = 'tanuki-sts'
@@ -58,6 +75,8 @@ export interface LocalStack {
   readonly sts: LocalSts
   readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
   readonly dynamoEndpoint: string
+  /** Sandbox's event bus: `{ name, payload }` posted here is delivered to that @events Lambda, as SNS would deliver it. */
+  readonly eventsUrl: string
   /** The environment the Lambdas run with. */
   readonly lambdaEnv: Record<string, string>
   stop (): Promise<void>
@@ -101,8 +120,10 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     sts,
     tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit`, issuerKeys: `${APP}-staging-issuer-keys` },
     dynamoEndpoint: `http://localhost:${o.tablesPort}`,
+    eventsUrl: `http://${LOOPBACK}:${o.eventsPort}/events`,
     lambdaEnv,
     async stop () {
+      await lambdasSettled()
       await Promise.allSettled([sandbox.end(), issuer.close(), sts.close()])
     },
   }

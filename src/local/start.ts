@@ -1,11 +1,13 @@
 // `npm start`: the embedded default. Starts the local stack, seeds a demo mapping, prints a curl line that works.
 // Ports: PORT (3333), TANUKI_ISSUER_PORT (4100), TANUKI_STS_PORT (4200), ARC_TABLES_PORT (5555), ARC_EVENTS_PORT (4444),
-// ARC_INTERNAL_PORT (2222); all on 127.0.0.1 only. Ctrl-C stops everything.
+// ARC_INTERNAL_PORT (2222); all on 127.0.0.1 only. TANUKI_AWS_CLI: the AWS CLI its hint names (default: the first on PATH).
+// Ctrl-C stops everything.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createDynamoClient } from '../broker/dynamo'
 import { createMappingAdmin } from '../broker/mappings'
-import { parseMapping } from '../broker/policy'
+import { parseMapping } from '../broker/mapping'
+import { awsCliHint } from './aws-cli'
 import { ROOT, startLocalStack } from './stack'
 
 const port = (name: string, fallback: number) => Number(process.env[name] || fallback)
@@ -74,7 +76,7 @@ Then show that the local STS accepts them (GetCallerIdentity, SigV4-signed by cu
 
 curl -sS --aws-sigv4 'aws:amz:us-east-1:sts' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" -d 'Action=GetCallerIdentity&Version=2011-06-15' '${stack.sts.url}/'
 
-(or with the AWS CLI: /usr/bin/aws sts get-caller-identity --endpoint-url ${stack.sts.url} --region us-east-1)
+${awsCliHint(stack.sts.url)}
 Press Ctrl-C to stop.
 `)
 }

@@ -43,7 +43,8 @@ const tableArn = (logicalId, suffix = '') => ({
  */
 function dynamoStatements () {
   return [
-    { Sid: 'ReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('MappingsTable')] },
+    // Query: the roles mapped at a project's scopes, read only to word a "no mapping" denial (mapped-roles.ts).
+    { Sid: 'ReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], Resource: [tableArn('MappingsTable')] },
     { Sid: 'ReadIssuerKeys', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('IssuerKeysTable')] },
     {
       Sid: 'StoreFetchedIssuerKeys',
@@ -230,7 +231,7 @@ function start ({ arc, cloudformation }) {
     resource.DependsOn = own
   }
   // `permissions-boundary <policy ARN>`: every role of the stack carries it, so a deploy role allowed to create and
-  // change only roles with that boundary can never give a Lambda more than it allows (README, "Bounding the deploy role").
+  // change only roles with that boundary can never give a Lambda more than it allows (docs/deploying.md, "Bounding the deploy role").
   const boundary = config['permissions-boundary']
   if (boundary) {
     if (boundary.length !== 1 || !/^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/.test(boundary[0])) {

@@ -12,7 +12,7 @@ import type { JobRun, PipelineRepo } from '../helpers/gitlab-ci-local'
 
 // The broker's URL is also the ID token's audience (`aud: $TANUKI_STS_URL` in the file), so the broker must expect it.
 const BROKER_URL = `http://localhost:${Number(process.env.TANUKI_TEST_PORT_BASE || 3430)}`
-// The mapping README.md ("Deploying") tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
+// The mapping docs/deploying.md ("The mapping that lets the pipeline deploy") tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
 const DEPLOY_MAPPING = (parse(docSnippet('deploy-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
 const ROLE = String(DEPLOY_MAPPING.role)
 const ROLE_ARN = String(DEPLOY_MAPPING.roleArn)
@@ -64,14 +64,14 @@ test('the pipeline passes GitLab\'s CI schema and its rules pick the jobs for ea
   t.deepEqual(names(await tag('v1.0.0', false)), TESTS_ONLY, 'an unprotected v* tag only tests')
   t.deepEqual(names(await tag('release-1', true)), TESTS_ONLY, 'a protected tag not named v* only tests')
   t.deepEqual(names(await repo.list({ CI_COMMIT_BRANCH: 'feature/x', CI_COMMIT_REF_NAME: 'feature/x' })), TESTS_ONLY, 'any other branch only tests')
-  // Bootstrapping: no broker yet, so no job may ask one for credentials (README.md, "Bootstrap: the first deploy").
+  // Bootstrapping: no broker yet, so no job may ask one for credentials (docs/deploying.md, "Bootstrap: the first deploy").
   t.deepEqual(names(await repo.list({ TANUKI_BOOTSTRAP_ROLE_ARN: BOOTSTRAP_ROLE_ARN })), TESTS_ONLY,
     'with TANUKI_BOOTSTRAP_ROLE_ARN set, the default branch only tests')
   t.deepEqual(names(await tag('v1.0.0', true, { TANUKI_BOOTSTRAP_ROLE_ARN: BOOTSTRAP_ROLE_ARN })), TESTS_ONLY,
     'and so does a protected v* tag')
 })
 
-test('the bootstrap job of README.md ("Deploying") is valid GitLab CI, offered by hand only once its variable is set', async t => {
+test('the bootstrap job of docs/deploying.md is valid GitLab CI, offered by hand only once its variable is set', async t => {
   const file = 'bootstrap.gitlab-ci.yml'
   const snippet = docSnippet('bootstrap-job')
   writeFileSync(join(repo.dir, file), `${readFileSync(join(repo.dir, '.gitlab-ci.yml'), 'utf8')}\n${snippet}\n`)

@@ -6,7 +6,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AuditRecord } from '../../src/broker/audit'
 import { createDynamoClient } from '../../src/broker/dynamo'
 import { createMappingAdmin } from '../../src/broker/mappings'
-import { parseMapping } from '../../src/broker/policy'
+import { parseMapping } from '../../src/broker/mapping'
 import type { LocalIssuer, MintOptions } from '../../src/local/issuer'
 import { ROOT, startLocalStack } from '../../src/local/stack'
 import type { LocalSts } from '../../src/local/sts'
@@ -21,6 +21,8 @@ export interface BrokerEnv {
   readonly sts: LocalSts
   readonly db: DynamoDBClient
   readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
+  /** Sandbox's event bus (what the credentials Lambdas publish to): `{ name, payload }` reaches that @events Lambda. */
+  readonly eventsUrl: string
   /** The sandbox's local DynamoDB port: what `tanuki-sts --local` needs as ARC_TABLES_PORT. */
   readonly tablesPort: number
   /** Every line the Lambdas wrote (stdout and stderr), for assertions and the no-secrets check. */
@@ -43,6 +45,7 @@ export interface BrokerEnvOptions {
 }
 
 let captured: string[] | undefined
+const PLUGIN_PROGRESS = /^(?:Compiling TypeScript|Compiled project in [\d.]+s)\n$/
 function captureLambdaOutput (logs: string[]) {
   captured = logs
   for (const stream of [process.stdout, process.stderr]) {
@@ -50,6 +53,8 @@ function captureLambdaOutput (logs: string[]) {
     // Sandbox relays each Lambda's output as '\n' + data; tape's own lines never start with a newline.
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : ''
+      // The TypeScript plugin's progress at each sandbox start (its errors still show).
+      if (PLUGIN_PROGRESS.test(text) && !process.env.TANUKI_TEST_VERBOSE) return true
       if (captured && text.startsWith('\n')) {
         captured.push(...text.split('\n').filter(l => l.trim() !== ''))
         if (!process.env.TANUKI_TEST_VERBOSE) return true
@@ -92,6 +97,7 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
 
   return {
     url: stack.brokerUrl,
+    eventsUrl: stack.eventsUrl,
     tablesPort: base + 1,
     issuer,
     sts,

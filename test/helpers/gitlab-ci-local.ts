@@ -1,13 +1,14 @@
-// Runs this repo's real .gitlab-ci.yml with gitlab-ci-local (shell executor) in a throwaway git clone of the worktree.
+// Runs this repo's real .gitlab-ci.yml with gitlab-ci-local (shell executor) in a throwaway git clone of the worktree
+// (or, for the CI/CD component's tests, another project's pipeline in a repo of its own).
 // Leaves what the jobs do to .gitlab-ci.yml; this file only builds the repo, the job environment and the command line.
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parse } from 'yaml'
 import { ROOT } from '../../src/local/stack'
+import { GITLAB_CI_LOCAL as CLI, e2eJobPath } from './e2e-tools'
 
-const CLI = join(ROOT, 'node_modules', 'gitlab-ci-local', 'src', 'index.js')
 /** The GitLab project the copy pretends to be (gitlab-ci-local reads CI_PROJECT_PATH from the `origin` remote). */
 export const REMOTE = 'https://gitlab.example.com/tanuki/tanuki-sts.git'
 
@@ -21,26 +22,26 @@ export interface JobRun {
 
 export interface PipelineRepo {
   readonly dir: string
-  /** Runs jobs by name; `variables` become `--variable K=V` (GitLab's CI/CD variables, which beat the file's). */
-  run (jobs: string[], variables: Record<string, string>): Promise<JobRun>
+  /** Runs jobs by name; `variables` become `--variable K=V` (GitLab's CI/CD variables, which beat the file's); `file` instead of .gitlab-ci.yml. */
+  run (jobs: string[], variables: Record<string, string>, file?: string): Promise<JobRun>
   /** `--list-csv`: the jobs a pipeline with these variables would have, with their `when`; `file` instead of .gitlab-ci.yml. */
   list (variables?: Record<string, string>, unset?: string[], file?: string): Promise<Array<{ name: string; stage: string; when: string }>>
-  /** `--preview`: the file with `extends` and `!reference` resolved, parsed. */
-  preview (): Promise<Record<string, unknown>>
+  /** `--preview`: the file (or `file`) with `include`, `extends` and `!reference` resolved, parsed. */
+  preview (file?: string): Promise<Record<string, unknown>>
   remove (): void
 }
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString()
 
 /**
- * The environment a shell-executor job inherits: a runner's, not this test process's. System paths and node only;
+ * The environment a shell-executor job inherits: a runner's, not this test process's. The tools e2e-tools.ts found, node and system paths;
  * no AWS_* (the sandbox put the broker's own keys in process.env) and no AWS config files, so a job has only the
  * credentials it got from the broker. HOME is empty: bash sources ~/.bashrc when stdin is a socket (as node gives
  * it), and a developer's rc file (a pyenv `aws` v1 shim, say) must not change which tools the job runs.
  */
 function runnerEnv (home: string): NodeJS.ProcessEnv {
   return {
-    PATH: [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(':'),
+    PATH: e2eJobPath(),
     HOME: home,
     LANG: 'C.UTF-8',
     TMPDIR: process.env.TMPDIR ?? tmpdir(),
@@ -55,22 +56,42 @@ function runnerEnv (home: string): NodeJS.ProcessEnv {
   }
 }
 
+/** Commits what `dir` holds on `main`, with an origin at `remote` as a clone has it (origin/main, origin/HEAD). */
+function commitAll (dir: string, remote: string): void {
+  git(dir, 'init', '-q', '-b', 'main')
+  git(dir, 'add', '-A')
+  git(dir, '-c', 'user.name=tanuki-sts e2e', '-c', 'user.email=e2e@tanuki-sts.invalid', 'commit', '-q', '-m', 'pipeline under test')
+  git(dir, 'remote', 'add', 'origin', remote)
+  // What a clone has: origin/main and origin/HEAD, from which gitlab-ci-local takes CI_DEFAULT_BRANCH.
+  git(dir, 'update-ref', 'refs/remotes/origin/main', 'HEAD')
+  git(dir, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main')
+}
+
 /**
  * A git clone-alike of the worktree as it is now (tracked and new files, not ignored ones) on `main`, with an origin.
  * No node_modules: the jobs run `npm ci` themselves (which would empty a symlinked shared one).
  */
 export function createPipelineRepo (): PipelineRepo {
   const dir = mkdtempSync(join(tmpdir(), 'tanuki-pipeline-'))
-  const home = mkdtempSync(join(tmpdir(), 'tanuki-gcl-home-'))
   const files = git(ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard').split('\0').filter(f => f !== '' && f !== 'node_modules')
   execFileSync('rsync', ['-a', '--ignore-missing-args', '--from0', '--files-from=-', './', dir], { cwd: ROOT, input: files.join('\0') })
-  git(dir, 'init', '-q', '-b', 'main')
-  git(dir, 'add', '-A')
-  git(dir, '-c', 'user.name=tanuki-sts e2e', '-c', 'user.email=e2e@tanuki-sts.invalid', 'commit', '-q', '-m', 'pipeline under test')
-  git(dir, 'remote', 'add', 'origin', REMOTE)
-  // What a clone has: origin/main and origin/HEAD, from which gitlab-ci-local takes CI_DEFAULT_BRANCH.
-  git(dir, 'update-ref', 'refs/remotes/origin/main', 'HEAD')
-  git(dir, 'symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main')
+  commitAll(dir, REMOTE)
+  return pipelineRepo(dir)
+}
+
+/** Another GitLab project: a repo of these files (path -> text) on `main`, whose origin is `remote`. */
+export function createProjectRepo (files: Record<string, string>, remote: string): PipelineRepo {
+  const dir = mkdtempSync(join(tmpdir(), 'tanuki-project-'))
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true })
+    writeFileSync(join(dir, path), text)
+  }
+  commitAll(dir, remote)
+  return pipelineRepo(dir)
+}
+
+function pipelineRepo (dir: string): PipelineRepo {
+  const home = mkdtempSync(join(tmpdir(), 'tanuki-gcl-home-'))
 
   function gcl (args: string[]): Promise<JobRun> {
     const started = Date.now()
@@ -90,7 +111,7 @@ export function createPipelineRepo (): PipelineRepo {
   return {
     dir,
     // --force-shell-executor: the jobs name `image: node:22`; here they run on this machine, no container engine.
-    run: (jobs, variables) => gcl([...jobs, '--force-shell-executor', ...variableArgs(variables)]),
+    run: (jobs, variables, file) => gcl([...jobs, '--force-shell-executor', ...variableArgs(variables), ...(file ? ['--file', file] : [])]),
     async list (variables = {}, unset = [], file) {
       const r = await gcl(['--list-csv', ...variableArgs(variables), ...unset.flatMap(u => ['--unset-variable', u]), ...(file ? ['--file', file] : [])])
       if (r.code !== 0) throw new Error(`gitlab-ci-local --list-csv failed:\n${r.output}`)
@@ -101,8 +122,8 @@ export function createPipelineRepo (): PipelineRepo {
         return { name, stage, when }
       })
     },
-    async preview () {
-      const r = await gcl(['--preview'])
+    async preview (file) {
+      const r = await gcl(['--preview', ...(file ? ['--file', file] : [])])
       if (r.code !== 0) throw new Error(`gitlab-ci-local --preview failed:\n${r.output}`)
       return parse(r.output.slice(r.output.indexOf('---'))) as Record<string, unknown>
     },

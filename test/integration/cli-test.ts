@@ -9,7 +9,7 @@ import { marshall } from '@aws-sdk/util-dynamodb'
 import { decodeJwt } from 'jose'
 import test from 'tape'
 import { createMappingAdmin } from '../../src/broker/mappings'
-import { parseMapping } from '../../src/broker/policy'
+import { parseMapping } from '../../src/broker/mapping'
 import { ApplyConflict, executePlan } from '../../src/cli/apply'
 import { computePlan } from '../../src/cli/plan'
 import { AUDIENCE, ROLE_ARN, ROOT, scanAll, startBrokerEnv } from '../helpers/broker-env'
@@ -147,8 +147,8 @@ test('a scope given as a path says that a scope is a URL', async t => {
   const get = await cli(['mappings', 'get', 'acme/payments/api', 'deploy', ...local])
   t.plan(3)
   t.equal(list.code, 0, 'a list that matches nothing is not an error')
-  t.match(list.stderr, /No mappings match in .*\. --scope takes a whole scope: a project URL \(https:\/\/gitlab\.example\.com\/group\/project\)/, 'but says what --scope takes')
-  t.match(get.stderr, /No mapping for "acme\/payments\/api": a scope is a project URL/, 'as get does')
+  t.match(list.stderr, /No mappings match in .*\. --scope takes a whole scope: a GitLab project URL \(https:\/\/gitlab\.example\.com\/group\/project\)/, 'but says what --scope takes')
+  t.match(get.stderr, /No mapping for "acme\/payments\/api": a scope is a GitLab project URL/, 'as get does')
 })
 
 function parseMappingFromYaml (text: string): Record<string, unknown> {

@@ -48,6 +48,9 @@ for (const stage of ['staging', 'production'] as const) {
     const writesMappings = statements.filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes('MappingsTable'))
       .flatMap(s => [s.Action].flat()).filter(a => /Put|Update|Delete|Write/.test(a))
     t.deepEqual(writesMappings, [], 'the broker cannot change mappings: admins do, with their own credentials')
+    const readsMappings = statements.filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes('MappingsTable')).flatMap(s => [s.Action].flat())
+    t.deepEqual(readsMappings.sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      'mappings: the candidate scopes\' items, and the roles at them (for a "no mapping" denial\'s message)')
   })
 
   test(`${stage}: in the issuer-keys table the Lambda role reads items and puts key items, and nothing else; no other role touches it`, async t => {

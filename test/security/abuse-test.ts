@@ -3,15 +3,13 @@
 // Caches live in a warm Lambda, and sandbox starts a fresh process per request, so the cache and flood cases build the
 // broker in this process (wire()'s parts, the sandbox's DynamoDB, the local issuer and STS) and call its handler.
 import test from 'tape'
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { AuditRecord } from '../../src/broker/audit'
-import { createDynamoClient } from '../../src/broker/dynamo'
 import { LEEWAY_SECONDS } from '../../src/broker/token'
 import type { IssuerMode } from '../../src/local/issuer'
 import { ROLE_ARN, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { attackerKey, decode, signRs256 } from './helpers/forge'
-import { call, eventBus, inProcess, sleep } from './helpers/harness'
+import { call, countingDb, eventBus, inProcess, sleep } from './helpers/harness'
 import type { Answer } from './helpers/harness'
 import { Witness } from './helpers/witness'
 
@@ -28,17 +26,6 @@ async function fresh (...mappings: Array<Record<string, unknown>>): Promise<void
   for (const m of mappings) await env.putMapping(m)
 }
 
-/** A DynamoDB client that counts what it sends, by command. */
-function countingDb (): { db: DynamoDBClient; sent: Record<string, number> } {
-  const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${env.tablesPort}` })
-  const sent: Record<string, number> = {}
-  db.middlewareStack.add((next, context) => async args => {
-    sent[context.commandName ?? '?'] = (sent[context.commandName ?? '?'] ?? 0) + 1
-    return next(args)
-  }, { step: 'initialize', name: 'countCommands' })
-  return { db, sent }
-}
-
 test('Set up env', async t => {
   env = await startBrokerEnv()
   scope = `${env.issuer.url}/acme/payments/api`
@@ -53,6 +40,8 @@ test('maxUses 1: 50 concurrent requests with one token (50 warm containers) get 
   t.equal(count(answers, 200), 1, 'one 200')
   t.equal(count(answers, 403), 49, '49 × 403')
   t.ok(answers.filter(a => a.status === 403).every(a => /maxUses 1/.test(String(a.body.message))), 'each denial says the uses are spent')
+  t.ok(answers.filter(a => a.status === 403).every(a => /\. Re-run the job to get a new ID token: GitLab issues one per job run\.$/.test(String(a.body.message))),
+    'and what a CI user can do: re-run the job for a new ID token')
   t.equal(env.sts.calls.AssumeRole, 1, 'the local STS saw one AssumeRole')
   const records = await env.auditRecords()
   t.equal(records.length, 50, '50 audit records')
@@ -119,7 +108,7 @@ test('replay after maxTokenAge (sandbox): the same token is refused once it is o
 test('a flood of tokens that do not verify costs one discovery, one JWKS fetch, the keys\' read and write, and no STS call', async t => {
   await fresh(mapping())
   await env.forgetIssuerKeys()
-  const { db, sent } = countingDb()
+  const { db, sent } = countingDb(env)
   const broker = await inProcess(env, witness, { db })
   const good = await env.mint()
   const { header, payload } = decode(good)

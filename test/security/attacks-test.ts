@@ -41,6 +41,8 @@ interface Case {
   readonly code: string
   /** Asks for format=shell: the error must be the script that stops `eval`. */
   readonly shell?: boolean
+  /** The rule that refused, as the message names it. */
+  readonly rule?: RegExp
 }
 
 const bearer = (token: string | Promise<string>) => async (): Promise<Req> => ({ token: await token })
@@ -49,6 +51,9 @@ const query = (q: string) => (k: Kit): Req => ({ token: k.good, query: q })
 const unauthorized = (name: string, f: (k: Kit) => Promise<string>): Case => ({ name, req: withToken(f), status: 401, code: 'invalid_token' })
 const badRequest = (name: string, req: (k: Kit) => Req): Case => ({ name, req, status: 400, code: 'invalid_request' })
 const denied = (name: string, f: (k: Kit) => Promise<string>, q = 'role=deploy'): Case => ({ name, req: async k => ({ token: await f(k), query: q }), status: 403, code: 'access_denied' })
+/** A GitLab path of `n` segments (g1/g2/...), and its namespace (all but the last). */
+const path = (n: number) => Array.from({ length: n }, (_, i) => `g${i + 1}`).join('/')
+const deep = (n: number) => ({ project_path: path(n), namespace_path: path(n - 1) })
 const method = (m: string, path = '/credentials', status = 405, code = 'method_not_allowed'): Case => ({ name: `${m} ${path}`, req: k => ({ method: m, path, token: k.good }), status, code })
 
 const CASES: Case[] = [
@@ -147,6 +152,11 @@ const CASES: Case[] = [
   unauthorized('project_path with a Cyrillic look-alike', k => k.mint({ project_path: 'acme/payments/\u0430pi' })),
   unauthorized('project_path with full-width letters', k => k.mint({ project_path: '\uff41cme/payments/api', namespace_path: '\uff41cme/payments' })),
   unauthorized('project_path outside its namespace_path', k => k.mint({ project_path: 'evil/api' })),
+  // GitLab nests a top-level group and at most 20 subgroups, then the project: 22 segments. Each is a candidate scope,
+  // and 99 or more passed DynamoDB's 100-key BatchGetItem (a 503 and an error log, before this rule).
+  { ...unauthorized('project_path 23 segments deep', k => k.mint(deep(23))), rule: /"project_path" claim has 23 segments; GitLab allows at most 22/ },
+  { ...unauthorized('project_path 99 segments deep', k => k.mint(deep(99))), rule: /"project_path" claim has 99 segments; GitLab allows at most 22/ },
+  { ...unauthorized('namespace_path 22 segments deep', k => k.mint({ namespace_path: path(22) })), rule: /"namespace_path" claim has 22 segments; GitLab allows at most 21/ },
 
   // Token shapes and sizes
   { name: 'a 9000-byte token', req: bearer('a'.repeat(9000)), status: 413, code: 'payload_too_large' },
@@ -205,6 +215,9 @@ const CASES: Case[] = [
   // Methods and paths (the catch-all route)
   method('PUT'), method('DELETE'), method('PATCH'), method('OPTIONS'), method('POST', '/healthz'),
   method('GET', '/admin/mappings', 404, 'not_found'),
+  // API Gateway matches a route's path exactly: another case or a trailing slash is another path (the catch-all's 404).
+  ...[['POST', '/Credentials'], ['GET', '/CREDENTIALS'], ['POST', '/credentials/'], ['GET', '/credentials/'], ['GET', '/Healthz'], ['GET', '/healthz/']]
+    .map(([m, p]): Case => ({ ...method(m, p, 404, 'not_found'), rule: /^Not found\. The broker answers POST \/credentials, GET \/credentials and GET \/healthz\.$/ })),
 
   // Valid tokens without a grant: 403, each audited
   denied('a token for another project', k => k.mint({ project_path: 'acme/payments/web', project_id: '99' })),
@@ -217,6 +230,7 @@ const CASES: Case[] = [
   })),
   denied('another ref', k => k.mint({ ref: 'develop' })),
   denied('a role with no mapping', k => k.mint(), 'role=admin'),
+  { ...denied('a project at GitLab\'s deepest (22 segments) with no mapping', k => k.mint({ ...deep(22), project_id: '7' })), rule: /^No mapping lets \S+\/g1\/\S+\/g22 use the role "deploy"/ },
   denied('a disabled mapping', k => k.mint(), 'role=disabled'),
 
   // In format=shell, every error is the script that stops `eval`
@@ -237,6 +251,7 @@ function checkAnswer (t: test.Test, c: Case, r: Answer): void {
     return
   }
   t.equal(r.body.error, c.code, `${c.name}: ${c.code}`)
+  if (c.rule) t.match(String(r.body.message), c.rule, `${c.name}: refused by the rule its message names`)
   t.ok(typeof r.body.message === 'string' && typeof r.body.requestId === 'string', `${c.name}: a message and a request id`)
   if (c.status === 401) t.match(String(r.headers.get('www-authenticate')), /error="invalid_token"/, `${c.name}: a Bearer challenge`)
 }

@@ -3,7 +3,7 @@ import test from 'tape'
 import { loadConfig } from '../../src/broker/config'
 import { MISCONFIGURED } from '../../src/broker/errors'
 import { createCredentialsHandler, wire } from '../../src/broker/http'
-import { candidateScopes } from '../../src/broker/policy'
+import { candidateScopes } from '../../src/broker/scope'
 
 const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k' }
 

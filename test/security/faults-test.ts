@@ -1,6 +1,7 @@
 // Faults injected while the broker runs: STS throttling, 5xx, refusals and unreachability (sandbox and in-process),
 // the audit write failing after the mapping read, the JWKS endpoint down, the event bus failing or hanging.
 // Each answer is the contract's code, and no credentials ever leave without a durable audit record.
+import arc from '@architect/functions'
 import test from 'tape'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
@@ -8,9 +9,9 @@ import { createAuditStore } from '../../src/broker/audit'
 import type { AuditRecord } from '../../src/broker/audit'
 import { createDynamoClient } from '../../src/broker/dynamo'
 import type { IssuedEvent } from '../../src/broker/exchange'
-import { handleIssuedEvents } from '../../src/broker/issued-log'
+import { recordIssuedEvent } from '../../src/broker/issued-log'
 import { log } from '../../src/broker/log'
-import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
+import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { call, captured, closedPort, eventBus, inProcess, silentServer } from './helpers/harness'
 import type { Answer } from './helpers/harness'
@@ -255,8 +256,11 @@ test('the event Lambda completes only the issuance its event names: a repeat is 
   t.deepEqual([first.status, second.status, denied.status], [200, 200, 403], 'two issuances and a denial')
   const event = bus.events.slice(before).find(e => (e as IssuedEvent).issuanceId === first.body.IssuanceId) as IssuedEvent
   const store = createAuditStore(env.db, env.tables.audit)
-  const deliver = (...events: IssuedEvent[]) =>
-    captured(witness, () => handleIssuedEvents({ Records: events.map(e => ({ Sns: { Message: JSON.stringify(e) } })) }, store, log))
+  // The event Lambda's handler, over the test's store: each event in its own SNS envelope, one after the other.
+  const handler = arc.events.subscribe(async (payload: unknown) => recordIssuedEvent(payload, store, log))
+  const deliver = async (...events: IssuedEvent[]) => {
+    for (const e of events) await captured(witness, () => handler({ Records: [{ Sns: { Message: JSON.stringify(e) } }] }))
+  }
   const records = await env.auditRecords()
   const byIssuance = (id: unknown) => records.find(a => a.issuanceId === id) as AuditRecord
   const denial = records.find(a => a.outcome === 'denied') as AuditRecord
@@ -279,6 +283,35 @@ test('the event Lambda completes only the issuance its event names: a repeat is 
   await deliver({ ...event, pk: denial.pk, sk: denial.sk, accessKeyId: 'ASIAFORGEDFORGED0004' })
   t.equal((await fresher(denial))?.accessKeyId, undefined, 'an event naming a denial\'s record with an IssuanceId: no AccessKeyId is added to it')
   t.equal(mismatches() - refusedBefore, 4, 'each of the four refused events is logged as not matching its record')
+  const lines = witness.lines.map(l => JSON.parse(l) as Record<string, unknown>)
+  t.ok(lines.filter(l => String(l.msg).includes('does not match its audit record')).every(l => l.level === 'error'), 'each refusal at level error')
+  t.notOk(lines.some(l => l.msg === 'credentials-issued' && String(l.accessKeyId).startsWith('ASIAFORGED')), 'and none logged as an issuance')
+})
+
+test('an event forged on the sandbox bus is refused before it is logged: no credentials-issued line, a refusal at error', async t => {
+  await fresh()
+  const r = await call(env, witness, { token: await env.mint() })
+  t.equal(r.status, 200, 'an issuance through the sandbox broker')
+  const issued = (l: string) => l.includes('"msg":"credentials-issued"')
+  const real = await eventually(async () => env.logs.find(l => issued(l) && l.includes(String(r.body.IssuanceId))))
+  t.ok(real && real.includes(`"accessKeyId":"${String(r.body.AccessKeyId)}"`), 'its own event is logged as the issuance, with its AccessKeyId')
+  const record = await recordOf(r) as AuditRecord
+  const from = env.logs.length
+  const forge = async (payload: Record<string, unknown>) => {
+    const res = await fetch(env.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'credentials-issued', payload }) })
+    t.equal(res.status, 200, 'the bus takes the forged event')
+  }
+  // Forged: the real record's key and IssuanceId with another AccessKeyId (and a claimed project); a key nobody issued.
+  await forge({ ...record, project: 'https://gitlab.evil.example/evil/api', accessKeyId: 'ASIAFORGEDONTHEBUS01', expiration: '2099-01-01T00:00:00.000Z', assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/x/y' })
+  await forge({ ...record, pk: 'token#0000', issuanceId: 'forged', accessKeyId: 'ASIAFORGEDONTHEBUS02', expiration: '2099-01-01T00:00:00.000Z', assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/x/y' })
+  const refusals = await eventually(async () => {
+    const found = env.logs.slice(from).filter(l => l.includes('credentials-issued event refused'))
+    return found.length >= 2 ? found : undefined
+  })
+  t.equal(refusals?.length, 2, 'both forged events are logged as refused')
+  t.ok(refusals?.every(l => l.includes('"level":"error"')), 'at level error')
+  t.notOk(env.logs.some(l => issued(l) && /ASIAFORGEDONTHEBUS|gitlab\.evil\.example/.test(l)), 'neither is logged as an issuance, nor with what it claims')
+  t.equal((await recordOf(r))?.accessKeyId, r.body.AccessKeyId, 'the record keeps the AccessKeyId its own event recorded')
 })
 
 test('no secret appears in any log line, error body, audit record or published event', async t => {

@@ -242,3 +242,63 @@ test('a file that cannot be read says why, and what to give instead', t => {
   rmSync(dir, { recursive: true })
   t.end()
 })
+
+test('a tag beyond YAML\'s core schema is a problem at the tag, and the file is not applied', t => {
+  const notAllowed = 'is not allowed: a mapping file is plain YAML (maps, lists, strings, numbers, true/false, null); write the value without the tag'
+  const cases: Array<[string, string, string]> = [
+    // What once made a Map, Set, byte array or date, which the parser then read as "no conditions".
+    ['    conditions: !!omap [ {ref: main} ]\n', 'm.yaml:6:17: mappings[0].conditions: !!omap', 'an ordered map'],
+    ['    conditions: !!set { main }\n', 'm.yaml:6:17: mappings[0].conditions: !!set', 'a set'],
+    ['    conditions: !!binary aGVsbG8=\n', 'm.yaml:6:17: mappings[0].conditions: !!binary', 'binary'],
+    ['    conditions: !!timestamp 2001-12-14\n', 'm.yaml:6:17: mappings[0].conditions: !!timestamp', 'a timestamp'],
+    ['    conditions: !!pairs [ {ref: main} ]\n', 'm.yaml:6:17: mappings[0].conditions: !!pairs', 'pairs'],
+    ['    conditions:\n      ref: !vault main\n', 'm.yaml:7:12: mappings[0].conditions.ref: !vault', 'a custom tag'],
+    ['    conditions:\n      ref: [main, !<tag:yaml.org,2002:timestamp> 2001-12-14]\n', 'm.yaml:7:19: mappings[0].conditions.ref[1]: !!timestamp', 'a verbatim tag in a list'],
+    ['    pin: &p !!omap [ {project_id: "4301877"} ]\n', 'm.yaml:5:13: mappings[0].pin: !!omap', 'after an anchor'],
+    ['    sessionTags: !!set { project_path }\n', 'm.yaml:6:18: mappings[0].sessionTags: !!set', 'session tags'],
+  ]
+  for (const [extra, where, what] of cases) {
+    const text = `mappings:\n${deploy(extra).replace('    pin: { project_id: "4301877" }\n', extra.includes('pin:') ? '' : '    pin: { project_id: "4301877" }\n')}`
+    const parsed = parseMappingFile(text, 'm.yaml')
+    t.deepEqual(parsed.problems.map(formatProblem), [`${where} ${notAllowed}`], `${what}: one problem, at the tag`)
+    t.equal(parsed.mappings.length, 0, `${what}: no mapping to apply`)
+  }
+  const tagged = '%TAG !e! tag:yaml.org,2002:\n---\nmappings:\n' + deploy('    conditions: !e!omap [ {ref: main} ]\n')
+  t.deepEqual(parseMappingFile(tagged, 'm.yaml').problems.map(formatProblem), [`m.yaml:8:17: mappings[0].conditions: !!omap ${notAllowed}`], 'a %TAG directive is no way around it')
+  t.end()
+})
+
+test('a session policy\'s Condition tagged !!omap is a problem (it was once sent as {})', t => {
+  const text = `mappings:\n${deploy(`    sessionPolicy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Action: s3:GetObject
+          Resource: "*"
+          Condition: !!omap [ {StringEquals: {"aws:SourceVpc": vpc-1}} ]
+`)}`
+  const parsed = parseMappingFile(text, 'm.yaml')
+  t.deepEqual(parsed.problems.map(p => `${p.line}:${p.col} ${p.message.split(':')[0]}`), ['12:22 !!omap is not allowed'], 'at the tag, inside the document')
+  t.equal(parsed.mappings.length, 0, 'nothing to apply')
+  t.end()
+})
+
+test('core tags that give the type the value has are plain; one that does not fit is a problem; %YAML 1.1 reads as the core schema', t => {
+  const plain = parseMappingFile(`mappings:\n${deploy('    maxDuration: !!int "3600"\n    enabled: !!bool "true"\n    conditions: !!map\n      ref: !!str main\n      environment: !!seq [!!str prod]\n      ref_type: ! branch\n')}`, 'm.yaml')
+  t.deepEqual(plain.problems, [], '!!int, !!bool, !!map, !!str, !!seq and the non-specific ! that fit are fine')
+  t.deepEqual(plain.mappings[0]?.mapping.conditions, { ref: ['main'], environment: ['prod'], ref_type: ['branch'] }, 'and mean what the plain file means')
+  const misfit = parseMappingFile(`mappings:\n${deploy('    conditions:\n      ref: !!float main\n      sha: !!str { a: 1 }\n')}`, 'm.yaml')
+  t.deepEqual(misfit.problems.map(formatProblem), [
+    'm.yaml:7:12: mappings[0].conditions.ref: !!float does not fit this value: write it without the tag',
+    'm.yaml:8:12: mappings[0].conditions.sha: !!str does not fit this value: write it without the tag',
+  ], 'a core tag on a value of another type')
+  const v11 = parseMappingFile(`%YAML 1.1\n---\nmappings:\n${deploy('    enabled: yes\n')}`, 'm.yaml')
+  t.deepEqual(v11.problems.map(formatProblem), ['m.yaml:8:5: mappings[0].enabled: must be true or false'], 'yes is text, not YAML 1.1\'s true')
+  t.end()
+})
+
+test('a key written as a list or a map is a problem, not a stringified key', t => {
+  const parsed = parseMappingFile(`mappings:\n${deploy('    conditions:\n      ? [ref, sha]\n      : main\n')}`, 'm.yaml')
+  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:7:9: mappings[0].conditions: a key must be written as text, not as a list, a map or an alias'], 'at the key')
+  t.end()
+})

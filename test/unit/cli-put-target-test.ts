@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
-import { mappingWarnings } from '../../src/broker/policy'
+import { mappingWarnings } from '../../src/broker/mapping-warnings'
 import { PutFlagsInvalid, flagWarning, mappingFromFlags } from '../../src/cli/put-flags'
 import { appNameFromArc, openTarget, stackParameters, targetFlags, toLogicalId } from '../../src/cli/target'
 

@@ -2,7 +2,7 @@
 import test from 'tape'
 import { KNOWN_CLAIMS } from '../../src/broker/claims'
 import { closestName, didYouMean } from '../../src/broker/did-you-mean'
-import { MAPPING_FIELDS } from '../../src/broker/policy'
+import { MAPPING_FIELDS } from '../../src/broker/mapping-fields'
 
 test('closestName: the typos people make in mapping files', t => {
   const cases: Array<[string, readonly string[], string | undefined]> = [
@@ -18,6 +18,13 @@ test('closestName: the typos people make in mapping files', t => {
     ['project', KNOWN_CLAIMS, undefined],
     ['branch', KNOWN_CLAIMS, undefined],
     ['x', MAPPING_FIELDS, undefined],
+    // Role names are short: a swap of two letters is one slip, not the two edits Levenshtein counts.
+    ['deplyo', ['deploy', 'read-only'], 'deploy'],
+    ['edploy', ['deploy', 'read-only'], 'deploy'],
+    ['Deploy', ['deploy', 'read-only'], 'deploy'],
+    ['dpeloy', ['deploy', 'depot'], 'deploy'],
+    ['reda', ['read', 'ready'], 'read'],
+    ['admin', ['deploy', 'read-only'], undefined],
   ]
   for (const [name, known, want] of cases) t.equal(closestName(name, known), want, `${name} -> ${want ?? 'no suggestion'}`)
   t.end()

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import test from 'tape'
-import { MANAGED_FIELDS, MAPPING_FIELDS } from '../../src/broker/policy'
+import { MANAGED_FIELDS, MAPPING_FIELDS } from '../../src/broker/mapping-fields'
 import { SCHEMA_FILE, schemaText } from '../../scripts/schema'
 
 test('schema: the committed JSON Schema is the one the parser\'s constants build', t => {

@@ -3,7 +3,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb'
 import test from 'tape'
 import { parseItem } from '../../src/broker/mappings'
-import { MappingInvalid } from '../../src/broker/policy'
+import { MappingInvalid } from '../../src/broker/mapping'
 
 const base = {
   scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/payments-deploy',
@@ -42,6 +42,6 @@ test('parseItem: an attribute named __proto__ is an unknown field, at any depth'
 test('parseItem: an item that cannot be read at all is an invalid mapping (it denies), not an error', t => {
   const unreadable = { ...marshall(base), enabled: {} as never }
   const result = parseItem(unreadable)
-  t.ok(result instanceof MappingInvalid && /cannot be read as a mapping/.test(result.message), 'invalid, saying why')
+  t.ok(result instanceof MappingInvalid && /^enabled: is not a DynamoDB attribute value/.test(result.message), 'invalid, saying which attribute and why')
   t.end()
 })

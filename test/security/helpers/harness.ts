@@ -13,6 +13,7 @@ import { createExchange } from '../../../src/broker/exchange'
 import { createCredentialsHandler } from '../../../src/broker/http'
 import { createIssuerKeysStore } from '../../../src/broker/issuer-keys'
 import { log } from '../../../src/broker/log'
+import { createMappedRoles } from '../../../src/broker/mapped-roles'
 import { createMappingStore } from '../../../src/broker/mappings'
 import { createPublisher } from '../../../src/broker/publish'
 import type { HttpEvent } from '../../../src/broker/request'
@@ -93,6 +94,7 @@ export async function inProcess (env: BrokerEnv, witness: Witness, o: { db?: Dyn
   const exchange = createExchange({
     config,
     verifyAndFind: createVerifyAndFind({ verifier, mappings: createMappingStore(db, config.tables.mappings), readTogether: createBatchReader(db, config.tables) }),
+    mappedRoles: createMappedRoles(db, config.tables.mappings),
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ region: config.region, endpoint: config.stsEndpoint }),
     // The real publisher, pointed at the stand-in bus as sandbox's bus (unsigned, so no credentials are needed).
@@ -152,6 +154,17 @@ export async function captured<T> (witness: Witness, fn: () => Promise<T>): Prom
   }
   try { return await fn() }
   finally { if (--active === 0) restore?.() }
+}
+
+/** A DynamoDB client on the sandbox's local DynamoDB that counts what it sends, by command. */
+export function countingDb (env: BrokerEnv): { db: DynamoDBClient; sent: Record<string, number> } {
+  const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${env.tablesPort}` })
+  const sent: Record<string, number> = {}
+  db.middlewareStack.add((next, context) => async args => {
+    sent[context.commandName ?? '?'] = (sent[context.commandName ?? '?'] ?? 0) + 1
+    return next(args)
+  }, { step: 'initialize', name: 'countCommands' })
+  return { db, sent }
 }
 
 /** Bus modes: `ok` takes every event, `fail` answers 500 as a broken SNS or sandbox bus would, `hang` never answers. */
