@@ -30,6 +30,10 @@ audit
   sk **String
   expiresAt TTL
 
+# One item per trusted issuer: its verified key set, where it came from and when (docs/issuer-keys.md).
+issuer-keys
+  issuer *String
+
 @tables-indexes
 audit
   project *String

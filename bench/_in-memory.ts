@@ -8,6 +8,7 @@ import { createCredentialsHandler } from '../src/broker/http'
 import { log } from '../src/broker/log'
 import { parseItem } from '../src/broker/mappings'
 import { createTokenVerifier } from '../src/broker/token'
+import { createVerifyAndFind } from '../src/broker/verify-and-find'
 
 export function inMemoryHandler (env: Record<string, string>, mapping: Record<string, unknown>): ReturnType<typeof createCredentialsHandler> {
   const config = loadConfig(env)
@@ -16,9 +17,13 @@ export function inMemoryHandler (env: Record<string, string>, mapping: Record<st
     config,
     log,
     publish: async () => {},
-    verifyToken: createTokenVerifier(config),
-    // What the real stores do with the data (parse the found item, marshal the record), minus the round trips.
-    mappings: { find: async scopes => new Map([[scopes[0], parseItem(item)]]) },
+    // What the real stores do with the data (parse the found item, marshal the record), minus the round trips. No
+    // issuer-keys table here: the verifier fetches the keys once and keeps them, as a warm container does.
+    verifyAndFind: createVerifyAndFind({
+      verifier: createTokenVerifier(config),
+      mappings: { find: async scopes => new Map([[scopes[0], parseItem(item)]]) },
+      readTogether: async () => { throw new Error('no table in memory') },
+    }),
     mappedRoles: async () => [],
     audit: {
       reserveIssuance: async record => { const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }; marshall(full, { removeUndefinedValues: true }); return full },

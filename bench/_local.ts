@@ -1,4 +1,4 @@
-// The benchmarks' local world, in this process: dynalite (sandbox's own DynamoDB engine) with the app's two tables as
+// The benchmarks' local world, in this process: dynalite (sandbox's own DynamoDB engine) with the app's tables as
 // app.arc declares them, the local issuer and the local STS on loopback, and the Lambda environment pointing at them.
 // What runs against this world, and what is timed, is each bench file's.
 import { createServer } from 'node:http'
@@ -25,7 +25,7 @@ export const AUDIENCE = 'https://sts.tanuki.bench'
 export const ROLE = 'deploy'
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
 export const APP = 'tanuki-sts'
-export const TABLES = { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` } as const
+export const TABLES = { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit`, issuerKeys: `${APP}-staging-issuer-keys` } as const
 
 /** Sandbox's event bus, reduced to what a publisher sees: POST /events answered 200, and a count. */
 export interface EventSink { readonly received: number; readonly url: string; close (): Promise<void> }

@@ -44,6 +44,7 @@ const LAMBDA_ENV: Record<string, string> = {
   BROKER_AUDIENCE: 'https://sts.example.com',
   BROKER_TABLE_MAPPINGS: 'TanukiStsProduction-MappingsTable-1',
   BROKER_TABLE_AUDIT: 'TanukiStsProduction-AuditTable-1',
+  BROKER_TABLE_ISSUER_KEYS: 'TanukiStsProduction-IssuerKeysTable-1',
   BROKER_EVENTS_TOPIC: 'arn:aws:sns:us-east-1:111122223333:TanukiStsProduction-CredentialsIssuedEventTopic-1',
 }
 
@@ -117,7 +118,7 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
     parameters: { '/TanukiStsStaging/events/credentials-issued': topicArn },
   })
   await world.putMapping(projectMapping(world.issuer.url))
-  const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
+  const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_TABLE_ISSUER_KEYS: _k, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey }
   const modes: Array<[string, Record<string, string>, () => number]> = [
     // Sandbox's Lambda environment: no table names (sandbox derives them), the local broker's credentials.
@@ -131,6 +132,7 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
       ARC_STACK_NAME: 'TanukiStsStaging',
       BROKER_TABLE_MAPPINGS: TABLES.mappings,
       BROKER_TABLE_AUDIT: TABLES.audit,
+      BROKER_TABLE_ISSUER_KEYS: TABLES.issuerKeys,
       BROKER_EVENTS_TOPIC: topicArn,
       AWS_ENDPOINT_URL: aws.url,
       AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${PORTS.tables}`,

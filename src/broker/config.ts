@@ -5,13 +5,15 @@ import { MAX_DURATION, MIN_DURATION } from './role'
 export interface Config {
   /** Exact issuer URLs trusted; discovery and JWKS are fetched only for these. */
   readonly issuers: readonly string[]
+  /** Of those, the ones whose keys come from the issuer-keys table alone: never sent a request (a GitLab behind a firewall). */
+  readonly tableOnlyIssuers: readonly string[]
   readonly audience: string
   readonly maxDuration: number
   readonly stsEndpoint?: string
   readonly allowHttpIssuers: boolean
   readonly auditRetentionDays: number
   readonly region: string
-  readonly tables: { readonly mappings: string; readonly audit: string }
+  readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
   /** Local runs only: the local DynamoDB (sandbox's, or BROKER_DYNAMODB_ENDPOINT); never in production. */
   readonly dynamoEndpoint?: string
 }
@@ -45,21 +47,36 @@ function flag (env: Env, name: string): boolean {
 /** A URL as it may appear in a message (logs): any user:password@ in it masked. */
 const redacted = (text: string) => text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@')
 
-function parseIssuer (text: string, allowHttp: boolean): string {
+export function parseIssuer (text: string, allowHttp: boolean, name = 'BROKER_ISSUERS'): string {
   const shown = redacted(text)
   let url: URL
   try { url = new URL(text) }
-  catch { return bad('BROKER_ISSUERS', `has "${shown}", which is not a URL`) }
-  if (url.protocol === 'http:' && !allowHttp) bad('BROKER_ISSUERS', `has "${shown}": http:// issuers need BROKER_ALLOW_HTTP_ISSUERS (local runs only)`)
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('BROKER_ISSUERS', `has "${shown}": issuers are https:// URLs`)
+  catch { return bad(name, `has "${shown}", which is not a URL`) }
+  if (url.protocol === 'http:' && !allowHttp) bad(name, `has "${shown}": http:// issuers need BROKER_ALLOW_HTTP_ISSUERS (local runs only)`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad(name, `has "${shown}": issuers are https:// URLs`)
   // Exactly as tokens carry it: a spelling that URL parsing would change (a case, a default port, an empty query or
   // fragment, a trailing slash) can never equal a token's iss, so every request would be refused without saying why.
   const canonical = url.origin + url.pathname.replace(/\/+$/, '')
-  if (url.username || url.password) bad('BROKER_ISSUERS', `has an issuer with credentials in it (${canonical}); an issuer URL carries none`)
+  if (url.username || url.password) bad(name, `has an issuer with credentials in it (${canonical}); an issuer URL carries none`)
   if (url.search || url.hash || canonical !== text || text.endsWith('/')) {
-    bad('BROKER_ISSUERS', `has "${text}": write the issuer exactly as its tokens' "iss", e.g. "${canonical}" (no trailing slash, query, fragment, default port or upper-case host)`)
+    bad(name, `has "${text}": write the issuer exactly as its tokens' "iss", e.g. "${canonical}" (no trailing slash, query, fragment, default port or upper-case host)`)
   }
   return text
+}
+
+/**
+ * BROKER_TABLE_ONLY_ISSUERS: trusted issuers (each also in BROKER_ISSUERS, which alone says whom to trust) whose keys
+ * the broker reads from its issuer-keys table and never fetches: a GitLab it cannot reach. Same spelling rules.
+ */
+function tableOnlyIssuers (env: Env, issuers: readonly string[], allowHttp: boolean): string[] {
+  const list = (env.BROKER_TABLE_ONLY_ISSUERS ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  return list.map(text => {
+    const issuer = parseIssuer(text, allowHttp, 'BROKER_TABLE_ONLY_ISSUERS')
+    if (!issuers.includes(issuer)) {
+      bad('BROKER_TABLE_ONLY_ISSUERS', `has "${issuer}", which is not in BROKER_ISSUERS: list it there too (BROKER_ISSUERS says which issuers are trusted; this says their keys come from the table alone)`)
+    }
+    return issuer
+  })
 }
 
 /**
@@ -168,6 +185,7 @@ export function loadConfig (env: Env = process.env): Config {
   if (issuerList.length === 0) bad('BROKER_ISSUERS', 'is required: the comma-separated issuer URLs to trust, e.g. https://gitlab.com')
   const issuers = issuerList.map(i => parseIssuer(i, allowHttpIssuers))
   refuseOverlappingIssuers(issuers)
+  const tableOnly = tableOnlyIssuers(env, issuers, allowHttpIssuers)
   const audience = env.BROKER_AUDIENCE?.trim()
   if (!audience) bad('BROKER_AUDIENCE', 'is required: the "aud" tokens must carry (the broker\'s own URL)')
   refuseIssuerAudience(audience, issuers)
@@ -188,13 +206,18 @@ export function loadConfig (env: Env = process.env): Config {
   }
   return Object.freeze({
     issuers: Object.freeze(issuers),
+    tableOnlyIssuers: Object.freeze(tableOnly),
     audience,
     maxDuration: integer(env, 'BROKER_MAX_DURATION', MAX_DURATION, MIN_DURATION, MAX_DURATION),
     ...(stsEndpoint && { stsEndpoint }),
     allowHttpIssuers,
     auditRetentionDays: integer(env, 'BROKER_AUDIT_RETENTION_DAYS', 400, 1, 3650),
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
-    tables: Object.freeze({ mappings: table('BROKER_TABLE_MAPPINGS', 'mappings'), audit: table('BROKER_TABLE_AUDIT', 'audit') }),
+    tables: Object.freeze({
+      mappings: table('BROKER_TABLE_MAPPINGS', 'mappings'),
+      audit: table('BROKER_TABLE_AUDIT', 'audit'),
+      issuerKeys: table('BROKER_TABLE_ISSUER_KEYS', 'issuer-keys'),
+    }),
     ...(dynamoEndpoint && { dynamoEndpoint }),
   })
 }

@@ -12,18 +12,17 @@ import { AccessDenied, BrokerError } from './errors'
 import type { Denial } from './errors'
 import type { Logger } from './log'
 import { errorFields } from './log'
-import type { MappingStore } from './mappings'
 import { denialMessage, failingRules } from './denial-message'
 import type { MappedRoles } from './mapped-roles'
 import type { Mapping } from './mapping'
 import { decide } from './match'
 import { DEFAULT_SESSION_TAGS } from './role'
-import { candidateScopes } from './scope'
 import type { Issued } from './respond'
 import { sessionName, sessionTags, sourceIdentity } from './sts'
 import type { StsPort } from './sts'
 import { LEEWAY_SECONDS } from './token'
-import type { TokenVerifier, VerifiedToken } from './token'
+import type { VerifiedToken } from './token'
+import type { VerifyAndFind } from './verify-and-find'
 
 export interface ExchangeRequest {
   readonly token: string
@@ -41,8 +40,8 @@ export interface IssuedEvent extends AuditRecord {
 
 export interface ExchangeDeps {
   readonly config: Pick<Config, 'maxDuration' | 'auditRetentionDays'>
-  readonly verifyToken: TokenVerifier
-  readonly mappings: MappingStore
+  /** Verifies the token and reads the mappings for its candidate scopes (verify-and-find.ts). */
+  readonly verifyAndFind: VerifyAndFind
   /** The roles mapped for a project: read only to word a "no mapping" denial. */
   readonly mappedRoles: MappedRoles
   readonly audit: AuditStore
@@ -104,10 +103,8 @@ export function createExchange (deps: ExchangeDeps): Exchange {
 
   return async function exchange (request) {
     const at = now()
-    const token = await deps.verifyToken(request.token, at)
+    const { token, scopes, found } = await deps.verifyAndFind(request.token, request.role, at)
     const claims = token.claims
-    const scopes = candidateScopes(claims.iss, claims.project_path)
-    const found = await deps.mappings.find(scopes, request.role)
     // The claims a later replay of this decision needs (audit-claims.ts): personal ones only if a mapping read here names them.
     const kept = keptClaims(claims, namedPersonalClaims(found.values()))
     const record = (outcome: OutcomeFields) => auditRecord(token, request, at, deps.config.auditRetentionDays, kept, outcome)

@@ -1,5 +1,5 @@
 // An HTTP GET for documents from an identity provider: no redirects, a timeout, and a size cap.
-// What the document must contain is the caller's (token.ts) to check.
+// What the document must contain is the caller's (issuer-fetch.ts) to check.
 
 /** Discovery and JWKS documents are a few KiB; anything past this is refused, not buffered. */
 export const MAX_DOCUMENT_BYTES = 256 * 1024

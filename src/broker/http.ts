@@ -1,9 +1,10 @@
 // The credentials routes' shared handler: parse, exchange, respond; every failure answered per the contract.
-// Module-scope wiring (config, clients, JWKS cache) happens once per container, in wire().
+// Module-scope wiring (config, clients, issuer keys) happens once per container, in wire().
 import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import { createAuditStore } from './audit'
+import { createBatchReader } from './batch-read'
 import { loadConfig, loadEventsTarget } from './config'
 import { createCredentialsMetrics } from './credentials-metrics'
 import type { CredentialsMetrics } from './credentials-metrics'
@@ -12,6 +13,7 @@ import { createDynamoClient } from './dynamo'
 import { InternalError, MISCONFIGURED, Unavailable, asBrokerError } from './errors'
 import { createExchange } from './exchange'
 import type { Exchange, IssuedEvent } from './exchange'
+import { createIssuerKeysStore } from './issuer-keys'
 import { errorFields, log } from './log'
 import { createMappedRoles } from './mapped-roles'
 import { createMappingStore } from './mappings'
@@ -22,6 +24,7 @@ import { respondCredentials, respondError } from './respond'
 import type { HttpResult } from './respond'
 import { createStsClient, createStsPort } from './sts'
 import { createTokenVerifier } from './token'
+import { createVerifyAndFind } from './verify-and-find'
 
 /** Seams for benchmarks and tests: nothing in the Lambdas passes these. */
 export interface WireOptions {
@@ -44,8 +47,11 @@ export function wire (env: Readonly<Record<string, string | undefined>> = proces
   const watch = options.metrics ?? { watchAudit: <T>(store: T) => store, watchPublish: <T>(publish: T) => publish }
   return createExchange({
     config,
-    verifyToken: createTokenVerifier(config),
-    mappings: createMappingStore(db, config.tables.mappings),
+    verifyAndFind: createVerifyAndFind({
+      verifier: createTokenVerifier(config, { store: createIssuerKeysStore(db, config.tables.issuerKeys), log }),
+      mappings: createMappingStore(db, config.tables.mappings),
+      readTogether: createBatchReader(db, config.tables),
+    }),
     mappedRoles: createMappedRoles(db, config.tables.mappings),
     audit: watch.watchAudit(createAuditStore(db, config.tables.audit)),
     sts: createStsPort({ client: sts }),

@@ -1,13 +1,17 @@
 // Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
-// The only file that imports jose. What the verified claims may do is match.ts's.
+// The only file that imports jose. Which keys it verifies with is key-ring.ts's; what the verified claims may do is match.ts's.
 import { createHash } from 'node:crypto'
-import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
-import type { JWTPayload, JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, errors, jwtVerify } from 'jose'
+import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose'
 import { parseGitLabClaims } from './claims'
 import type { GitLabClaims } from './claims'
 import type { Config } from './config'
 import { InvalidToken, PayloadTooLarge, Unavailable } from './errors'
-import { FETCH_TIMEOUT_MS, FetchRefused, fetchCapped } from './fetch-capped'
+import type { IssuerFetchStats } from './issuer-fetch'
+export type { IssuerFetchStats } from './issuer-fetch'
+import { createKeyRing } from './key-ring'
+import type { KeyRing, KeyRingOptions } from './key-ring'
+import type { KeySet } from './key-set'
 
 export interface VerifiedToken {
   readonly claims: GitLabClaims
@@ -19,109 +23,50 @@ export interface VerifiedToken {
 export const MAX_TOKEN_BYTES = 8192
 /** Clock skew tolerated on exp / nbf / iat, seconds. */
 export const LEEWAY_SECONDS = 30
-/** After a failed discovery, wait this long before asking the issuer again (a flood must not become our flood). */
-const DISCOVERY_COOLDOWN_MS = 30_000
-/** Keys are refetched on an unknown kid at most every 30 s (jose's cooldown) and at least every 10 min. */
-const JWKS_COOLDOWN_MS = 30_000
-const JWKS_MAX_AGE_MS = 600_000
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
 export function sha256Hex (text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
-type KeySource = { keys: JWTVerifyGetKey } | { failedAt: number; error: Unavailable }
-interface SourceEntry { readonly pending: Promise<KeySource>; settled?: KeySource }
-
-/** Where the broker's fetches of issuer documents go; a seam for tests and benchmarks to count them. */
-export interface IssuerFetchStats { discovery: number; jwks: number }
+/** A token that passed every check made before any I/O: size, shape, RS256, no extensions, a trusted issuer. */
+export interface UnverifiedToken {
+  readonly jwt: string
+  readonly issuer: string
+  /** The header's kid, as the token names it (never trusted: it only picks a key). */
+  readonly kid: unknown
+  /** Decoded, NOT verified: for choosing what to read alongside the keys, and for saying what a wrong claim holds. */
+  readonly payload: Readonly<Record<string, unknown>>
+}
 
 export interface TokenVerifier {
   (jwt: string, now: Date): Promise<VerifiedToken>
+  /** The checks made before any network call (401 or 413); what verifyRead then verifies. */
+  read (jwt: string): UnverifiedToken
+  verifyRead (token: UnverifiedToken, now: Date): Promise<VerifiedToken>
+  /** The keys it verifies with, per issuer: what the request path feeds from the table. */
+  readonly keys: KeyRing
   readonly stats: IssuerFetchStats
 }
 
-export interface TokenVerifierOptions {
-  /** Milliseconds since the epoch, for the cooldowns after a failed fetch; default Date.now (a seam for tests). */
-  readonly clock?: () => number
-}
+export type TokenVerifierOptions = Omit<KeyRingOptions, 'tableOnly'>
 
 /**
- * Builds the verifier for a config. JWKS sets live in the returned closure, so a warm container keeps its keys.
+ * Builds the verifier for a config. Its keys live in the returned closure (a KeyRing), so a warm container keeps them.
  */
-export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>, options: TokenVerifierOptions = {}): TokenVerifier {
+export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'> & Partial<Pick<Config, 'tableOnlyIssuers'>>,
+  options: TokenVerifierOptions = {}): TokenVerifier {
   const trusted = new Set(config.issuers)
-  const sources = new Map<string, SourceEntry>()
-  const stats: IssuerFetchStats = { discovery: 0, jwks: 0 }
-  const clock = options.clock ?? Date.now
-
-  async function discover (issuer: string): Promise<KeySource> {
-    stats.discovery++
-    try {
-      const response = await fetchCapped(`${issuer}/.well-known/openid-configuration`)
-      const doc: unknown = await response.json()
-      if (typeof doc !== 'object' || doc === null) throw new FetchRefused('the discovery document is not a JSON object')
-      const { issuer: named, jwks_uri: jwksUri } = doc as Record<string, unknown>
-      if (named !== issuer) throw new FetchRefused(`the discovery document names issuer ${JSON.stringify(named)}`)
-      if (typeof jwksUri !== 'string') throw new FetchRefused('the discovery document has no jwks_uri')
-      const jwks = new URL(jwksUri)
-      // The keys must come from the issuer's own origin: a discovery document cannot send us elsewhere.
-      if (jwks.origin !== new URL(issuer).origin) throw new FetchRefused(`jwks_uri ${jwksUri} is not on the issuer's origin`)
-      // jose waits out its cooldown only after a successful fetch; after a failed one it would fetch again for every
-      // request (an unknown kid, or no keys yet). So a failure starts our own cooldown, in which nothing is fetched.
-      let failedAt = -Infinity
-      const fetchKeys = async (url: string, init: { headers?: Headers; signal?: AbortSignal }): Promise<Response> => {
-        if (clock() - failedAt < JWKS_COOLDOWN_MS) throw new FetchRefused(`${url} failed less than ${JWKS_COOLDOWN_MS / 1000} s ago; not asking again yet`)
-        stats.jwks++
-        try {
-          const response = await fetchCapped(url, init)
-          const set: unknown = await response.clone().json()
-          if (typeof set !== 'object' || set === null || !Array.isArray((set as { keys?: unknown }).keys)) throw new FetchRefused(`${url} is not a JWK set`)
-          return response
-        }
-        catch (err) {
-          failedAt = clock()
-          throw err
-        }
-      }
-      const remote = createRemoteJWKSet(jwks, {
-        timeoutDuration: FETCH_TIMEOUT_MS,
-        cooldownDuration: JWKS_COOLDOWN_MS,
-        cacheMaxAge: JWKS_MAX_AGE_MS,
-        [customFetch]: fetchKeys,
-      })
-      const keys: JWTVerifyGetKey = async (header, token) => {
-        try { return await remote(header, token) }
-        catch (err) {
-          if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err
-          throw new Unavailable(`The token issuer's keys could not be fetched from ${issuer}; try again shortly.`, { cause: err })
-        }
-      }
-      return { keys }
-    }
-    catch (cause) {
-      const error = new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`,
-        { cause, detail: cause instanceof Error ? cause.message : String(cause) })
-      return { failedAt: clock(), error }
-    }
+  const ring = createKeyRing({ ...options, tableOnly: config.tableOnlyIssuers ?? [] })
+  /** jose's key lookup per set, so a warm container imports each key once. */
+  const lookups = new WeakMap<KeySet, JWTVerifyGetKey>()
+  const lookup = (set: KeySet): JWTVerifyGetKey => {
+    let found = lookups.get(set)
+    if (!found) lookups.set(set, found = createLocalJWKSet(set as unknown as JSONWebKeySet))
+    return found
   }
 
-  async function keysFor (issuer: string): Promise<JWTVerifyGetKey> {
-    // Decided synchronously, so a burst of requests after a failure's cooldown starts one discovery, not one each.
-    let entry = sources.get(issuer)
-    const settled = entry?.settled
-    if (!entry || (settled && 'failedAt' in settled && clock() - settled.failedAt > DISCOVERY_COOLDOWN_MS)) {
-      const fresh: SourceEntry = { pending: discover(issuer) }
-      fresh.pending.then(result => { fresh.settled = result }, () => undefined)
-      sources.set(issuer, fresh)
-      entry = fresh
-    }
-    const source = await entry.pending
-    if ('error' in source) throw source.error
-    return source.keys
-  }
-
-  const verify = async (jwt: string, now: Date): Promise<VerifiedToken> => {
+  function read (jwt: string): UnverifiedToken {
     if (Buffer.byteLength(jwt) > MAX_TOKEN_BYTES) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
     if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
     // base64url's last character may carry spare bits that decoders ignore: one signed token has up to 16 spellings.
@@ -146,33 +91,52 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
       if (err instanceof InvalidToken) throw err
       throw new InvalidToken('The ID token could not be decoded.', { cause: err })
     }
-    // Checked before any network call: discovery and keys are fetched only for configured issuers.
+    // Checked before any network call: keys are read or fetched only for configured issuers.
     const iss = payload.iss
     if (typeof iss !== 'string' || !trusted.has(iss)) {
       throw new InvalidToken(`The ID token's issuer ${JSON.stringify(iss)} is not trusted by this broker (BROKER_ISSUERS).`)
     }
-    const keys = await keysFor(iss)
-    let verified: JWTPayload
-    try {
-      ({ payload: verified } = await jwtVerify(jwt, keys, {
-        algorithms: ['RS256'],
-        issuer: iss,
-        audience: config.audience,
-        clockTolerance: LEEWAY_SECONDS,
-        currentDate: now,
-        // jti and sub too, but with the rest of GitLab's claims (claims.ts), so one answer names every one missing.
-        requiredClaims: ['exp', 'iat'],
-      }))
+    return { jwt, issuer: iss, kid: header.kid, payload }
+  }
+
+  async function verifyRead (token: UnverifiedToken, now: Date): Promise<VerifiedToken> {
+    const { jwt, issuer, payload } = token
+    const verifyWith = async (set: KeySet): Promise<JWTPayload> => {
+      try {
+        const { payload: verified } = await jwtVerify(jwt, lookup(set), {
+          algorithms: ['RS256'],
+          issuer,
+          audience: config.audience,
+          clockTolerance: LEEWAY_SECONDS,
+          currentDate: now,
+          // jti and sub too, but with the rest of GitLab's claims (claims.ts), so one answer names every one missing.
+          requiredClaims: ['exp', 'iat'],
+        })
+        return verified
+      }
+      catch (err) {
+        if (err instanceof errors.JWKSNoMatchingKey) throw err
+        throw translate(err, payload, config.audience)
+      }
     }
+    let verified: JWTPayload
+    try { verified = await verifyWith(await ring.current(issuer)) }
     catch (err) {
-      throw translate(err, payload, config.audience)
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err
+      // A kid the known keys lack: the issuer may have rotated. A newer set, if there is one, decides; else 401.
+      const newer = await ring.refresh(issuer, token.kid)
+      if (!newer) throw translate(err, payload, config.audience)
+      try { verified = await verifyWith(newer) }
+      catch (again) { throw translate(again, payload, config.audience) }
     }
     if (typeof verified.iat === 'number' && verified.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
       throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
     }
     return { claims: parseGitLabClaims(verified), sha256: sha256Hex(jwt) }
   }
-  return Object.assign(verify, { stats })
+
+  const verify = (jwt: string, now: Date) => verifyRead(read(jwt), now)
+  return Object.assign(verify, { read, verifyRead, keys: ring, stats: ring.stats })
 }
 
 /** A JOSE header or JWT claims set: UTF-8 JSON of an object (throws otherwise). */

@@ -19,7 +19,7 @@ import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-i
 import { CliError, print, printJson } from './output'
 import { formatPath } from './problems'
 import { addTargetOptions, checkTargetOptions, mappingAdmin, withTarget } from './target'
-import type { TargetOptions } from './target'
+import type { Target, TargetOptions } from './target'
 
 export type Candidate =
   | { scope: string; status: 'none' }
@@ -66,7 +66,7 @@ function verifierConfig (opts: ExplainOptions, env: NodeJS.ProcessEnv) {
       // A sandbox's issuer is http:// on loopback; elsewhere only if the broker's own switch says so.
       BROKER_ALLOW_HTTP_ISSUERS: opts.local ? 'true' : env.BROKER_ALLOW_HTTP_ISSUERS,
       ARC_ENV: opts.local ? 'testing' : opts.env,
-      BROKER_TABLE_MAPPINGS: 'unused', BROKER_TABLE_AUDIT: 'unused',
+      BROKER_TABLE_MAPPINGS: 'unused', BROKER_TABLE_AUDIT: 'unused', BROKER_TABLE_ISSUER_KEYS: 'unused',
     })
   }
   catch (e) {
@@ -89,12 +89,15 @@ function refused (e: BrokerError, opts: ExplainOptions): never {
   throw new CliError(`The broker would refuse this ${opts.token ? 'token' : 'claim set'} (${e.status} ${e.code}): ${e.message}${hint}`)
 }
 
-async function readClaims (opts: ExplainOptions, now: Date): Promise<{ claims: GitLabClaims; sha256?: string }> {
+async function readClaims (opts: ExplainOptions, now: Date, target: Target): Promise<{ claims: GitLabClaims; sha256?: string }> {
   if ((opts.token !== undefined) === Boolean(opts.claims)) throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
   if (opts.token !== undefined) {
-    // The broker's verifier (and jose with it) loads only to verify a token.
+    // The broker's verifier (and jose with it) loads only to verify a token. The keys it uses: those stored for the
+    // issuer (a GitLab the broker cannot reach has no others), else fetched from it. Read-only: what explain fetches is not stored.
     const { createTokenVerifier } = await import('../broker/token')
-    const verify = createTokenVerifier(verifierConfig(opts, process.env))
+    const { createIssuerKeysStore } = await import('../broker/issuer-keys')
+    const keys = target.tables.issuerKeys ? createIssuerKeysStore(target.db, target.tables.issuerKeys) : undefined
+    const verify = createTokenVerifier(verifierConfig(opts, process.env), keys ? { store: { ...keys, put: async () => undefined } } : {})
     try {
       const { claims, sha256 } = await verify(readToken(opts.token), now)
       return { claims, sha256 }
@@ -120,8 +123,8 @@ export async function explain (opts: ExplainOptions): Promise<void> {
   if (!ROLE_NAME.test(opts.role)) throw new CliError(`--role "${opts.role}" is not a role name the broker accepts (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).`)
   checkTargetOptions(opts)
   const now = new Date()
-  const { claims, sha256 } = await readClaims(opts, now)
   await withTarget(opts, async target => {
+    const { claims, sha256 } = await readClaims(opts, now, target)
     // The broker's own modules (and the AWS SDK they use) load here, not for --help.
     const { createMappingStore } = await import('../broker/mappings')
     const { countUses } = await import('../broker/audit')

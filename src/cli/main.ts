@@ -6,6 +6,7 @@ import { MappingInvalid } from '../broker/mapping'
 import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'
 import { registerExplain } from './explain'
+import { registerIssuers } from './issuers'
 import { registerMappings } from './mappings'
 import { CliError, EXIT_CONFLICT, err, say } from './output'
 import { registerStats } from './stats'
@@ -14,7 +15,7 @@ import { registerTrustPolicy } from './trust-policy'
 
 export function buildProgram (): Command {
   const program = new Command('tanuki-sts')
-    .description('Administer a tanuki-sts broker: mappings, explain, audit, stats, trust policies, local tokens.')
+    .description('Administer a tanuki-sts broker: mappings, explain, audit, stats, issuer keys, trust policies, local tokens.')
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nTables: --local (the running sandbox) or --region REGION --env staging|production (a deployed stack).\n' +
@@ -24,6 +25,7 @@ export function buildProgram (): Command {
   registerExplain(program)
   registerAudit(program)
   registerStats(program)
+  registerIssuers(program)
   registerTrustPolicy(program)
   registerToken(program)
   return program

@@ -16,7 +16,8 @@ export interface TargetOptions {
 
 export interface Target {
   readonly db: DynamoDBClient
-  readonly tables: { readonly mappings: string; readonly audit: string }
+  /** issuerKeys: undefined for a stack deployed before the table existed (only `issuers keys` needs it). */
+  readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys?: string }
   /** For messages: "the local sandbox (localhost:5555)", "production in us-east-1". */
   readonly label: string
   readonly local: boolean
@@ -54,9 +55,9 @@ export function appNameFromArc (cwd: string): string | undefined {
 }
 
 /** The stack Architect deploys `app` to for `env`, and the SSM parameters holding its table names. */
-export function stackParameters (app: string, env: string): { stack: string; mappings: string; audit: string } {
+export function stackParameters (app: string, env: string): { stack: string; mappings: string; audit: string; issuerKeys: string } {
   const stack = toLogicalId(`${app}-${env}`)
-  return { stack, mappings: `/${stack}/tables/mappings`, audit: `/${stack}/tables/audit` }
+  return { stack, mappings: `/${stack}/tables/mappings`, audit: `/${stack}/tables/audit`, issuerKeys: `/${stack}/tables/issuer-keys` }
 }
 
 /** The flags that name these tables again, for a command a message suggests: `--local`, `--region R --env E [--app A]`. */
@@ -111,7 +112,10 @@ async function openLocal (opts: TargetOptions, env: NodeJS.ProcessEnv, cwd: stri
   const label = `the local sandbox (localhost:${port})`
   explainFailures(db, label, `is the sandbox running (npm start)? Set ARC_TABLES_PORT if it uses another port; app "${app}" (--app).`)
   // Sandbox names its tables `${app}-staging-${name}`.
-  return { db, tables: { mappings: `${app}-staging-mappings`, audit: `${app}-staging-audit` }, label, local: true, close: () => db.destroy() }
+  return {
+    db, tables: { mappings: `${app}-staging-mappings`, audit: `${app}-staging-audit`, issuerKeys: `${app}-staging-issuer-keys` },
+    label, local: true, close: () => db.destroy(),
+  }
 }
 
 async function openDeployed (opts: TargetOptions & { region: string; env: string }, cwd: string): Promise<Target> {
@@ -122,7 +126,7 @@ async function openDeployed (opts: TargetOptions & { region: string; env: string
   const ssm = new SSMClient({ region: opts.region, maxAttempts: 3 })
   let values: Map<string, string>
   try {
-    const result = await ssm.send(new GetParametersCommand({ Names: [params.mappings, params.audit] }))
+    const result = await ssm.send(new GetParametersCommand({ Names: [params.mappings, params.audit, params.issuerKeys] }))
     values = new Map((result.Parameters ?? []).map(p => [p.Name ?? '', p.Value ?? '']))
   }
   catch (e) {
@@ -147,7 +151,8 @@ async function openDeployed (opts: TargetOptions & { region: string; env: string
   const label = `${app} ${where}`
   explainFailures(db, label, 'check the region and that the stack is deployed.')
   return {
-    db, tables: { mappings: values.get(params.mappings) as string, audit: values.get(params.audit) as string },
+    db,
+    tables: { mappings: values.get(params.mappings) as string, audit: values.get(params.audit) as string, issuerKeys: values.get(params.issuerKeys) || undefined },
     label, local: false, close: () => db.destroy(),
   }
 }

@@ -62,6 +62,8 @@ export interface StackOptions {
   stsPort: number
   audience: string
   issuerKeyFile?: string
+  /** More issuers the broker trusts, after the local issuer (e.g. one it cannot reach, with BROKER_TABLE_ONLY_ISSUERS). */
+  extraIssuers?: readonly string[]
   /** Extra or overriding Lambda environment variables. */
   env?: Record<string, string>
   quiet?: boolean
@@ -71,7 +73,7 @@ export interface LocalStack {
   readonly brokerUrl: string
   readonly issuer: LocalIssuer
   readonly sts: LocalSts
-  readonly tables: { readonly mappings: string; readonly audit: string }
+  readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
   readonly dynamoEndpoint: string
   /** Sandbox's event bus: `{ name, payload }` posted here is delivered to that @events Lambda, as SNS would deliver it. */
   readonly eventsUrl: string
@@ -92,7 +94,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
   const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
   const sts = await startLocalSts({ port: o.stsPort, principals: [LOCAL_BROKER_PRINCIPAL] })
   const lambdaEnv = {
-    BROKER_ISSUERS: issuer.url,
+    BROKER_ISSUERS: [issuer.url, ...o.extraIssuers ?? []].join(','),
     BROKER_AUDIENCE: o.audience,
     BROKER_ALLOW_HTTP_ISSUERS: 'true',
     BROKER_STS_ENDPOINT: sts.url,
@@ -116,7 +118,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     brokerUrl: `http://localhost:${o.httpPort}`,
     issuer,
     sts,
-    tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` },
+    tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit`, issuerKeys: `${APP}-staging-issuer-keys` },
     dynamoEndpoint: `http://localhost:${o.tablesPort}`,
     eventsUrl: `http://${LOOPBACK}:${o.eventsPort}/events`,
     lambdaEnv,

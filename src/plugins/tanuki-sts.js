@@ -27,7 +27,9 @@ function stsStatement (targetRoles) {
 }
 
 const EVENTS_TOPIC = 'CredentialsIssuedEventTopic'
-const TABLES = ['MappingsTable', 'AuditTable']
+const TABLES = ['MappingsTable', 'AuditTable', 'IssuerKeysTable']
+/** The attributes of an issuer-keys item (src/broker/issuer-keys.ts, KEYS_ITEM_ATTRIBUTES): all the broker may write there. */
+const ISSUER_KEYS_ATTRIBUTES = ['issuer', 'jwks', 'source', 'fetchedAt', 'updatedBy']
 
 const tableArn = (logicalId, suffix = '') => ({
   'Fn::Sub': [`arn:aws:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/\${tablename}${suffix}`, { tablename: { Ref: logicalId } }],
@@ -35,12 +37,23 @@ const tableArn = (logicalId, suffix = '') => ({
 
 /**
  * Least privilege on the tables, in place of Architect's `dynamodb:*`: the broker only reads mappings (admins write
- * them with their own credentials), and only appends to and annotates the audit table — it can never delete a record.
+ * them with their own credentials), only appends to and annotates the audit table — it can never delete a record —
+ * and in the issuer-keys table reads items and puts key items (the sets it fetched from an issuer), nothing else.
+ * Whoever can put a key item can mint tokens the broker accepts (SECURITY.md): no other role of the stack may.
  */
 function dynamoStatements () {
   return [
     // Query: the roles mapped at a project's scopes, read only to word a "no mapping" denial (mapped-roles.ts).
     { Sid: 'ReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'], Resource: [tableArn('MappingsTable')] },
+    { Sid: 'ReadIssuerKeys', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('IssuerKeysTable')] },
+    {
+      Sid: 'StoreFetchedIssuerKeys',
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem'],
+      Resource: [tableArn('IssuerKeysTable')],
+      // Only items of the key-item shape: a PutItem naming any other attribute is refused.
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ISSUER_KEYS_ATTRIBUTES } },
+    },
     {
       Sid: 'AppendAudit',
       Effect: 'Allow',
@@ -51,7 +64,7 @@ function dynamoStatements () {
       Sid: 'NeverDelete',
       Effect: 'Deny',
       Action: ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive'],
-      Resource: [tableArn('MappingsTable'), tableArn('AuditTable')],
+      Resource: [tableArn('MappingsTable'), tableArn('AuditTable'), tableArn('IssuerKeysTable')],
     },
   ]
 }
@@ -387,6 +400,7 @@ function start ({ arc, cloudformation }) {
       ...props.Environment.Variables,
       BROKER_TABLE_MAPPINGS: { Ref: 'MappingsTable' },
       BROKER_TABLE_AUDIT: { Ref: 'AuditTable' },
+      BROKER_TABLE_ISSUER_KEYS: { Ref: 'IssuerKeysTable' },
       BROKER_EVENTS_TOPIC: { Ref: EVENTS_TOPIC },
     }
   }

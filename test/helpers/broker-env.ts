@@ -20,7 +20,7 @@ export interface BrokerEnv {
   readonly issuer: LocalIssuer
   readonly sts: LocalSts
   readonly db: DynamoDBClient
-  readonly tables: { readonly mappings: string; readonly audit: string }
+  readonly tables: { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
   /** Sandbox's event bus (what the credentials Lambdas publish to): `{ name, payload }` reaches that @events Lambda. */
   readonly eventsUrl: string
   /** The sandbox's local DynamoDB port: what `tanuki-sts --local` needs as ARC_TABLES_PORT. */
@@ -30,6 +30,8 @@ export interface BrokerEnv {
   mint (claims?: Record<string, unknown>, opts?: MintOptions): Promise<string>
   putMapping (raw: Record<string, unknown>): Promise<void>
   auditRecords (): Promise<AuditRecord[]>
+  /** Empties the issuer-keys table: the next container finds no keys stored, as on a first deploy. */
+  forgetIssuerKeys (): Promise<void>
   reset (): Promise<void>
   stop (): Promise<void>
 }
@@ -38,6 +40,8 @@ export interface BrokerEnvOptions {
   httpPort?: number
   /** Extra or overriding Lambda environment variables. */
   env?: Record<string, string>
+  /** More issuers the broker trusts, after the local issuer. */
+  extraIssuers?: readonly string[]
 }
 
 let captured: string[] | undefined
@@ -85,6 +89,7 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
     stsPort: 0,
     audience: AUDIENCE,
     ...(options.env && { env: options.env }),
+    ...(options.extraIssuers && { extraIssuers: options.extraIssuers }),
   })
   const { issuer, sts, tables } = stack
   const db = createDynamoClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint })
@@ -106,6 +111,11 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
       await admin.put(mapping, current === undefined ? undefined : { updatedAt: 'updatedAt' in current ? current.updatedAt : undefined })
     },
     auditRecords: async () => (await scanAll(db, tables.audit)) as unknown as AuditRecord[],
+    async forgetIssuerKeys () {
+      for (const item of await scanAll(db, tables.issuerKeys)) {
+        await db.send(new DeleteItemCommand({ TableName: tables.issuerKeys, Key: { issuer: { S: String(item.issuer) } } }))
+      }
+    },
     async reset () {
       for (const [table, keys] of [[tables.mappings, ['scope', 'role']], [tables.audit, ['pk', 'sk']]] as const) {
         for (const item of await scanAll(db, table)) {

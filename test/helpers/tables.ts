@@ -13,7 +13,7 @@ import type { Arc } from '../../src/cli/app-arc'
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite: (o: { createTableMs: number }) => Server = require('dynalite')
 
-export interface TableNames { readonly mappings: string; readonly audit: string }
+export interface TableNames { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
 
 export interface LocalTables {
   readonly endpoint: string
@@ -72,7 +72,7 @@ export async function createTables (db: DynamoDBClient, names: TableNames): Prom
   for (const input of tableSchemas(names)) await db.send(new CreateTableCommand(input))
 }
 
-/** dynalite on loopback (port 0: any free one) with the two tables created. */
+/** dynalite on loopback (port 0: any free one) with the tables created. */
 export async function startTables (names: TableNames, port = 0): Promise<LocalTables> {
   const server = dynalite({ createTableMs: 0 })
   await new Promise<void>((resolve, reject) => {

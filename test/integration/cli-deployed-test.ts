@@ -15,8 +15,12 @@ import { startTables } from '../helpers/tables'
 import type { LocalTables } from '../helpers/tables'
 
 /** What CloudFormation named the staging stack's tables, and where Architect wrote those names. */
-const PHYSICAL = { mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S' }
-const PARAMETERS = { '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit }
+const PHYSICAL = {
+  mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S', issuerKeys: 'TanukiStsStaging-IssuerKeysTable-3D4F5G6H7J8K',
+}
+const PARAMETERS = {
+  '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit, '/TanukiStsStaging/tables/issuer-keys': PHYSICAL.issuerKeys,
+}
 /** The admin's credentials (in a pipeline: the ones the broker issued to the apply job). */
 const ADMIN = { accessKeyId: 'AKIAADMINFORTESTS001', secretAccessKey: 'admin-secret-for-tests-only' }
 const SCOPE = 'https://gitlab.example.com/acme/payments/api'
@@ -134,6 +138,22 @@ test('no AWS credentials, or no right to read SSM: says which, writes nothing', 
   t.notOk(`${bare.stderr}${denied.stderr}`.includes('    at '), 'without a stack trace')
   t.notOk(`${bare.stderr}${denied.stderr}`.includes(ADMIN.secretAccessKey), 'and without a secret')
   t.equal(await mappingItems(), before, 'nothing was written')
+})
+
+test('issuers keys push stores a key set in the stack\'s issuer-keys table (named by SSM), and list reads it back', async t => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const file = join(dir, 'jwks.json')
+  writeFileSync(file, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'gitlab-internal-1', use: 'sig', alg: 'RS256' }] }))
+  const push = await cli(['issuers', 'keys', 'push', '--issuer', 'https://gitlab.internal.example', '--from-file', file, ...deployed, '--actor', 'pipeline'])
+  const { Items } = await tables.db.send(new ScanCommand({ TableName: PHYSICAL.issuerKeys }))
+  const list = await cli(['issuers', 'keys', 'list', ...deployed, '--json'])
+  t.plan(4)
+  t.equal(push.code, 0, `push succeeds${push.code ? `: ${push.stderr}` : ''}`)
+  t.deepEqual(Items?.map(i => [i.issuer?.S, i.updatedBy?.S]), [['https://gitlab.internal.example', 'pipeline']], 'the item is in the stack\'s physical issuer-keys table')
+  t.deepEqual((JSON.parse(list.stdout) as Array<{ issuer: string; keys: Array<{ kid: string }> }>).map(e => [e.issuer, e.keys.map(k => k.kid)]),
+    [['https://gitlab.internal.example', ['gitlab-internal-1']]], 'list reads it back')
+  t.equal(aws.calls.rejected, 0, 'every SSM signature verified')
 })
 
 test('trust-policy: stdout is the policy document alone, the notes go to stderr', async t => {

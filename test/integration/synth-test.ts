@@ -5,12 +5,13 @@ import { join } from 'node:path'
 import test from 'tape'
 import { ALL_OPTIONS, withOptions } from '../../scripts/check-template'
 import { synth } from '../../scripts/synth'
+import { KEYS_ITEM_ATTRIBUTES } from '../../src/broker/issuer-keys'
 import { readTargetRoles } from '../../src/cli/target-roles'
 import { ROOT } from '../helpers/broker-env'
 
 type Template = Awaited<ReturnType<typeof synth>>
 type Props = Record<string, unknown>
-interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown }
+interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }
 
 /** `target-roles ...` under `@tanuki-sts` in app.arc: what the broker's Lambda role may assume. */
 const configuredTargetRoles = (): string[] => readTargetRoles(ROOT) ?? []
@@ -55,6 +56,27 @@ for (const stage of ['staging', 'production'] as const) {
       'mappings: the candidate scopes\' items, and the roles at them (for a "no mapping" denial\'s message)')
   })
 
+  test(`${stage}: in the issuer-keys table the Lambda role reads items and puts key items, and nothing else; no other role touches it`, async t => {
+    const tmpl = templates[stage]!
+    const statementsOf = (role: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
+      .flatMap(p => p.PolicyDocument.Statement)
+    const onKeys = (s: Statement) => JSON.stringify(s.Resource).includes('IssuerKeysTable')
+    const allowed = statementsOf('Role').filter(s => s.Effect === 'Allow' && onKeys(s))
+    t.deepEqual(allowed.flatMap(s => [s.Action].flat()).sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      'GetItem and BatchGetItem (read with the mappings), PutItem (a set fetched from an issuer)')
+    const put = allowed.find(s => [s.Action].flat().includes('dynamodb:PutItem'))
+    t.deepEqual(put?.Resource, [{ 'Fn::Sub': ['arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tablename}', { tablename: { Ref: 'IssuerKeysTable' } }] }],
+      'PutItem on the issuer-keys table alone')
+    t.deepEqual(put?.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...KEYS_ITEM_ATTRIBUTES] } },
+      'and only for items with a key item\'s attributes (src/broker/issuer-keys.ts)')
+    const denied = statementsOf('Role').filter(s => s.Effect === 'Deny' && onKeys(s)).flatMap(s => [s.Action].flat())
+    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable'].every(a => denied.includes(a)), 'deleting items or the table is denied outright')
+    for (const role of ['PlainRole', 'EventsRole']) t.notOk(statementsOf(role).some(onKeys), `${role}: no access to issuer keys`)
+    t.deepEqual(resource(tmpl, 'IssuerKeysTable')?.Properties.KeySchema, [{ AttributeName: 'issuer', KeyType: 'HASH' }], 'the table is keyed by issuer')
+    t.deepEqual(resource(tmpl, 'IssuerKeysParam')?.Properties.Name, { 'Fn::Sub': ['/${AWS::StackName}/tables/${tablename}', { tablename: 'issuer-keys' }] },
+      'its name is published where the CLI looks (/<stack>/tables/issuer-keys)')
+  })
+
   test(`${stage}: the mappings and audit tables, the byProject index, and TTL on audit records`, async t => {
     const tmpl = templates[stage]!
     const mappings = resource(tmpl, 'MappingsTable')
@@ -70,10 +92,10 @@ for (const stage of ['staging', 'production'] as const) {
     t.notOk(mappings?.Properties.TimeToLiveSpecification, 'mappings do not expire')
   })
 
-  test(`${stage}: both tables are kept when CloudFormation would delete or replace them`, async t => {
+  test(`${stage}: the tables are kept when CloudFormation would delete or replace them`, async t => {
     // A replacement moves the stack to new, empty tables and deletes the old ones afterwards, where a failure rolls
     // nothing back: only Retain keeps the mappings and the audit trail. A stack deletion would drop them too.
-    for (const name of ['MappingsTable', 'AuditTable']) {
+    for (const name of ['MappingsTable', 'AuditTable', 'IssuerKeysTable']) {
       const table = templates[stage]!.Resources[name] as { DeletionPolicy?: unknown; UpdateReplacePolicy?: unknown } | undefined
       t.equal(table?.DeletionPolicy, 'Retain', `${name}: DeletionPolicy Retain (stack deletion, a failed first create's rollback)`)
       t.equal(table?.UpdateReplacePolicy, 'Retain', `${name}: UpdateReplacePolicy Retain (a replacing update)`)
@@ -81,7 +103,7 @@ for (const stage of ['staging', 'production'] as const) {
   })
 
   test(`${stage}: the tables have deletion protection and point-in-time recovery`, async t => {
-    for (const name of ['MappingsTable', 'AuditTable']) {
+    for (const name of ['MappingsTable', 'AuditTable', 'IssuerKeysTable']) {
       const props = resource(templates[stage]!, name)?.Properties
       t.equal(props?.DeletionProtectionEnabled, true, `${name}: DeleteTable is refused until protection is turned off`)
       t.deepEqual(props?.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true }, `${name}: restorable to any second of 35 days`)
@@ -125,14 +147,15 @@ for (const stage of ['staging', 'production'] as const) {
     t.deepEqual(buckets.map(([name]) => name), [], 'no S3 resources')
   })
 
-  test(`${stage}: every function gets both table names and the events topic, and runs nodejs22.x`, async t => {
+  test(`${stage}: every function gets the table names and the events topic, and runs nodejs22.x`, async t => {
     const fns = functions(templates[stage]!)
     t.equal(fns.length, 5, 'five functions: four routes and the event')
     for (const [name, fn] of fns) {
       const props = fn.Properties as { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } }
       const vars = props.Environment?.Variables ?? {}
       t.equal(props.Runtime, 'nodejs22.x', `${name}: nodejs22.x`)
-      t.deepEqual([vars.BROKER_TABLE_MAPPINGS, vars.BROKER_TABLE_AUDIT], [{ Ref: 'MappingsTable' }, { Ref: 'AuditTable' }], `${name}: BROKER_TABLE_MAPPINGS and BROKER_TABLE_AUDIT`)
+      t.deepEqual([vars.BROKER_TABLE_MAPPINGS, vars.BROKER_TABLE_AUDIT, vars.BROKER_TABLE_ISSUER_KEYS], [{ Ref: 'MappingsTable' }, { Ref: 'AuditTable' }, { Ref: 'IssuerKeysTable' }],
+        `${name}: BROKER_TABLE_MAPPINGS, BROKER_TABLE_AUDIT and BROKER_TABLE_ISSUER_KEYS`)
       t.deepEqual(vars.BROKER_EVENTS_TOPIC, { Ref: 'CredentialsIssuedEventTopic' }, `${name}: BROKER_EVENTS_TOPIC, the credentials-issued topic`)
       t.equal(vars.ARC_ENV, stage, `${name}: ARC_ENV ${stage}`)
     }

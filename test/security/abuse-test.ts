@@ -6,7 +6,7 @@ import test from 'tape'
 import type { AuditRecord } from '../../src/broker/audit'
 import { LEEWAY_SECONDS } from '../../src/broker/token'
 import type { IssuerMode } from '../../src/local/issuer'
-import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
+import { ROLE_ARN, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { attackerKey, decode, signRs256 } from './helpers/forge'
 import { call, countingDb, eventBus, inProcess, sleep } from './helpers/harness'
@@ -105,8 +105,9 @@ test('replay after maxTokenAge (sandbox): the same token is refused once it is o
   t.equal((await env.auditRecords()).filter(r => r.condition === 'maxTokenAge').length, 2, 'both refusals audited, naming maxTokenAge')
 })
 
-test('a flood of tokens that do not verify costs one discovery, one JWKS fetch, and no DynamoDB or STS call', async t => {
+test('a flood of tokens that do not verify costs one discovery, one JWKS fetch, the keys\' read and write, and no STS call', async t => {
   await fresh(mapping())
+  await env.forgetIssuerKeys()
   const { db, sent } = countingDb(env)
   const broker = await inProcess(env, witness, { db })
   const good = await env.mint()
@@ -129,14 +130,17 @@ test('a flood of tokens that do not verify costs one discovery, one JWKS fetch, 
   t.equal(env.issuer.stats.discovery - issuerBefore.discovery, 1, 'the issuer counted one discovery request')
   t.equal(env.issuer.stats.jwks - issuerBefore.jwks, 1, 'and one JWKS request')
   t.equal(env.issuer.stats.elsewhere, 0, 'nothing was fetched from a URL a token named')
-  t.deepEqual(sent, {}, 'no DynamoDB command at all: no mapping read, no audit write')
+  t.deepEqual(sent, { BatchGetItemCommand: 1, PutItemCommand: 1 },
+    'one DynamoDB read (the cold container\'s: its issuer\'s keys, none stored, with the first token\'s mappings) and one write (the keys it fetched)')
+  t.deepEqual((await scanAll(env.db, env.tables.issuerKeys)).map(i => i.issuer), [env.issuer.url], 'that write is the issuer\'s keys item')
   t.deepEqual(await env.auditRecords(), [], 'the audit table is empty')
   t.equal(env.sts.calls.AssumeRole, 0, 'no AssumeRole')
   t.equal((await broker.handle({ token: good })).status, 200, 'and a valid token still gets credentials')
 })
 
-test('a flood while discovery fails costs one fetch per cooldown, and the broker recovers after it', async t => {
+test('no keys stored: a flood while discovery fails costs one fetch per cooldown, and the broker recovers after it', async t => {
   await fresh(mapping())
+  await env.forgetIssuerKeys()
   let offset = 0
   const broker = await inProcess(env, witness, { clock: () => Date.now() + offset })
   const token = await env.mint()
@@ -157,8 +161,9 @@ test('a flood while discovery fails costs one fetch per cooldown, and the broker
   finally { env.issuer.setMode('normal') }
 })
 
-test('a flood while the JWKS endpoint fails (no keys cached) costs one JWKS fetch per cooldown', async t => {
+test('a flood while the JWKS endpoint fails (no keys stored or cached) costs one JWKS fetch per cooldown', async t => {
   await fresh(mapping())
+  await env.forgetIssuerKeys()
   let offset = 0
   const broker = await inProcess(env, witness, { clock: () => Date.now() + offset })
   const token = await env.mint()
@@ -187,6 +192,7 @@ test('discovery documents that would send the broker elsewhere, or are too big o
     ['slow', 'no answer (timeout)'],
   ]
   for (const [mode, what] of modes) {
+    await env.forgetIssuerKeys()
     let offset = 0
     const broker = await inProcess(env, witness, { clock: () => Date.now() + offset })
     const elsewhere = env.issuer.stats.elsewhere

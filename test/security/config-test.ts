@@ -5,7 +5,7 @@ import { MISCONFIGURED } from '../../src/broker/errors'
 import { createCredentialsHandler, wire } from '../../src/broker/http'
 import { candidateScopes } from '../../src/broker/scope'
 
-const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a' }
+const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k' }
 
 function errorOf (env: Record<string, string>): string {
   try { loadConfig(env); return 'ok' }

@@ -22,7 +22,7 @@ test('a valid token: 503 unavailable in every format, nothing issued', async t =
   const json = await call(env, witness, { token: await env.mint() })
   t.equal(json.status, 503, `json: 503 in ${Date.now() - started} ms`)
   t.equal(json.body.error, 'unavailable', 'json: unavailable')
-  t.match(String(json.body.message), /mappings table could not be reached; no credentials were issued/, 'json: says which store and that nothing was issued')
+  t.match(String(json.body.message), /mappings and issuer-keys tables could not be reached; no credentials were issued/, 'json: says which store and that nothing was issued')
 
   const shell = await call(env, witness, { token: await env.mint(), query: 'role=deploy&format=shell' })
   t.equal(shell.status, 503, 'shell: 503')
@@ -37,9 +37,15 @@ test('a valid token: 503 unavailable in every format, nothing issued', async t =
   t.deepEqual(await env.auditRecords(), [], 'nothing was written anywhere')
 })
 
-test('token failures are still 401 (verified before any DynamoDB call), and healthz stays up', async t => {
+test('tokens refused before any I/O are still 401 and 413; others need the issuer\'s keys from DynamoDB: 503; healthz stays up', async t => {
+  const untrusted = await call(env, witness, { token: await env.mint({ iss: 'https://gitlab.evil.example' }) })
+  t.equal(untrusted.status, 401, 'an untrusted issuer: 401, not 503')
+  t.equal((await call(env, witness, { token: 'not.a.jwt!' })).status, 401, 'not a JWT: 401')
+  t.equal((await call(env, witness, { token: 'a'.repeat(9000) })).status, 413, 'too large: 413')
+  // A cold container reads its issuer's keys with the mappings: with neither readable, it cannot tell a bad signature
+  // or audience from a good one, and answers what it can say truthfully.
   const r = await call(env, witness, { token: await env.mint({}, { audience: 'https://sts.evil.example' }) })
-  t.equal(r.status, 401, 'a wrong audience: 401, not 503')
+  t.equal(r.status, 503, 'a wrong audience, keys unreadable: 503 unavailable')
   const health = await fetch(`${env.url}/healthz`)
   t.equal(health.status, 200, 'healthz: 200 (the configuration is valid)')
 })

@@ -161,12 +161,13 @@ test('the audit write fails for a maxUses mapping and for a denial: 503, never 2
 })
 
 test('the mapping read fails (unreachable): 503, nothing recorded', async t => {
+  // A cold container reads its mappings with its issuer's keys, in one BatchGetItem: the answer names both tables.
   await fresh()
   const { db } = await faultyDb('unreachable', env.tables.mappings, 'BatchGetItemCommand')
   const broker = await inProcess(env, witness, { db })
   const r = await broker.handle({ token: await env.mint() })
   t.equal(r.status, 503, '503')
-  t.match(String(r.body.message), /mappings table could not be reached/, 'names the mappings table')
+  t.match(String(r.body.message), /mappings and issuer-keys tables could not be reached/, 'names the tables')
   t.deepEqual(await env.auditRecords(), [], 'nothing was recorded')
 })
 
@@ -193,17 +194,22 @@ test('STS or DynamoDB accepts the connection and never answers: 502 or 503 well 
 
 // ---- The issuer's JWKS -------------------------------------------------------------------------------------------
 
-test('the JWKS endpoint goes down: cached keys still verify; a cold broker answers 503', async t => {
+test('the JWKS endpoint goes down: known keys still verify, warm or cold; only a broker with no keys stored answers 503', async t => {
   await fresh()
+  await env.forgetIssuerKeys()
   const warm = await inProcess(env, witness)
-  t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'a warm broker issues (keys now cached)')
+  t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'a warm broker issues (keys fetched, kept and stored)')
   env.issuer.setMode('jwks-down')
   try {
-    t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'JWKS down: the warm broker still issues from its cached keys')
+    t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'JWKS down: the warm broker still issues from its keys')
     t.deepEqual(warm.verifier.stats, { discovery: 1, jwks: 1 }, 'without fetching again')
     const cold = await inProcess(env, witness)
-    const r = await cold.handle({ token: await env.mint() })
-    t.equal(r.status, 503, 'a cold broker: 503')
+    t.equal((await cold.handle({ token: await env.mint() })).status, 200, 'a cold broker issues with the keys from the table')
+    t.deepEqual(cold.verifier.stats, { discovery: 0, jwks: 0 }, 'without asking the issuer')
+    await env.forgetIssuerKeys()
+    const bare = await inProcess(env, witness)
+    const r = await bare.handle({ token: await env.mint() })
+    t.equal(r.status, 503, 'a cold broker with no keys stored: 503')
     t.equal(r.body.error, 'unavailable', 'unavailable, not invalid_token')
   }
   finally { env.issuer.setMode('normal') }

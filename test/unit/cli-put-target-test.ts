@@ -61,7 +61,9 @@ test('targetFlags: the flags that name the same tables again, for a command a me
 test('deployed tables are found where Architect publishes them', t => {
   t.plan(4)
   t.equal(toLogicalId('tanuki-sts-staging'), 'TanukiStsStaging', 'the stack name of staging')
-  t.deepEqual(stackParameters('tanuki-sts', 'production'), { stack: 'TanukiStsProduction', mappings: '/TanukiStsProduction/tables/mappings', audit: '/TanukiStsProduction/tables/audit' }, 'the SSM parameters')
+  t.deepEqual(stackParameters('tanuki-sts', 'production'), {
+    stack: 'TanukiStsProduction', mappings: '/TanukiStsProduction/tables/mappings', audit: '/TanukiStsProduction/tables/audit', issuerKeys: '/TanukiStsProduction/tables/issuer-keys',
+  }, 'the SSM parameters')
   t.equal(appNameFromArc(ROOT), 'tanuki-sts', 'the app name comes from app.arc')
   t.equal(appNameFromArc('/nonexistent'), undefined, 'no app.arc, no name')
 })

@@ -6,10 +6,12 @@ import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { createAuditStore } from '../../../src/broker/audit'
+import { createBatchReader } from '../../../src/broker/batch-read'
 import { loadConfig } from '../../../src/broker/config'
 import { createDynamoClient } from '../../../src/broker/dynamo'
 import { createExchange } from '../../../src/broker/exchange'
 import { createCredentialsHandler } from '../../../src/broker/http'
+import { createIssuerKeysStore } from '../../../src/broker/issuer-keys'
 import { log } from '../../../src/broker/log'
 import { createMappedRoles } from '../../../src/broker/mapped-roles'
 import { createMappingStore } from '../../../src/broker/mappings'
@@ -18,6 +20,7 @@ import type { HttpEvent } from '../../../src/broker/request'
 import { createStsPort } from '../../../src/broker/sts'
 import { createTokenVerifier } from '../../../src/broker/token'
 import type { TokenVerifier } from '../../../src/broker/token'
+import { createVerifyAndFind } from '../../../src/broker/verify-and-find'
 import { AUDIENCE } from '../../helpers/broker-env'
 import type { BrokerEnv } from '../../helpers/broker-env'
 import type { Witness } from './witness'
@@ -67,6 +70,7 @@ export function brokerVars (env: BrokerEnv, extra: Record<string, string> = {}):
     BROKER_DYNAMODB_ENDPOINT: `http://localhost:${env.tablesPort}`,
     BROKER_TABLE_MAPPINGS: env.tables.mappings,
     BROKER_TABLE_AUDIT: env.tables.audit,
+    BROKER_TABLE_ISSUER_KEYS: env.tables.issuerKeys,
     AWS_REGION: 'us-east-1',
     ...extra,
   }
@@ -86,11 +90,10 @@ export async function inProcess (env: BrokerEnv, witness: Witness, o: { db?: Dyn
   const bus = await eventBus()
   const config = loadConfig(brokerVars(env, o.vars))
   const db = o.db ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint })
-  const verifier = createTokenVerifier(config, { ...(o.clock && { clock: o.clock }) })
+  const verifier = createTokenVerifier(config, { store: createIssuerKeysStore(db, config.tables.issuerKeys), log, ...(o.clock && { clock: o.clock }) })
   const exchange = createExchange({
     config,
-    verifyToken: verifier,
-    mappings: createMappingStore(db, config.tables.mappings),
+    verifyAndFind: createVerifyAndFind({ verifier, mappings: createMappingStore(db, config.tables.mappings), readTogether: createBatchReader(db, config.tables) }),
     mappedRoles: createMappedRoles(db, config.tables.mappings),
     audit: createAuditStore(db, config.tables.audit),
     sts: createStsPort({ region: config.region, endpoint: config.stsEndpoint }),
