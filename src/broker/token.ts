@@ -1,5 +1,5 @@
 // Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
-// The only file that imports jose. What the verified claims may do is policy.ts's.
+// The only file that imports jose (the console's sign-in ID tokens go through the same rules). What claims may do is policy.ts's.
 import { createHash } from 'node:crypto'
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
@@ -9,11 +9,12 @@ import type { Config } from './config'
 import { InvalidToken, PayloadTooLarge, Unavailable } from './errors'
 import { FETCH_TIMEOUT_MS, FetchRefused, fetchCapped } from './fetch-capped'
 
-export interface VerifiedToken {
-  readonly claims: GitLabClaims
+export interface Verified<C> {
+  readonly claims: C
   /** SHA-256 of the token (hex): what the audit record keeps instead of the token. */
   readonly sha256: string
 }
+export type VerifiedToken = Verified<GitLabClaims>
 
 /** GitLab ID tokens are 1-2 KiB; a header cap well above that and well below API Gateway's. */
 export const MAX_TOKEN_BYTES = 8192
@@ -36,10 +37,11 @@ interface SourceEntry { readonly pending: Promise<KeySource>; settled?: KeySourc
 /** Where the broker's fetches of issuer documents go; a seam for tests and benchmarks to count them. */
 export interface IssuerFetchStats { discovery: number; jwks: number }
 
-export interface TokenVerifier {
-  (jwt: string, now: Date): Promise<VerifiedToken>
+export interface JwtVerifier<C> {
+  (jwt: string, now: Date): Promise<Verified<C>>
   readonly stats: IssuerFetchStats
 }
+export type TokenVerifier = JwtVerifier<GitLabClaims>
 
 export interface TokenVerifierOptions {
   /** Milliseconds since the epoch, for the cooldowns after a failed fetch; default Date.now (a seam for tests). */
@@ -47,9 +49,19 @@ export interface TokenVerifierOptions {
 }
 
 /**
- * Builds the verifier for a config. JWKS sets live in the returned closure, so a warm container keeps its keys.
+ * Builds the verifier of GitLab CI ID tokens for a config. JWKS sets live in the returned closure, so a warm container
+ * keeps its keys.
  */
 export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>, options: TokenVerifierOptions = {}): TokenVerifier {
+  return createJwtVerifier(config, parseGitLabClaims, options)
+}
+
+/**
+ * The same verifier for any ID token of a trusted issuer: every rule above, then `readClaims` checks the claim set's
+ * shape (GitLab CI's, or the console's sign-in claims) and throws InvalidToken when it is not one it accepts.
+ */
+export function createJwtVerifier<C> (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'>,
+  readClaims: (payload: Record<string, unknown>) => C, options: TokenVerifierOptions = {}): JwtVerifier<C> {
   const trusted = new Set(config.issuers)
   const sources = new Map<string, SourceEntry>()
   const stats: IssuerFetchStats = { discovery: 0, jwks: 0 }
@@ -121,7 +133,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     return source.keys
   }
 
-  const verify = async (jwt: string, now: Date): Promise<VerifiedToken> => {
+  const verify = async (jwt: string, now: Date): Promise<Verified<C>> => {
     if (Buffer.byteLength(jwt) > MAX_TOKEN_BYTES) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
     if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
     // base64url's last character may carry spare bits that decoders ignore: one signed token has up to 16 spellings.
@@ -170,7 +182,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     if (typeof verified.iat === 'number' && verified.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
       throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
     }
-    return { claims: parseGitLabClaims(verified), sha256: sha256Hex(jwt) }
+    return { claims: readClaims(verified), sha256: sha256Hex(jwt) }
   }
   return Object.assign(verify, { stats })
 }

@@ -10,7 +10,8 @@ function value (v: unknown): string {
   return JSON.stringify(v)
 }
 
-function denialText (d: Denial): string {
+/** A denial in words, as the verdict line says it (the console shows the same). */
+export function denialText (d: Denial): string {
   if (d.condition === 'mapping' && d.actual === 'none') return 'no mapping for this role at any candidate scope'
   if (d.condition === 'mapping') return 'the deciding mapping is invalid, so it grants nothing (no fallback to a broader scope)'
   if (d.condition === 'maxUses') return `this token has used up the role (maxUses ${String(d.expected).replace('at most ', '')})`

@@ -2,10 +2,11 @@
 // Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
 import type { Command } from 'commander'
 import { stringify } from 'yaml'
+import { projectCoverage } from '../broker/coverage'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
 import { isGitLabPath } from '../broker/claims'
-import { MappingInvalid, candidateScopes, decidingMapping, mappingWarnings, parseScope } from '../broker/policy'
+import { MappingInvalid, candidateScopes, mappingWarnings, parseScope } from '../broker/policy'
 import type { Mapping } from '../broker/policy'
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
@@ -109,11 +110,9 @@ async function list (opts: ListOptions): Promise<void> {
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
       // Per role, the broker's decidingMapping over every covering mapping (so --scope narrows what is shown, never who decides).
-      const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
-      const byRole = new Map<string, Map<string, StoredEntry>>()
-      for (const e of all) if (rank(e) >= 0) byRole.set(e.role, (byRole.get(e.role) ?? new Map<string, StoredEntry>()).set(e.scope, e))
-      const decider = new Map([...byRole].map(([role, found]) => [role, decidingMapping(project.candidates, found)?.scope]))
-      entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
+      const { covering, deciders: decider } = projectCoverage(all, project.candidates)
+      const shown = new Set(entries)
+      entries = covering.filter(e => shown.has(e))
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
         const filter = opts.scope ? ` at --scope ${opts.scope}` : ''
