@@ -1,7 +1,6 @@
 // `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`): one mapping at a time, by hand.
 // Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's.
 import type { Command } from 'commander'
-import { stringify } from 'yaml'
 import { projectCoverage } from '../broker/coverage'
 import { createMappingAdmin } from '../broker/mappings'
 import type { StoredEntry } from '../broker/mappings'
@@ -11,7 +10,7 @@ import type { Mapping } from '../broker/policy'
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
 import { trustedIssuers } from './local-info'
-import { formatPath } from './mapping-file'
+import { fileForm, formatPath, toYaml } from './mapping-file'
 import { CliError, confirm, err, out, print, printJson, progress, readableTime, renderTable, say } from './output'
 import type { Paint } from './output'
 import { computePlan, renderPlan } from './plan'
@@ -24,28 +23,6 @@ import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
 const SCOPE_FORM = 'a project URL (https://gitlab.example.com/group/project), or a group URL + /* or /**'
-
-/** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
-export function fileForm (mapping: Mapping): Record<string, unknown> {
-  const conditions = Object.entries(mapping.conditions)
-  return {
-    scope: mapping.scope,
-    role: mapping.role,
-    roleArn: mapping.roleArn,
-    pin: mapping.pin,
-    ...(conditions.length && { conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])) }),
-    ...(mapping.maxDuration !== undefined && { maxDuration: mapping.maxDuration }),
-    ...(mapping.sessionPolicy !== undefined && { sessionPolicy: JSON.parse(mapping.sessionPolicy) as unknown }),
-    ...(mapping.sessionTags !== undefined && { sessionTags: [...mapping.sessionTags] }),
-    ...(mapping.maxUses !== undefined && { maxUses: mapping.maxUses }),
-    ...(mapping.maxTokenAge !== undefined && { maxTokenAge: mapping.maxTokenAge }),
-    ...(mapping.description !== undefined && { description: mapping.description }),
-    ...(!mapping.enabled && { enabled: false }),
-  }
-}
-
-/** YAML for people and every YAML reader: 1.1-style quoting keeps "2012-10-17", "yes" and "on" strings everywhere. */
-const toYaml = (value: unknown) => stringify(value, { version: '1.1' }).trimEnd()
 
 /** A stored entry for --json: the mapping's fields, or why it is invalid and the item as stored. */
 export function entryJson (entry: StoredEntry): Record<string, unknown> {
