@@ -22,6 +22,8 @@ export class ConsoleClient {
   /** The `_idx` session cookie, as the browser would send it back; undefined before any. */
   cookie: string | undefined
   readonly visited: string[] = []
+  /** Every Location the console answered with. */
+  readonly redirects: string[] = []
 
   constructor (readonly base: string) {}
 
@@ -44,6 +46,7 @@ export class ConsoleClient {
       if (pair) this.cookie = pair[1]
     }
     const location = res.headers.get('location')
+    if (location) this.redirects.push(location)
     return { status: res.status, headers: res.headers, text: await res.text(), url: target, ...(location && { location: new URL(location, target).href }) }
   }
 
