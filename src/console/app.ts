@@ -4,7 +4,7 @@ import { errorFields } from '../broker/log'
 import type { Logger } from '../broker/log'
 import { roleOf } from './access'
 import type { ConsoleRole } from './access'
-import { CONSOLE_CSS, CONSOLE_SCRIPT } from './assets'
+import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_SCRIPT } from './assets'
 import type { ConsoleDeps } from './deps'
 import { consoleHref, html } from './html'
 import { messagePage } from './layout'
@@ -76,6 +76,7 @@ export function createConsole (deps: ConsoleDeps) {
       case '/console': case '/console/': return redirect('/console/mappings', deployed)
       case '/console/assets/console.js': return asset('text/javascript', CONSOLE_SCRIPT, deployed)
       case '/console/assets/console.css': return asset('text/css', CONSOLE_CSS, deployed)
+      case '/console/assets/icon.svg': return asset('image/svg+xml', CONSOLE_ICON, deployed)
       case '/console/sign-in': {
         const pending = signingIn(safeReturnTo(req.query.get('return_to')), now)
         return redirect(authorizeUrl(config, pending), deployed, pending)

@@ -6,6 +6,10 @@ declare const TANUKI_CONSOLE_SCRIPT: string | undefined
 /** Outside a bundle (tsx in tests), there is no built script: the pages still work, without its conveniences. */
 export const CONSOLE_SCRIPT: string = typeof TANUKI_CONSOLE_SCRIPT === 'string' ? TANUKI_CONSOLE_SCRIPT : '/* the console script is built into the Lambda bundle */'
 
+/** A tanuki-purple square with a T, so browsers stop asking for /favicon.ico (which only the broker's 404 answers). */
+export const CONSOLE_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#5b3cc4"/>' +
+  '<path d="M4 4h8v2H9v6H7V6H4z" fill="#fff"/></svg>'
+
 export const CONSOLE_CSS = `
 :root { --fg: #1b1b1f; --muted: #5b5b66; --line: #d6d6de; --bg: #fff; --soft: #f4f4f8; --accent: #5b3cc4;
   --ok: #16692f; --bad: #a3171f; --warn: #7a4d00; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); }

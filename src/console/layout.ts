@@ -26,6 +26,7 @@ export function layout (o: { title: string; section: Section; viewer?: Viewer; b
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · tanuki-sts console</title>
 <link rel="stylesheet" href="/console/assets/console.css">
+<link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml">
 <script src="/console/assets/console.js" defer></script>
 </head>
 <body>

@@ -27,8 +27,9 @@ export function securityHeaders (deployed: boolean): Record<string, string> {
     // Pages show claims, audit records and mappings: never kept by a browser or a proxy.
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
-    // The callback's URL holds the authorization code: no page passes its address on.
-    'referrer-policy': 'no-referrer',
+    // The callback's URL holds the authorization code: no page passes its address to another origin. (Not no-referrer:
+    // then browsers send `Origin: null` with the console's own forms, which the origin check refuses.)
+    'referrer-policy': 'same-origin',
     'x-frame-options': 'DENY',
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
@@ -60,8 +61,8 @@ export function redirect (location: string, deployed: boolean, session?: Session
   }
 }
 
-/** The console's script and stylesheet: the same on every page, cached a few minutes. */
-export function asset (type: 'text/javascript' | 'text/css', body: string, deployed: boolean): ConsoleResponse {
+/** The console's script, stylesheet and icon: the same on every page, cached a few minutes. */
+export function asset (type: 'text/javascript' | 'text/css' | 'image/svg+xml', body: string, deployed: boolean): ConsoleResponse {
   return {
     statusCode: 200,
     headers: { ...securityHeaders(deployed), 'content-type': `${type}; charset=utf-8`, 'cache-control': 'public, max-age=300' },
