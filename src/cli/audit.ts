@@ -2,7 +2,7 @@
 // or without --project a Scan of the whole table. Records are written by the broker (src/broker/audit.ts).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
-import { queryAuditByProject, scanAudit } from '../broker/audit'
+import { isMappingChange, queryAuditByProject, scanAudit } from '../broker/audit'
 import type { AuditRecord, Outcome } from '../broker/audit'
 import { isGitLabPath } from '../broker/claims'
 import { trustedIssuers } from './local-info'
@@ -59,7 +59,8 @@ function defaultIssuer (opts: AuditOptions, env: NodeJS.ProcessEnv): string | un
 async function collect (target: Target, opts: AuditOptions, since: string | undefined, limit: number): Promise<AuditRecord[]> {
   // Without --project, --issuer filters (with it, it says which GitLab the project path is on).
   const issuer = !opts.project && opts.issuer ? opts.issuer.replace(/\/+$/, '') : undefined
-  const keep = (r: AuditRecord) => (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
+  // The console's mapping-change records share the table (and are not in the byProject index): the console shows them.
+  const keep = (r: AuditRecord) => !isMappingChange(r as unknown as Record<string, unknown>) && (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
     (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
   const note = progress()
   const records: AuditRecord[] = []
