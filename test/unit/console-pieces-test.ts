@@ -9,6 +9,7 @@ import { loadConsoleConfig } from '../../src/console/config'
 import { consoleHref, escapeHtml, html } from '../../src/console/html'
 import { HOME, safeReturnTo } from '../../src/console/return-to'
 import { SESSION_SECONDS, csrfMatches, readSession, signedIn, signingIn } from '../../src/console/session'
+import { signInClaimsReader } from '../../src/console/sign-in'
 
 const runs = Number(process.env.FC_RUNS ?? 300)
 const NOW = new Date('2026-11-26T12:00:00.000Z')
@@ -133,5 +134,19 @@ test('chart: issued and denied per UTC day, every day of the window present', t 
   t.deepEqual(days, [
     { day: '2026-11-24', issued: 1, denied: 0 }, { day: '2026-11-25', issued: 0, denied: 0 }, { day: '2026-11-26', issued: 1, denied: 1 },
   ], 'a quiet day is a zero; failed counts as neither; a record outside the window is left out')
+  t.end()
+})
+
+test('sign-in claims: GitLab\'s OIDC ID token, for this application only', t => {
+  const read = signInClaimsReader('app-id')
+  const base = { sub: '1001', aud: 'app-id', nonce: 'n', preferred_username: 'ada.lovelace', nickname: 'ada', name: 'Ada', groups_direct: ['acme/platform'] }
+  t.deepEqual(read(base), { sub: '1001', login: 'ada.lovelace', groups_direct: ['acme/platform'], nonce: 'n', name: 'Ada' }, 'login from preferred_username, groups from groups_direct')
+  t.equal(read({ ...base, preferred_username: undefined }).login, 'ada', 'or from nickname')
+  const refused = (payload: Record<string, unknown>) => { try { read(payload); return 'read' } catch (e) { return (e as Error).message } }
+  t.match(refused({ ...base, aud: ['app-id', 'other'] }), /several audiences and is not authorized for this console \(azp\)/, 'several audiences without azp = this application: refused')
+  t.equal(refused({ ...base, aud: ['app-id', 'other'], azp: 'app-id' }), 'read', 'with azp naming it: read')
+  t.match(refused({ ...base, preferred_username: '<b>x</b>', nickname: undefined }), /no GitLab username/, 'a login GitLab would not have: refused')
+  t.match(refused({ ...base, groups_direct: 'acme' }), /must be a list of group paths/, 'groups that are not a list: refused')
+  t.match(refused({ ...base, sub: '' }), /no "sub"/, 'no sub: refused')
   t.end()
 })
