@@ -1,6 +1,8 @@
 // The web console under attack, against the running broker (sandbox: the console's own Lambdas, arc's session cookie,
 // the local issuer's GitLab sign-in). Each test names the guard it proves: without that guard, the test fails.
 import test from 'tape'
+import { PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { marshall } from '@aws-sdk/util-dynamodb'
 import { createMappingAdmin } from '../../src/broker/mappings'
 import { MAX_BODY_BYTES } from '../../src/console/request'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
@@ -282,6 +284,19 @@ test('a refused concurrent edit: the write is conditional on the version the edi
   t.equal((await stored())?.description, 'theirs', 'the other change stands')
   const change = (await env.auditRecords()).find(r => (r as unknown as Record<string, unknown>).kind === 'mapping-change' && (r as unknown as Record<string, unknown>).outcome === 'conflict')
   t.ok(change, 'the refused change is in the audit, as a conflict')
+})
+
+test('an invalid stored mapping is marked, and still decides (granting nothing, no fallback)', async t => {
+  const viewer = await as('local-viewer')
+  const invalidScope = `${env.issuer.url}/acme/broken/api`
+  await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope: invalidScope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '5' }, conditions: { reff: 'main' } }) }))
+  await env.putMapping({ scope: `${env.issuer.url}/acme/broken/*`, role: 'deploy', roleArn: ROLE_ARN, pin: { namespace_id: '6' } })
+  const page = await viewer.get('/console/mappings?project=acme/broken/api')
+  t.match(page.text, /<strong class="bad">decides: invalid, grants nothing<\/strong>/, 'the invalid mapping decides for its project, and grants nothing')
+  t.match(page.text, /shadowed by <a [^>]*>http:\/\/127\.0\.0\.1:\d+\/acme\/broken\/api<\/a>/, 'the broader one is shadowed by it: no fallback')
+  t.match(page.text, /1 invalid mapping: the broker denies every request it decides/, 'the list counts it')
+  const one = await viewer.get(`/console/mapping?scope=${encodeURIComponent(invalidScope)}&role=deploy`)
+  t.match(one.text, /&quot;reff&quot; is not a GitLab ID-token claim; did you mean &quot;ref&quot;\?/, 'its page says why, in the parser\'s words')
 })
 
 test('no secret appears in any log line, error body or audit record', async t => {
