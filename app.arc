@@ -11,6 +11,11 @@ memory 512
 post /credentials
 get /credentials
 get /healthz
+# The web console (src/console): Lambdas of their own, so the credentials Lambdas never load its code. API Gateway
+# (and sandbox) take these over the catch-all below: a more specific route wins.
+get /console
+get /console/*
+post /console/*
 any /*
 
 @events

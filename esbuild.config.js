@@ -1,5 +1,21 @@
 // esbuild settings for @architect/plugin-typescript (merged under its fixed entry/outfile options).
 const { join } = require('node:path')
+const { buildSync } = require('esbuild')
+
+// The console's script for browsers (src/console/browser/console.ts), built here by the same esbuild and handed to the
+// console Lambdas as the constant TANUKI_CONSOLE_SCRIPT (src/console/assets.ts), which they serve as a file: pages carry
+// no inline script. Other Lambdas never name the constant, so their bundles do not change.
+const consoleScript = buildSync({
+  entryPoints: [join(__dirname, 'src', 'console', 'browser', 'console.ts')],
+  bundle: true,
+  write: false,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'error',
+}).outputFiles[0].text
 
 module.exports = {
   target: 'node20',
@@ -19,4 +35,5 @@ module.exports = {
   // -8 to -13 ms of load per Lambda (bench/cold-start.ts). The CLI and tests are not bundled and keep the full chain.
   alias: { '@aws-sdk/credential-provider-node': join(__dirname, 'src', 'broker', 'lambda-credentials.ts') },
   legalComments: 'none',
+  define: { TANUKI_CONSOLE_SCRIPT: JSON.stringify(consoleScript) },
 }

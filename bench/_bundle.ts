@@ -11,7 +11,8 @@ export const ROOT = join(__dirname, '..')
 export const OUT = join(tmpdir(), 'tanuki-sts-bench')
 
 /** Every Lambda in app.arc, by its source directory. */
-export const LAMBDAS = ['http/post-credentials', 'http/get-credentials', 'http/get-healthz', 'http/any-catchall', 'events/credentials-issued'] as const
+export const LAMBDAS = ['http/post-credentials', 'http/get-credentials', 'http/get-healthz', 'http/any-catchall', 'events/credentials-issued',
+  'http/get-console', 'http/get-console-catchall', 'http/post-console-catchall'] as const
 
 export interface Bundle { readonly name: string; readonly file: string; readonly bytes: number }
 

@@ -1,6 +1,6 @@
 // The `audit` table: one record per issuance and per authenticated denial, and the per-token use counter.
 // An issuance's record IS its use reservation: one conditional write does both (no transactions needed).
-import { PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { storeUnavailable } from './dynamo'
@@ -236,4 +236,58 @@ export async function scanAudit (db: DynamoDBClient, table: string, q: { since?:
     ExclusiveStartKey: q.startKey,
   }))
   return { records: (result.Items ?? []).map(i => unmarshall(i) as AuditRecord), next: result.LastEvaluatedKey }
+}
+
+/** One record by its key (the console's record page); undefined when there is none (or it expired). */
+export async function getAuditRecord (db: DynamoDBClient, table: string, key: AuditKey): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true }))
+  return Item ? unmarshall(Item) : undefined
+}
+
+/**
+ * A change to a mapping made in the console, in the audit table beside the issuances: who (the GitLab login that
+ * signed in), what (the plan's field changes, as JSON) and how it ended. Its `kind` sets it apart from issuance and
+ * denial records; it has no `project`, so the byProject index leaves it out.
+ */
+export interface MappingChangeRecord {
+  /** `mapping#<scope>#<role>`: every change of one mapping in one partition. */
+  readonly pk: string
+  /** `change#<at>#<requestId>`. */
+  readonly sk: string
+  readonly kind: 'mapping-change'
+  readonly at: string
+  readonly requestId: string
+  /** requested: written before the mapping; changed, or conflict (another writer got there first, nothing written). */
+  readonly outcome: 'requested' | 'changed' | 'conflict'
+  readonly action: 'create' | 'update'
+  readonly scope: string
+  readonly role: string
+  readonly actor: string
+  readonly actorId: string
+  readonly changes: string
+  readonly expiresAt: number
+}
+
+export const isMappingChange = (record: Readonly<Record<string, unknown>>): boolean => record.kind === 'mapping-change'
+
+/** Written before the mapping is: a change that cannot be recorded is not made. */
+export async function recordMappingChange (db: DynamoDBClient, table: string, record: MappingChangeRecord): Promise<void> {
+  try {
+    await db.send(new PutItemCommand({ TableName: table, Item: marshall(record, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(pk)' }))
+  }
+  catch (err) { throw storeUnavailable('audit table', err) }
+}
+
+/** How the write went: changed, or refused as a conflict. */
+export async function settleMappingChange (db: DynamoDBClient, table: string, key: AuditKey, outcome: 'changed' | 'conflict'): Promise<void> {
+  try {
+    await db.send(new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+      UpdateExpression: 'SET outcome = :o',
+      ConditionExpression: 'kind = :k AND outcome = :r',
+      ExpressionAttributeValues: { ':o': { S: outcome }, ':k': { S: 'mapping-change' }, ':r': { S: 'requested' } },
+    }))
+  }
+  catch (err) { throw storeUnavailable('audit table', err) }
 }

@@ -1,5 +1,5 @@
-// An HTTP GET for documents from an identity provider: no redirects, a timeout, and a size cap.
-// What the document must contain is the caller's (issuer-fetch.ts) to check.
+// An HTTP request for documents from an identity provider: no redirects, a timeout, and a size cap.
+// What the document must contain is the caller's (issuer-fetch.ts, the console's sign-in) to check.
 
 /** Discovery and JWKS documents are a few KiB; anything past this is refused, not buffered. */
 export const MAX_DOCUMENT_BYTES = 256 * 1024
@@ -32,12 +32,13 @@ async function readCapped (response: Response, url: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** GETs a URL; a redirect, a non-200 status, a timeout or an oversized body is a FetchRefused. */
-export async function fetchCapped (url: string, init: { headers?: Headers; signal?: AbortSignal } = {}): Promise<Response> {
+/** GETs a URL (or POSTs a form: the console's token request); a redirect, a non-200 status, a timeout or an oversized body is a FetchRefused. */
+export async function fetchCapped (url: string, init: { headers?: Headers; signal?: AbortSignal; form?: URLSearchParams } = {}): Promise<Response> {
   let response: Response
   try {
     response = await fetch(url, {
-      method: 'GET',
+      method: init.form ? 'POST' : 'GET',
+      ...(init.form && { body: init.form }),
       redirect: 'manual',
       headers: init.headers,
       signal: init.signal ?? AbortSignal.timeout(FETCH_TIMEOUT_MS),

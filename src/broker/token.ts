@@ -1,5 +1,6 @@
 // Verifies a GitLab CI ID token: issuer allowlist first (no network for others), RS256 only, audience, time, claim shapes.
-// The only file that imports jose. Which keys it verifies with is key-ring.ts's; what the verified claims may do is match.ts's.
+// The only file that imports jose (the console's sign-in ID tokens go through the same rules). Which keys it verifies
+// with is key-ring.ts's; what the verified claims may do is match.ts's.
 import { createHash } from 'node:crypto'
 import { createLocalJWKSet, errors, jwtVerify } from 'jose'
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose'
@@ -13,11 +14,13 @@ import { createKeyRing } from './key-ring'
 import type { KeyRing, KeyRingOptions } from './key-ring'
 import type { KeySet } from './key-set'
 
-export interface VerifiedToken {
-  readonly claims: GitLabClaims
+export interface Verified<C> {
+  readonly claims: C
   /** SHA-256 of the token (hex): what the audit record keeps instead of the token. */
   readonly sha256: string
 }
+
+export type VerifiedToken = Verified<GitLabClaims>
 
 /** GitLab ID tokens are 1-2 KiB; a header cap well above that and well below API Gateway's. */
 export const MAX_TOKEN_BYTES = 8192
@@ -39,23 +42,36 @@ export interface UnverifiedToken {
   readonly payload: Readonly<Record<string, unknown>>
 }
 
-export interface TokenVerifier {
-  (jwt: string, now: Date): Promise<VerifiedToken>
+export interface JwtVerifier<C> {
+  (jwt: string, now: Date): Promise<Verified<C>>
   /** The checks made before any network call (401 or 413); what verifyRead then verifies. */
   read (jwt: string): UnverifiedToken
-  verifyRead (token: UnverifiedToken, now: Date): Promise<VerifiedToken>
+  verifyRead (token: UnverifiedToken, now: Date): Promise<Verified<C>>
   /** The keys it verifies with, per issuer: what the request path feeds from the table. */
   readonly keys: KeyRing
   readonly stats: IssuerFetchStats
 }
 
+export type TokenVerifier = JwtVerifier<GitLabClaims>
+
 export type TokenVerifierOptions = Omit<KeyRingOptions, 'tableOnly'>
 
+type VerifierConfig = Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'> & Partial<Pick<Config, 'tableOnlyIssuers'>>
+
 /**
- * Builds the verifier for a config. Its keys live in the returned closure (a KeyRing), so a warm container keeps them.
+ * Builds the verifier of GitLab CI ID tokens for a config. Its keys live in the returned closure (a KeyRing), so a warm
+ * container keeps them.
  */
-export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience' | 'allowHttpIssuers'> & Partial<Pick<Config, 'tableOnlyIssuers'>>,
-  options: TokenVerifierOptions = {}): TokenVerifier {
+export function createTokenVerifier (config: VerifierConfig, options: TokenVerifierOptions = {}): TokenVerifier {
+  return createJwtVerifier(config, parseGitLabClaims, options)
+}
+
+/**
+ * The same verifier for any ID token of a trusted issuer: every rule above, then `readClaims` checks the claim set's
+ * shape (GitLab CI's, or the console's sign-in claims) and throws InvalidToken when it is not one it accepts.
+ */
+export function createJwtVerifier<C> (config: VerifierConfig, readClaims: (payload: Record<string, unknown>) => C,
+  options: TokenVerifierOptions = {}): JwtVerifier<C> {
   const trusted = new Set(config.issuers)
   const ring = createKeyRing({ ...options, tableOnly: config.tableOnlyIssuers ?? [] })
   /** jose's key lookup per set, so a warm container imports each key once. */
@@ -99,7 +115,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     return { jwt, issuer: iss, kid: header.kid, payload }
   }
 
-  async function verifyRead (token: UnverifiedToken, now: Date): Promise<VerifiedToken> {
+  async function verifyRead (token: UnverifiedToken, now: Date): Promise<Verified<C>> {
     const { jwt, issuer, payload } = token
     const verifyWith = async (set: KeySet): Promise<JWTPayload> => {
       try {
@@ -132,7 +148,7 @@ export function createTokenVerifier (config: Pick<Config, 'issuers' | 'audience'
     if (typeof verified.iat === 'number' && verified.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
       throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
     }
-    return { claims: parseGitLabClaims(verified), sha256: sha256Hex(jwt) }
+    return { claims: readClaims(verified), sha256: sha256Hex(jwt) }
   }
 
   const verify = (jwt: string, now: Date) => verifyRead(read(jwt), now)

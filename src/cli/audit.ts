@@ -58,10 +58,11 @@ function defaultIssuer (opts: AuditOptions, env: NodeJS.ProcessEnv): string | un
 async function collect (target: Target, opts: AuditOptions, since: string | undefined, limit: number): Promise<AuditRecord[]> {
   // Without --project, --issuer filters (with it, it says which GitLab the project path is on).
   const issuer = !opts.project && opts.issuer ? opts.issuer.replace(/\/+$/, '') : undefined
-  const keep = (r: AuditRecord) => (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
-    (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
   // The AWS SDK loads with the audit table's reader, here and not for --help.
-  const { queryAuditByProject, scanAudit } = await import('../broker/audit')
+  const { isMappingChange, queryAuditByProject, scanAudit } = await import('../broker/audit')
+  // The console's mapping-change records share the table (and are not in the byProject index): the console shows them.
+  const keep = (r: AuditRecord) => !isMappingChange(r as unknown as Record<string, unknown>) && (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
+    (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
   const note = progress()
   const records: AuditRecord[] = []
   let startKey: Record<string, AttributeValue> | undefined

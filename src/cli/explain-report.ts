@@ -4,17 +4,19 @@ import type { Denial } from '../broker/errors'
 import type { Explanation } from './explain'
 import { out } from './output'
 
-function value (v: unknown): string {
+/** A claim or pattern as explain shows it: quoted, a list joined with "or", nothing when absent. */
+export function valueText (v: unknown): string {
   if (v === undefined) return 'nothing'
   if (Array.isArray(v)) return v.map(x => JSON.stringify(x)).join(' or ')
   return JSON.stringify(v)
 }
 
-function denialText (d: Denial): string {
+/** A denial in words, as the verdict line says it (the console shows the same). */
+export function denialText (d: Denial): string {
   if (d.condition === 'mapping' && d.actual === 'none') return 'no mapping for this role at any candidate scope'
   if (d.condition === 'mapping') return 'the deciding mapping is invalid, so it grants nothing (no fallback to a broader scope)'
   if (d.condition === 'maxUses') return `this token has used up the role (maxUses ${String(d.expected).replace('at most ', '')})`
-  return `${d.condition} must be ${value(d.expected)}; the token has ${value(d.actual)}`
+  return `${d.condition} must be ${valueText(d.expected)}; the token has ${valueText(d.actual)}`
 }
 
 export function renderExplanation (e: Explanation): string[] {
@@ -46,7 +48,7 @@ export function renderExplanation (e: Explanation): string[] {
       for (const k of cand.checks) {
         const mark = k.ok ? p.green('✓') : p.red('✗')
         const defaulted = k.condition === 'ref_protected' && !('ref_protected' in cand.mapping.conditions) ? ' (default)' : ''
-        lines.push(dim(`     ${mark} ${k.condition.padEnd(width)}  expected ${value(k.expected)}${defaulted}, actual ${value(k.actual)}`))
+        lines.push(dim(`     ${mark} ${k.condition.padEnd(width)}  expected ${valueText(k.expected)}${defaulted}, actual ${valueText(k.actual)}`))
       }
     }
     if (cand.decides) decided = true

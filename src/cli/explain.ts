@@ -1,41 +1,21 @@
 // `explain`: which mapping decides a role for a token (or claims) and why, rule by rule, with the broker's own
-// verifier and `decide`, so the two cannot disagree. Read-only: nothing issued, nothing written. Printing is explain-report.ts's.
+// verifier and `decide` (explanation.ts), so the two cannot disagree. Read-only: nothing issued, nothing written.
+// Printing is explain-report.ts's.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { parseGitLabClaims, projectUrl } from '../broker/claims'
+import { parseGitLabClaims } from '../broker/claims'
 import type { GitLabClaims } from '../broker/claims'
 import { loadConfig } from '../broker/config'
-import type { Denial } from '../broker/errors'
 import { BrokerError, InvalidToken, PayloadTooLarge } from '../broker/errors'
-import { denialMessage, failingRules } from '../broker/denial-message'
-import { MappingInvalid } from '../broker/mapping'
-import type { Mapping } from '../broker/mapping'
-import { decide, evaluateMapping } from '../broker/match'
-import type { Check } from '../broker/match'
 import { ROLE_NAME } from '../broker/role'
-import { candidateScopes, decidingScope } from '../broker/scope'
 import { renderExplanation } from './explain-report'
+import { buildExplanation } from './explanation'
 import { DEFAULT_LOCAL_AUDIENCE, readLocalInfo, trustedIssuers } from './local-info'
 import { CliError, print, printJson } from './output'
-import { formatPath } from './problems'
 import { addTargetOptions, checkTargetOptions, mappingAdmin, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
 
-export type Candidate =
-  | { scope: string; status: 'none' }
-  | { scope: string; status: 'invalid'; decides: boolean; problems: Array<{ path: string; message: string }> }
-  | { scope: string; status: 'mapping'; decides: boolean; mapping: Mapping; checks: Check[] }
-
-export interface Explanation {
-  role: string
-  target: string
-  claims: { verified: boolean; note: string; iss: unknown; project_path: unknown; project_id: unknown; ref: unknown; ref_protected: unknown }
-  candidates: Candidate[]
-  maxUses?: { limit: number; used?: number; checked: boolean; note: string }
-  /** When no candidate scope holds the role: where the role is mapped instead (none of which covers this project). */
-  mappedElsewhere?: string[]
-  verdict: { allow: boolean; status: number; code?: string; message?: string; denial?: Denial; scope?: string }
-}
+export type { Candidate, Explanation } from './explanation'
 
 interface ExplainOptions extends TargetOptions {
   token?: string
@@ -129,61 +109,12 @@ export async function explain (opts: ExplainOptions): Promise<void> {
     const { createMappingStore } = await import('../broker/mappings')
     const { countUses } = await import('../broker/audit')
     const { createMappedRoles } = await import('../broker/mapped-roles')
-    const scopes = candidateScopes(claims.iss, claims.project_path)
-    const project = projectUrl(claims)
-    const found = await createMappingStore(target.db, target.tables.mappings).find(scopes, opts.role)
-    // The broker's decision, by the broker's function.
-    const decision = decide(scopes, found, claims, now)
-    const decider = decidingScope(scopes, found)
-    // As the broker words a "no mapping" denial: with the roles this project has. A hint: unreadable, it is left out.
-    const projectRoles = !decision.allow && decision.denial.actual === 'none'
-      ? await createMappedRoles(target.db, target.tables.mappings)(scopes).catch(() => [])
-      : []
-    const candidates: Candidate[] = scopes.map(scope => {
-      const stored = found.get(scope)
-      if (stored === undefined) return { scope, status: 'none' }
-      if (stored instanceof MappingInvalid) {
-        return { scope, status: 'invalid', decides: scope === decider, problems: stored.problems.map(p => ({ path: formatPath(p.path), message: p.message })) }
-      }
-      return { scope, status: 'mapping', decides: scope === decider, mapping: stored, checks: evaluateMapping(stored, claims, now) }
+    const explanation = await buildExplanation({ claims, sha256, role: opts.role, target: target.label, now }, {
+      find: (scopes, role) => createMappingStore(target.db, target.tables.mappings).find(scopes, role),
+      countUses: (hash, scope, role) => countUses(target.db, target.tables.audit, hash, scope, role),
+      mappedScopes: async role => (await (await mappingAdmin(target)).list()).filter(e => e.role === role).map(e => e.scope),
+      projectRoles: scopes => createMappedRoles(target.db, target.tables.mappings)(scopes),
     })
-    const explanation: Explanation = {
-      role: opts.role,
-      target: target.label,
-      claims: {
-        verified: sha256 !== undefined,
-        note: sha256 !== undefined ? 'token verified (signature, issuer, audience, time)' : 'claims taken as given, not verified',
-        iss: claims.iss, project_path: claims.project_path, project_id: claims.project_id, ref: claims.ref, ref_protected: claims.ref_protected,
-      },
-      candidates,
-      verdict: decision.allow
-        ? { allow: true, status: 200, scope: decision.mapping.scope }
-        : { allow: false, status: 403, code: 'access_denied',
-            message: denialMessage(opts.role, project, decision.mapping, decision.denial, decision.mapping ? failingRules(decision.mapping, claims, now) - 1 : 0, projectRoles),
-            denial: decision.denial, ...(decider && { scope: decider }) },
-    }
-    if (decision.allow && decision.mapping.maxUses !== undefined) {
-      const limit = decision.mapping.maxUses
-      // The broker's next step (audit.ts reserveIssuance): a use slot must be free for this token.
-      if (sha256 === undefined) {
-        explanation.maxUses = { limit, checked: false, note: 'not checked: the use count is per token (give --token)' }
-      }
-      else {
-        const used = await countUses(target.db, target.tables.audit, sha256, decision.mapping.scope, opts.role)
-        explanation.maxUses = { limit, used, checked: true, note: `${used} of ${limit} use(s) taken by this token` }
-        if (used >= limit) {
-          const denial: Denial = { condition: 'maxUses', expected: `at most ${limit}`, actual: 'exhausted' }
-          explanation.verdict = { allow: false, status: 403, code: 'access_denied', scope: decision.mapping.scope,
-            message: denialMessage(opts.role, project, decision.mapping, denial), denial }
-        }
-      }
-    }
-    // A near miss is the usual reason for "no mapping" (a /* one level too high, another issuer's URL): show where
-    // the role is mapped. One Scan of the mappings table: this is the admin's tool, not the broker's request path.
-    if (!decision.allow && decision.denial.actual === 'none') {
-      const admin = await mappingAdmin(target)
-      explanation.mappedElsewhere = (await admin.list()).filter(e => e.role === opts.role).map(e => e.scope).sort()
-    }
     if (opts.json) printJson(explanation)
     else for (const line of renderExplanation(explanation)) print(line)
   })

@@ -1,6 +1,7 @@
 // Mapping files (DESIGN §6): plain YAML (plain-yaml.ts) with a `mappings:` list, each entry checked by parseMapping,
-// every problem reported at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml'
+// every problem reported at its line and column, and a mapping written back as one. Comparing with the table and
+// writing are plan.ts's and apply.ts's.
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, stringify, visit } from 'yaml'
 import type { Document, Node } from 'yaml'
 import { MappingInvalid, parseMapping } from '../broker/mapping'
 import type { Mapping } from '../broker/mapping'
@@ -23,6 +24,28 @@ export interface MappingFiles {
   /** Advice that does not stop an apply (mappingWarnings), at its line and column. */
   readonly warnings: FileProblem[]
 }
+
+/** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
+export function fileForm (mapping: Mapping): Record<string, unknown> {
+  const conditions = Object.entries(mapping.conditions)
+  return {
+    scope: mapping.scope,
+    role: mapping.role,
+    roleArn: mapping.roleArn,
+    pin: mapping.pin,
+    ...(conditions.length && { conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])) }),
+    ...(mapping.maxDuration !== undefined && { maxDuration: mapping.maxDuration }),
+    ...(mapping.sessionPolicy !== undefined && { sessionPolicy: JSON.parse(mapping.sessionPolicy) as unknown }),
+    ...(mapping.sessionTags !== undefined && { sessionTags: [...mapping.sessionTags] }),
+    ...(mapping.maxUses !== undefined && { maxUses: mapping.maxUses }),
+    ...(mapping.maxTokenAge !== undefined && { maxTokenAge: mapping.maxTokenAge }),
+    ...(mapping.description !== undefined && { description: mapping.description }),
+    ...(!mapping.enabled && { enabled: false }),
+  }
+}
+
+/** YAML for people and every YAML reader: 1.1-style quoting keeps "2012-10-17", "yes" and "on" strings everywhere. */
+export const toYaml = (value: unknown) => stringify(value, { version: '1.1' }).trimEnd()
 
 const TOP_LEVEL = new Set(['mappings', '$schema'])
 

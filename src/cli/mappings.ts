@@ -1,12 +1,13 @@
 // `mappings list | get | put | delete` (and, from apply.ts, `validate | apply`; from plan-files.ts, `plan`): one mapping at a time, by hand.
 // Parsing is parseMapping's (via put-flags.ts), conditional writes are createMappingAdmin's (target.ts mappingAdmin).
 import type { Command } from 'commander'
-import type { StoredEntry } from '../broker/mappings'
 import { isGitLabPath } from '../broker/claims'
+import { projectCoverage } from '../broker/coverage'
 import { MappingInvalid } from '../broker/mapping'
 import type { Mapping } from '../broker/mapping'
 import { mappingWarnings } from '../broker/mapping-warnings'
-import { SCOPE_FORM, candidateScopes, decidingScope, parseScope } from '../broker/scope'
+import type { StoredEntry } from '../broker/mappings'
+import { SCOPE_FORM, candidateScopes, parseScope } from '../broker/scope'
 import { registerApply, untrustedScope } from './apply'
 import { projectKey } from './audit'
 import { trustedIssuers } from './local-info'
@@ -23,31 +24,6 @@ import { readTargetRoles, uncoveredRoleArn } from './target-roles'
 import type { Target, TargetOptions } from './target'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
-
-/** A mapping as a mapping file writes it: fields in DESIGN §4's order, no bookkeeping, defaults left out, one-pattern lists as a scalar. */
-export function fileForm (mapping: Mapping): Record<string, unknown> {
-  const conditions = Object.entries(mapping.conditions)
-  return {
-    scope: mapping.scope,
-    role: mapping.role,
-    roleArn: mapping.roleArn,
-    pin: mapping.pin,
-    ...(conditions.length && { conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])) }),
-    ...(mapping.maxDuration !== undefined && { maxDuration: mapping.maxDuration }),
-    ...(mapping.sessionPolicy !== undefined && { sessionPolicy: JSON.parse(mapping.sessionPolicy) as unknown }),
-    ...(mapping.sessionTags !== undefined && { sessionTags: [...mapping.sessionTags] }),
-    ...(mapping.maxUses !== undefined && { maxUses: mapping.maxUses }),
-    ...(mapping.maxTokenAge !== undefined && { maxTokenAge: mapping.maxTokenAge }),
-    ...(mapping.description !== undefined && { description: mapping.description }),
-    ...(!mapping.enabled && { enabled: false }),
-  }
-}
-
-/** YAML for people and every YAML reader: 1.1-style quoting keeps "2012-10-17", "yes" and "on" strings everywhere. */
-async function toYaml (value: unknown): Promise<string> {
-  const { stringify } = await import('yaml')
-  return stringify(value, { version: '1.1' }).trimEnd()
-}
 
 /** A stored entry for --json: the mapping's fields, or why it is invalid and the item as stored. */
 export function entryJson (entry: StoredEntry): Record<string, unknown> {
@@ -113,11 +89,9 @@ async function list (opts: ListOptions): Promise<void> {
     let entries = all.filter(e => (!opts.scope || e.scope === opts.scope) && (!opts.role || e.role === opts.role))
     if (project) {
       // Per role, the broker's decidingScope over every covering mapping (so --scope narrows what is shown, never who decides).
-      const rank = (e: StoredEntry) => project.candidates.indexOf(e.scope)
-      const byRole = new Map<string, Map<string, StoredEntry>>()
-      for (const e of all) if (rank(e) >= 0) byRole.set(e.role, (byRole.get(e.role) ?? new Map<string, StoredEntry>()).set(e.scope, e))
-      const decider = new Map([...byRole].map(([role, found]) => [role, decidingScope(project.candidates, found)]))
-      entries = entries.filter(e => rank(e) >= 0).sort((a, b) => a.role.localeCompare(b.role) || rank(a) - rank(b))
+      const { covering, deciders: decider } = projectCoverage(all, project.candidates)
+      const shown = new Set(entries)
+      entries = covering.filter(e => shown.has(e))
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
         const filter = opts.scope ? ` at --scope ${opts.scope}` : ''
@@ -178,15 +152,17 @@ async function get (scope: string, role: string, opts: TargetOptions & { json?: 
   await withTarget(opts, async target => {
     const entry = await readEntry(target, opts, scope, role)
     if (opts.json) return printJson(entryJson(entry))
+    // The mapping-file writer (and the YAML library with it) loads here, not for --help.
+    const { fileForm, toYaml } = await import('./mapping-file')
     const updated = updatedText(entry.item)
     if (entry.mapping instanceof MappingInvalid) {
       print(out.red(`# INVALID: the broker denies every request this mapping decides.`))
       for (const p of entry.mapping.problems) print(out.red(`#   ${p.path.length ? formatPath(p.path) + ': ' : ''}${p.message}`))
-      print(await toYaml({ mappings: [entry.item] }))
+      print(toYaml({ mappings: [entry.item] }))
       return
     }
     if (updated) print(out.dim(`# updated ${updated}`))
-    print(await toYaml({ mappings: [fileForm(entry.mapping)] }))
+    print(toYaml({ mappings: [fileForm(entry.mapping)] }))
   })
 }
 

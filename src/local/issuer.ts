@@ -1,5 +1,6 @@
-// A local GitLab-like OIDC issuer on loopback: discovery, JWKS and RS256 ID tokens shaped like GitLab CI's, plus failure modes.
-// Leaves verifying tokens to the broker (src/broker/token.ts); the signing key lives in memory, or in a JWK file for `token mint`.
+// A local GitLab-like OIDC issuer on loopback: discovery, JWKS and RS256 ID tokens shaped like GitLab CI's, plus failure modes,
+// and GitLab's OAuth sign-in for the console (oauth.ts). Leaves verifying tokens to the broker (src/broker/token.ts); the
+// signing key lives in memory, or in a JWK file for `token mint`.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
@@ -7,6 +8,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { SignJWT, UnsecuredJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose'
 import { DEFAULT_CLAIMS } from './default-claims'
+import { LOCAL_USERS, createLocalOAuth } from './oauth'
+import type { LocalOAuth, LocalUser, OAuthClient } from './oauth'
+import { readBody } from './read-body'
 
 export interface MintOptions {
   audience?: string | string[]
@@ -47,6 +51,8 @@ export interface LocalIssuer {
   setMode (mode: IssuerMode): void
   /** A new signing key; the JWKS keeps the previous public key too, as GitLab does during rotation. */
   rotateKey (): Promise<void>
+  /** GitLab's OAuth sign-in (authorize, token, userinfo) for the registered clients and local users. */
+  readonly oauth: LocalOAuth
   close (): Promise<void>
   readonly privateKey: CryptoKey
   readonly publicJwk: JWK
@@ -58,6 +64,10 @@ export interface LocalIssuerOptions {
   audience?: string
   /** Keep the RSA key here as a private JWK (created if missing), so `mintWithKeyFile` signs with the same key. */
   keyFile?: string
+  /** OAuth applications registered with this "GitLab" (the console's); none by default. */
+  oauthClients?: readonly OAuthClient[]
+  /** Who may sign in; default LOCAL_USERS. */
+  users?: readonly LocalUser[]
 }
 
 interface SigningKey {
@@ -87,10 +97,17 @@ export async function startLocalIssuer (opts: LocalIssuerOptions = {}): Promise<
   const elsewhereUrl = origin(elsewherePort)
   const mint = (claims?: Record<string, unknown>, mintOpts?: MintOptions) => signIdToken(key, url, opts.audience, claims, mintOpts)
   const jwks = () => ({ keys: [key, previous].filter((k): k is SigningKey => k !== undefined).map(k => k.publicJwk) })
+  const oauth = createLocalOAuth({
+    issuer: url,
+    clients: opts.oauthClients ?? [],
+    users: opts.users ?? LOCAL_USERS,
+    sign: payload => new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey),
+  })
 
   async function serveMain (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method === 'POST' && path === '/-/mint') return serveMint(req, res)
+    if (await oauth.handle(req, res, path)) return
     if (path !== DISCOVERY_PATH && path !== KEYS_PATH) return json(res, 404, { error: '404 Not Found' })
     stats[path === DISCOVERY_PATH ? 'discovery' : 'jwks']++
     if (mode === 'slow') return // never answered; close() ends the connection
@@ -144,6 +161,7 @@ export async function startLocalIssuer (opts: LocalIssuerOptions = {}): Promise<
       previous = key
       key = fresh.key
     },
+    oauth,
     close: () => Promise.all([main, elsewhere].map(closeServer)).then(() => undefined),
     get privateKey () {
       return key.privateKey
@@ -275,25 +293,11 @@ function json (res: http.ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
-function readJson (req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      text += chunk
-      if (text.length > MAX_MINT_BODY) req.destroy(new Error('body too large'))
-    })
-    req.on('error', reject)
-    req.on('end', () => {
-      try {
-        const body: unknown = text.trim() === '' ? {} : JSON.parse(text)
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TypeError('the body must be a JSON object of claims')
-        resolve(body as Record<string, unknown>)
-      } catch (err) {
-        reject(err)
-      }
-    })
-  })
+async function readJson (req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req, MAX_MINT_BODY)
+  const body: unknown = text.trim() === '' ? {} : JSON.parse(text)
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TypeError('the body must be a JSON object of claims')
+  return body as Record<string, unknown>
 }
 
 function isLoopback (address: string | undefined): boolean {

@@ -1,5 +1,6 @@
 // The embedded default: the whole broker on one machine with no AWS account (DESIGN §7) — sandbox with its local
 // DynamoDB, the local issuer and the local STS — used by `npm start`, the tests and the benchmarks alike.
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { useApiGatewayRouting } from './api-gateway-routing'
@@ -79,6 +80,8 @@ export interface LocalStack {
   readonly eventsUrl: string
   /** The environment the Lambdas run with. */
   readonly lambdaEnv: Record<string, string>
+  /** The web console: its URL, and the OAuth application registered for it with the local issuer. */
+  readonly console: { readonly url: string; readonly clientId: string }
   stop (): Promise<void>
 }
 
@@ -91,7 +94,11 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
   })
   useLocalBrokerCredentials()
 
-  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
+  // The console signs in with the local issuer, as with GitLab: an OAuth application registered for its callback,
+  // with a secret (and a session key) made for this run only.
+  const consoleUrl = `http://localhost:${o.httpPort}/console`
+  const client = { clientId: 'tanuki-sts-console-local', clientSecret: randomBytes(24).toString('base64url'), redirectUris: [`${consoleUrl}/oauth/callback`] }
+  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, oauthClients: [client], ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
   const sts = await startLocalSts({ port: o.stsPort, principals: [LOCAL_BROKER_PRINCIPAL] })
   const lambdaEnv = {
     BROKER_ISSUERS: [issuer.url, ...o.extraIssuers ?? []].join(','),
@@ -99,13 +106,21 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     BROKER_ALLOW_HTTP_ISSUERS: 'true',
     BROKER_STS_ENDPOINT: sts.url,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    CONSOLE_URL: consoleUrl,
+    CONSOLE_CLIENT_ID: client.clientId,
+    CONSOLE_CLIENT_SECRET: client.clientSecret,
+    // The local users' groups (src/local/oauth.ts): local-admin edits, local-viewer views, local-outsider neither.
+    CONSOLE_EDITORS: 'group:tanuki-sts/admins',
+    CONSOLE_VIEWERS: 'group:tanuki-sts/auditors',
+    ARC_APP_SECRET: randomBytes(33).toString('base64'),
     ...o.env,
   }
   try {
     // Loopback only, like the issuer and the STS: the local tables take any credentials, so they must not be reachable
     // from the network (sandbox would otherwise listen on every interface).
     await sandbox.start({ cwd: ROOT, port: o.httpPort, host: LOOPBACK, quiet: o.quiet ?? true, env: lambdaEnv })
-    for (const route of ['http/post-credentials', 'http/get-credentials', 'http/get-healthz', 'http/any-catchall', 'events/credentials-issued']) {
+    for (const route of ['http/post-credentials', 'http/get-credentials', 'http/get-healthz', 'http/any-catchall', 'events/credentials-issued',
+      'http/get-console', 'http/get-console-catchall', 'http/post-console-catchall']) {
       // The TypeScript plugin logs a failed esbuild and starts anyway: stop here instead.
       if (!existsSync(join(ROOT, '.build', route, 'index.js'))) throw new Error(`sandbox did not build ${route}; see the esbuild error above`)
     }
@@ -122,6 +137,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     dynamoEndpoint: `http://localhost:${o.tablesPort}`,
     eventsUrl: `http://${LOOPBACK}:${o.eventsPort}/events`,
     lambdaEnv,
+    console: { url: consoleUrl, clientId: client.clientId },
     async stop () {
       await lambdasSettled()
       await Promise.allSettled([sandbox.end(), issuer.close(), sts.close()])

@@ -66,6 +66,7 @@ tanuki-sts is running (ready in ${seconds}s)
   local issuer  ${stack.issuer.url}   (iss of local tokens; mint more: npx tanuki-sts token mint)
   local STS     ${stack.sts.url}   (verifies every SigV4 signature)
   demo mapping  ${demo.scope} may use role "deploy" on branch main
+  console       ${stack.console.url}   (sign in as local-admin, an editor, on the local issuer's page; local-viewer views)
 
 Get credentials as a CI job would (the token below is a fresh ID token for acme/payments/api, valid 1 hour):
 

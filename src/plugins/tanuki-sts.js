@@ -1,6 +1,6 @@
 // Architect deploy plugin: lets the credentials Lambdas' role (and no other Lambda's) assume the target roles, keeps
-// and protects the tables whatever happens to the stack, throttles the API, and hands the Lambdas their table names and
-// the credentials-issued topic.
+// and protects the tables whatever happens to the stack, throttles the API, gives the console's Lambdas roles of their
+// own (and alone its secrets), and hands the Lambdas their table names and the credentials-issued topic.
 // Settings come from the `@tanuki-sts` pragma in app.arc. Plain JS: Architect loads plugins with require().
 
 /** @param {Array<unknown>|undefined} pragma */
@@ -75,6 +75,27 @@ function dynamoStatements () {
  * OrganizationAccountAccessRole): then one mapping, or any code in the credentials Lambdas, could hand those out.
  */
 const NARROW_TARGET_ROLE = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-][\w+=,.@/*?-]*$/
+
+/**
+ * The web console's Lambdas (src/console): its pages read the mappings and the audit; its forms (POST) also write a
+ * mapping, conditionally, and the change's audit record. Neither deletes anything, nor assumes any role.
+ */
+const CONSOLE_READ_LAMBDAS = ['GetConsoleHTTPLambda', 'GetConsoleCatchallHTTPLambda']
+const CONSOLE_WRITE_LAMBDA = 'PostConsoleCatchallHTTPLambda'
+/** Set with `arc env` for the console, and given to every Lambda by Architect: only the console's keep them. */
+const CONSOLE_SECRETS = ['CONSOLE_CLIENT_SECRET', 'ARC_APP_SECRET']
+
+function consoleStatements (writes) {
+  const audit = [tableArn('AuditTable'), tableArn('AuditTable', '/index/*')]
+  return [
+    { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'], Resource: [tableArn('MappingsTable')] },
+    { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
+    ...(writes ? [
+      { Sid: 'ConsoleWriteMappings', Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: [tableArn('MappingsTable')] },
+      { Sid: 'ConsoleRecordChanges', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [tableArn('AuditTable')] },
+    ] : []),
+  ]
+}
 
 /** The Lambdas that issue credentials: the only ones given the role that may assume target roles. */
 const CREDENTIALS_LAMBDAS = ['PostCredentialsHTTPLambda', 'GetCredentialsHTTPLambda']
@@ -366,9 +387,13 @@ function start ({ arc, cloudformation }) {
   resources.EventsRole = plainRole([
     { Sid: 'AnnotateAudit', Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: [tableArn('AuditTable')] },
   ])
+  resources.ConsoleReadRole = plainRole(consoleStatements(false))
+  resources.ConsoleWriteRole = plainRole(consoleStatements(true))
+  const roleOf = name => name === EVENTS_LAMBDA ? 'EventsRole' : CONSOLE_READ_LAMBDAS.includes(name) ? 'ConsoleReadRole'
+    : name === CONSOLE_WRITE_LAMBDA ? 'ConsoleWriteRole' : 'PlainRole'
   for (const [name, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::Serverless::Function' || CREDENTIALS_LAMBDAS.includes(name)) continue
-    const own = name === EVENTS_LAMBDA ? 'EventsRole' : 'PlainRole'
+    const own = roleOf(name)
     resource.Properties.Role = { 'Fn::GetAtt': [own, 'Arn'] }
   }
   // The GetAtt / Ref already orders each of these after its role: a DependsOn saying so again is cfn-lint's W3005.
@@ -392,10 +417,13 @@ function start ({ arc, cloudformation }) {
   // Architect names the topic of `@events credentials-issued` CredentialsIssuedEventTopic; its Ref is the topic ARN,
   // which the broker publishes to directly (no SSM lookup at run time). The Lambda role may already sns:Publish to it.
   if (!resources[EVENTS_TOPIC]) throw Error(`tanuki-sts plugin: the ${EVENTS_TOPIC} (@events credentials-issued) is missing from the template`)
-  for (const resource of Object.values(resources)) {
+  for (const [name, resource] of Object.entries(resources)) {
     if (resource.Type !== 'AWS::Serverless::Function') continue
     const props = resource.Properties
     props.Environment = props.Environment ?? {}
+    if (!CONSOLE_READ_LAMBDAS.includes(name) && name !== CONSOLE_WRITE_LAMBDA) {
+      for (const secret of CONSOLE_SECRETS) delete props.Environment.Variables?.[secret]
+    }
     props.Environment.Variables = {
       ...props.Environment.Variables,
       BROKER_TABLE_MAPPINGS: { Ref: 'MappingsTable' },

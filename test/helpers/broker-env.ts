@@ -27,6 +27,8 @@ export interface BrokerEnv {
   readonly tablesPort: number
   /** Every line the Lambdas wrote (stdout and stderr), for assertions and the no-secrets check. */
   readonly logs: string[]
+  /** The Lambdas' environment (the console's client secret and session key are in it: secrets to look for in logs). */
+  readonly lambdaEnv: Readonly<Record<string, string>>
   mint (claims?: Record<string, unknown>, opts?: MintOptions): Promise<string>
   putMapping (raw: Record<string, unknown>): Promise<void>
   auditRecords (): Promise<AuditRecord[]>
@@ -104,6 +106,7 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
     db,
     tables,
     logs,
+    lambdaEnv: stack.lambdaEnv,
     mint: (claims, opts) => issuer.mint(claims, opts),
     async putMapping (raw) {
       const mapping = parseMapping(raw)

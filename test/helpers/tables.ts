@@ -45,7 +45,9 @@ export function tableSchemas (names: TableNames, cwd = join(__dirname, '..', '..
   if (!arc) throw new Error(`no app.arc in ${cwd}`)
   const tables = new Map(blocks(arc, 'tables'))
   const indexes = blocks(arc, 'tables-indexes')
-  return Object.entries(names).map(([logical, TableName]) => {
+  return Object.entries(names).map(([key, TableName]) => {
+    // TableNames' keys are app.arc's names in camelCase (issuerKeys: issuer-keys), as config.ts names them.
+    const logical = key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
     const table = tables.get(logical)
     if (!table) throw new Error(`app.arc declares no table "${logical}"`)
     const ownIndexes = indexes.filter(([name]) => name === logical).map(([, block]) => block)

@@ -130,6 +130,36 @@ for (const stage of ['staging', 'production'] as const) {
     t.deepEqual(assumable.map(([name]) => name), ['Role'], 'no other role in the stack may call STS')
   })
 
+  test(`${stage}: the console's Lambdas read mappings and the audit; only its forms write, a mapping and its change record`, async t => {
+    const tmpl = templates[stage]!
+    const roleOf = (fn: string) => JSON.stringify(resource(tmpl, fn)?.Properties.Role)
+    for (const fn of ['GetConsoleHTTPLambda', 'GetConsoleCatchallHTTPLambda']) t.equal(roleOf(fn), JSON.stringify({ 'Fn::GetAtt': ['ConsoleReadRole', 'Arn'] }), `${fn}: the console's read role`)
+    t.equal(roleOf('PostConsoleCatchallHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['ConsoleWriteRole', 'Arn'] }), 'its forms: the console\'s write role')
+    const allowed = (role: string, table: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
+      .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
+    const sorted = (a: string[]) => [...new Set(a)].sort()
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan'], 'read role: reads mappings')
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit')
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
+    const everything = JSON.stringify([resource(tmpl, 'ConsoleReadRole')?.Properties.Policies, resource(tmpl, 'ConsoleWriteRole')?.Properties.Policies])
+    t.notOk(/Delete|BatchWrite|sts:/.test(everything), 'neither deletes anything, nor calls STS')
+  })
+
+  test(`${stage}: the console's secrets reach the console's Lambdas only`, async t => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
+    const tmpl = structuredClone(templates[stage]!)
+    // As `arc env` leaves them: in every function's environment.
+    for (const [, fn] of functions(tmpl)) Object.assign((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables, { CONSOLE_CLIENT_SECRET: 's', ARC_APP_SECRET: 'k', CONSOLE_CLIENT_ID: 'id' })
+    const out = deploy.start({ arc: { 'tanuki-sts': [['target-roles', ...configuredTargetRoles()]] }, cloudformation: tmpl })
+    for (const [name, fn] of functions(out)) {
+      const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+      const console = name.includes('Console')
+      t.equal('CONSOLE_CLIENT_SECRET' in vars && 'ARC_APP_SECRET' in vars, console, `${name}: ${console ? 'has' : 'has not'} the client secret and the session key`)
+    }
+  })
+
   test(`${stage}: every route is throttled at API Gateway`, async t => {
     t.deepEqual(resource(templates[stage]!, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 500 },
       '100 a second, bursts of 500 (the defaults)')
@@ -149,7 +179,7 @@ for (const stage of ['staging', 'production'] as const) {
 
   test(`${stage}: every function gets the table names and the events topic, and runs nodejs22.x`, async t => {
     const fns = functions(templates[stage]!)
-    t.equal(fns.length, 5, 'five functions: four routes and the event')
+    t.equal(fns.length, 8, 'eight functions: seven routes (three of them the console\'s) and the event')
     for (const [name, fn] of fns) {
       const props = fn.Properties as { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } }
       const vars = props.Environment?.Variables ?? {}
@@ -186,8 +216,8 @@ for (const stage of ['staging', 'production'] as const) {
       ['AWS/ApiGateway 5xx', 'AWS/ApiGateway Count', 'IF(requests >= 10, 100 * errors / requests, 0)'], '5xx rate: API Gateway\'s 5xx over its requests, in %')
     const throttled = props('AlarmThrottling').Metrics as Query[]
     t.deepEqual(throttled.filter(m => m.MetricStat).map(m => m.MetricStat!.Metric.MetricName),
-      ['Throttles', 'Throttles', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'UpstreamErrors'],
-      'throttling: the credentials Lambdas, both tables, and STS (UpstreamErrors with StsCode Throttling)')
+      ['Throttles', 'Throttles', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'UpstreamErrors'],
+      'throttling: the credentials Lambdas, the three tables (mappings, audit, issuer keys), and STS (UpstreamErrors with StsCode Throttling)')
     t.ok(throttled.length <= 10, 'within the 10 metrics an alarm may have')
   })
 
@@ -257,7 +287,7 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   const bounded = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['permissions-boundary', 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']] },
     cloudformation: structuredClone(templates.staging!) })
   const roles = Object.entries(bounded.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role')
-  t.deepEqual(roles.map(([name, r]) => [name, r.Properties.PermissionsBoundary]), ['Role', 'PlainRole', 'EventsRole'].map(name => [name, 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']),
+  t.deepEqual(roles.map(([name, r]) => [name, r.Properties.PermissionsBoundary]), ['Role', 'PlainRole', 'EventsRole', 'ConsoleReadRole', 'ConsoleWriteRole'].map(name => [name, 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']),
     'permissions-boundary: every role of the stack carries it')
   t.notOk(Object.values(templates.staging!.Resources).some(r => 'PermissionsBoundary' in r.Properties), 'without it, none does')
   t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]), /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')

@@ -1,5 +1,6 @@
 // Spec for src/local/issuer.ts: the documents a GitLab serves, tokens jose verifies against them, and each failure mode.
 // What the broker makes of a failing issuer is for the broker's own tests; here only what the issuer does.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -165,6 +166,44 @@ test('POST /-/mint returns a token for scripts', async t => {
   t.equal(payload.ref, 'develop', 'its claims apply')
   t.equal(payload.exp! - payload.iat!, 120, 'expiresIn applies')
   t.equal(bad.status, 400, 'a body that is not JSON gets 400')
+})
+
+test('GitLab\'s OAuth sign-in: an authorize page, single-use PKCE codes, ID tokens and userinfo, refusing what GitLab refuses', async t => {
+  const redirectUri = 'http://localhost:9/console/oauth/callback'
+  const client = { clientId: 'app', clientSecret: 's3cret', redirectUris: [redirectUri] }
+  const gitlab = await startLocalIssuer({ oauthClients: [client] })
+  const verifier = 'v'.repeat(43)
+  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  const params = { client_id: 'app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid profile', state: 'st', nonce: 'no', code_challenge: challenge, code_challenge_method: 'S256' }
+  const authorize = (p: Record<string, string>) => fetch(`${gitlab.url}/oauth/authorize?${new URLSearchParams(p)}`)
+  const pick = async (login: string) => new URL((await fetch(`${gitlab.url}/oauth/authorize`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ ...params, login }) })).headers.get('location') ?? '')
+  const redeem = (code: string, extra: Record<string, string> = {}) => fetch(`${gitlab.url}/oauth/token`, { method: 'POST',
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'app', client_secret: 's3cret', code_verifier: verifier, ...extra }) })
+  try {
+    const page = await authorize(params)
+    t.equal(page.status, 200, 'the authorize page')
+    t.match(await page.text(), /Sign in as local-admin/, 'offers the local users')
+    t.equal((await authorize({ ...params, redirect_uri: 'https://evil.example/cb' })).status, 400, 'an unregistered redirect URI: an error page, no redirect')
+    t.equal((await authorize({ ...params, code_challenge_method: 'plain' })).status, 400, 'PKCE with S256 is required')
+    const back = await pick('local-admin')
+    t.equal(`${back.origin}${back.pathname}`, redirectUri, 'back to the redirect URI')
+    t.equal(back.searchParams.get('state'), 'st', 'with the state')
+    const code = back.searchParams.get('code') ?? ''
+    t.equal((await redeem(code, { code_verifier: 'w'.repeat(43) })).status, 400, 'the wrong PKCE verifier: invalid_grant (and the code is spent)')
+    const fresh = (await pick('local-admin')).searchParams.get('code') ?? ''
+    t.equal((await redeem(fresh, { client_secret: 'wrong' })).status, 401, 'a wrong client secret: invalid_client')
+    const ok = await redeem(fresh)
+    const tokens = await ok.json() as { access_token: string; id_token: string }
+    t.equal(ok.status, 200, 'the code, once: tokens')
+    const { payload } = await jwtVerify(tokens.id_token, createRemoteJWKSet(new URL(`${gitlab.url}/oauth/discovery/keys`)), { issuer: gitlab.url, audience: 'app' })
+    t.deepEqual([payload.sub, payload.nonce, payload.preferred_username, payload.groups_direct], ['1001', 'no', 'local-admin', ['tanuki-sts/admins']], 'an ID token for the app, with the nonce, username and groups_direct')
+    t.equal((await redeem(fresh)).status, 400, 'the same code again: invalid_grant')
+    const info = await (await fetch(`${gitlab.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json() as Record<string, unknown>
+    t.deepEqual([info.sub, info.groups], ['1001', ['tanuki-sts/admins']], 'userinfo: the same sub, and groups')
+    t.equal((await fetch(`${gitlab.url}/oauth/userinfo`, { headers: { authorization: 'Bearer nope' } })).status, 401, 'userinfo without a valid access token: 401')
+    t.equal((await pick('')).searchParams.get('error'), 'access_denied', 'cancelling: error=access_denied')
+  }
+  finally { await gitlab.close() }
 })
 
 test('Teardown', async t => {
