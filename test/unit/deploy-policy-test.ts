@@ -303,6 +303,11 @@ for (const stage of ['staging', 'production'] as const) {
     }
     // What the code calls at run time, by role (src/broker/mappings.ts, audit.ts, sts.ts, publish.ts, issued-log.ts).
     const target = (pattern: string) => pattern.replace(/\*/g, 'example')
+    const consoleReads: Call[] = [
+      ...['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('MappingsTable') })),
+      ...['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('AuditTable') })),
+      { action: 'dynamodb:Query', resource: `${r.arn('AuditTable')}/index/byProject` },
+    ]
     const runtime: Record<string, Call[]> = {
       Role: [
         { action: 'dynamodb:BatchGetItem', resource: r.arn('MappingsTable') },
@@ -312,6 +317,13 @@ for (const stage of ['staging', 'production'] as const) {
       ],
       EventsRole: [{ action: 'dynamodb:UpdateItem', resource: r.arn('AuditTable') }],
       PlainRole: [],
+      // The console (src/console): its pages list mappings and read the audit; its forms also put a mapping and its change record.
+      ConsoleReadRole: consoleReads,
+      ConsoleWriteRole: [
+        ...consoleReads,
+        { action: 'dynamodb:PutItem', resource: r.arn('MappingsTable') },
+        ...['dynamodb:PutItem', 'dynamodb:UpdateItem'].map(action => ({ action, resource: r.arn('AuditTable') })),
+      ],
     }
     const functions = Object.keys(tmpl.Resources).filter(id => tmpl.Resources[id].Type === 'AWS::Serverless::Function')
     t.ok(functions.length > 0, `${functions.length} functions`)
