@@ -138,9 +138,12 @@ for (const stage of ['staging', 'production'] as const) {
     const allowed = (role: string, table: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
       .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
     const sorted = (a: string[]) => [...new Set(a)].sort()
-    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan'], 'read role: reads mappings')
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads mappings')
     t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit')
-    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
+    for (const role of ['ConsoleReadRole', 'ConsoleWriteRole']) {
+      t.deepEqual(sorted(allowed(role, 'IssuerKeysTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], `${role}: reads the issuer keys (Explain verifies as the broker does), never writes them`)
+    }
     t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
     const everything = JSON.stringify([resource(tmpl, 'ConsoleReadRole')?.Properties.Policies, resource(tmpl, 'ConsoleWriteRole')?.Properties.Policies])
     t.notOk(/Delete|BatchWrite|sts:/.test(everything), 'neither deletes anything, nor calls STS')

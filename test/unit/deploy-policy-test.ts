@@ -304,9 +304,11 @@ for (const stage of ['staging', 'production'] as const) {
     // What the code calls at run time, by role (src/broker/mappings.ts, audit.ts, sts.ts, publish.ts, issued-log.ts).
     const target = (pattern: string) => pattern.replace(/\*/g, 'example')
     const consoleReads: Call[] = [
-      ...['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('MappingsTable') })),
+      ...['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('MappingsTable') })),
       ...['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('AuditTable') })),
       { action: 'dynamodb:Query', resource: `${r.arn('AuditTable')}/index/byProject` },
+      // Explain verifies a pasted token with the stored issuer keys.
+      ...['dynamodb:GetItem', 'dynamodb:BatchGetItem'].map(action => ({ action, resource: r.arn('IssuerKeysTable') })),
     ]
     const runtime: Record<string, Call[]> = {
       Role: [
