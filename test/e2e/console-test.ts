@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
 import { chromium } from 'playwright-core'
+import { CHROMIUM } from '../helpers/e2e-tools'
 import type { BrowserContext, Page } from 'playwright-core'
 import { ROLE_ARN, ROOT, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console')
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
