@@ -461,7 +461,6 @@ test('mappings-review passes a valid change and shows its plan against the targe
 // With a read role: this project's own mappings (for the local issuer's tanuki/tanuki-sts, whose jobs above left audit
 // records), changed by a merge request, and the review replaying the last 30 days of them from the sandbox's audit table.
 const REVIEW_ROLE = 'mappings-review'
-const REVIEW_ARN = 'arn:aws:iam::111122223333:role/tanuki-sts-mappings-review'
 const selfMappings = (deploy: string, more = '') => `mappings:
   - scope: ${env.issuer.url}/${SELF.project_path}
     role: deploy
@@ -490,10 +489,11 @@ async function readAccess (role: string, jobId: string) {
 }
 
 test('mappings-review with TANUKI_STS_REVIEW_ROLE: the plan and its impact, the last 30 days replayed with read-only credentials from the broker', async t => {
-  // The broker side: a mapping that lets this project's merge-request pipelines read (the docs' example), and the
-  // stack's table names in SSM, as Architect publishes them, for the sandbox's tables.
-  await env.putMapping({ scope: `${env.issuer.url}/${SELF.project_path}`, role: REVIEW_ROLE, roleArn: REVIEW_ARN, pin: { project_id: SELF.project_id },
-    conditions: { pipeline_source: 'merge_request_event', ref_protected: ['true', 'false'] } })
+  // The broker side: the mapping of docs/gitlab-component.md that lets this project's merge-request pipelines read
+  // (for this copy's scope and project ID), and the stack's table names in SSM, as Architect publishes them, for the
+  // sandbox's tables.
+  const documented = (parse(docSnippet('review-role-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
+  await env.putMapping({ ...documented, scope: `${env.issuer.url}/${SELF.project_path}`, pin: { project_id: SELF.project_id } })
   ssm = await startFakeAws({ port: SSM_PORT, lookup: env.sts.lookup, parameters: {
     '/TanukiStsProduction/tables/mappings': env.tables.mappings, '/TanukiStsProduction/tables/audit': env.tables.audit,
   } })
