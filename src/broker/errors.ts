@@ -38,10 +38,34 @@ export class InvalidRequest extends BrokerError {
   readonly status = 400
 }
 
+/**
+ * Why a token was refused, as one bounded word set where the refusal is thrown: the `Reason` of the TokenRefused metric,
+ * so rewording a message never changes what the metrics count.
+ */
+export type TokenRefusalReason =
+  | 'missing' // no token in the Authorization header, or not as a Bearer token
+  | 'malformed' // not a compact JWS, not canonical base64url, not JSON, or JWS extensions
+  | 'algorithm' // signed with anything but RS256
+  | 'untrusted_issuer' // an `iss` not in BROKER_ISSUERS
+  | 'unknown_key' // a kid its issuer's keys lack, even after a refresh
+  | 'unusable_key' // the issuer's key cannot verify (an RSA key under 2048 bits)
+  | 'signature' // the signature does not verify
+  | 'expired' // past `exp`
+  | 'audience' // no `aud`, or not this broker's
+  | 'claim' // a registered claim is wrong (`nbf`, `iat` in the future, `exp` missing...)
+  | 'gitlab_claims' // not the claim set of a GitLab ID token the reader accepts (missing or ill-shaped claims)
+  | 'invalid' // refused by jose for another reason
+
 export class InvalidToken extends BrokerError {
   static override code = 'invalid_token' as const
   readonly code = 'invalid_token' as const
   readonly status = 401
+  readonly reason: TokenRefusalReason
+
+  constructor (message: string, options: { reason: TokenRefusalReason; cause?: unknown; detail?: string }) {
+    super(message, options)
+    this.reason = options.reason
+  }
 }
 
 export class AccessDenied extends BrokerError {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
 import type { AuditRecord } from '../../src/broker/audit'
-import { AUDIENCE, ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
+import type { TokenRefusalReason } from '../../src/broker/errors'
+import { AUDIENCE, ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { attackerKey, b64url, decode, segment, signRs256 } from './helpers/forge'
 import type { Attacker } from './helpers/forge'
@@ -17,6 +18,7 @@ import { Witness } from './helpers/witness'
 let env: BrokerEnv
 const witness = new Witness()
 const audit: AuditRecord[] = []
+let answers: Answer[] = []
 
 interface Kit {
   readonly env: BrokerEnv
@@ -43,12 +45,14 @@ interface Case {
   readonly shell?: boolean
   /** The rule that refused, as the message names it. */
   readonly rule?: RegExp
+  /** A 401's reason, as the refusal was thrown with it (errors.ts) and the TokenRefused metric counts it. */
+  readonly reason?: TokenRefusalReason
 }
 
 const bearer = (token: string | Promise<string>) => async (): Promise<Req> => ({ token: await token })
 const withToken = (f: (k: Kit) => Promise<string>) => async (k: Kit): Promise<Req> => ({ token: await f(k) })
 const query = (q: string) => (k: Kit): Req => ({ token: k.good, query: q })
-const unauthorized = (name: string, f: (k: Kit) => Promise<string>): Case => ({ name, req: withToken(f), status: 401, code: 'invalid_token' })
+const unauthorized = (name: string, reason: TokenRefusalReason, f: (k: Kit) => Promise<string>): Case => ({ name, req: withToken(f), status: 401, code: 'invalid_token', reason })
 const badRequest = (name: string, req: (k: Kit) => Req): Case => ({ name, req, status: 400, code: 'invalid_request' })
 const denied = (name: string, f: (k: Kit) => Promise<string>, q = 'role=deploy'): Case => ({ name, req: async k => ({ token: await f(k), query: q }), status: 403, code: 'access_denied' })
 /** A GitLab path of `n` segments (g1/g2/...), and its namespace (all but the last). */
@@ -58,46 +62,46 @@ const method = (m: string, path = '/credentials', status = 405, code = 'method_n
 
 const CASES: Case[] = [
   // The algorithm and the signature
-  unauthorized('alg none, unsigned', k => k.mint({}, { header: { alg: 'none' } })),
-  unauthorized('alg none with a signature part', async k => `${segment({ alg: 'none', typ: 'JWT' })}.${segment(k.claims)}.${b64url('signature')}`),
-  unauthorized('alg "None" (case variant) signed by the issuer', k => k.real({ ...k.header, alg: 'None' }, k.claims)),
-  unauthorized('HS256 with the issuer\'s public key (PEM) as the HMAC secret', k => k.mint({}, { header: { alg: 'HS256' } })),
-  unauthorized('HS512 with the issuer\'s public key (PEM) as the HMAC secret', k => k.mint({}, { header: { alg: 'HS512' } })),
-  unauthorized('RS384 signed by the issuer\'s key', k => k.mint({}, { header: { alg: 'RS384' } })),
-  unauthorized('PS256 signed by the issuer\'s key', k => k.mint({}, { header: { alg: 'PS256' } })),
-  unauthorized('alg "rs256" (lower case) over an RS256 signature', k => k.real({ ...k.header, alg: 'rs256' }, k.claims)),
-  unauthorized('alg ES256 over an RSA signature', k => k.real({ ...k.header, alg: 'ES256' }, k.claims)),
-  unauthorized('no alg at all', k => k.real({ typ: 'JWT', kid: k.header.kid }, k.claims)),
-  unauthorized('RS256 signed by an unknown key, claiming the issuer\'s kid', k => k.forged(k.header, k.claims)),
-  unauthorized('RS256 signed by an unknown key, no kid', k => k.forged({ alg: 'RS256', typ: 'JWT' }, k.claims)),
-  unauthorized('a kid the issuer does not have', k => k.mint({}, { kid: 'not-a-key' })),
-  unauthorized('a path-like kid', k => k.mint({}, { kid: '../../../../etc/passwd' })),
-  unauthorized('an SQL-like kid', k => k.mint({}, { kid: '\' OR \'1\'=\'1\' --' })),
-  unauthorized('a kid that is a URL', k => k.mint({}, { kid: 'https://attacker.example/keys.json' })),
-  unauthorized('a kid that is a number', k => k.real({ ...k.header, kid: 42 }, k.claims)),
-  unauthorized('jku pointing at an attacker\'s JWKS', k => k.forged({ ...k.header, kid: 'attacker', jku: `${k.env.issuer.elsewhereUrl}/oauth/discovery/keys` }, k.claims)),
-  unauthorized('x5u pointing at an attacker\'s certificate', k => k.forged({ ...k.header, x5u: `${k.env.issuer.elsewhereUrl}/cert.pem` }, k.claims)),
-  unauthorized('jwk embedding the attacker\'s key', k => k.forged({ alg: 'RS256', typ: 'JWT', jwk: k.attacker.publicJwk }, k.claims)),
-  unauthorized('jwk embedding the attacker\'s key under its own kid', k => k.forged({ alg: 'RS256', kid: 'attacker', jwk: k.attacker.publicJwk }, k.claims)),
-  unauthorized('x5c embedding an attacker\'s certificate', k => k.forged({ alg: 'RS256', typ: 'JWT', x5c: [k.attacker.spki] }, k.claims)),
-  unauthorized('crit naming an unknown extension', k => k.real({ ...k.header, crit: ['tanuki'], tanuki: true }, k.claims)),
-  unauthorized('crit b64: false (an unencoded payload)', k => k.real({ ...k.header, crit: ['b64'], b64: false }, k.claims)),
-  unauthorized('crit empty', k => k.real({ ...k.header, crit: [] }, k.claims)),
-  unauthorized('a tampered payload with the original signature', async k => {
+  unauthorized('alg none, unsigned', 'malformed', k => k.mint({}, { header: { alg: 'none' } })),
+  unauthorized('alg none with a signature part', 'algorithm', async k => `${segment({ alg: 'none', typ: 'JWT' })}.${segment(k.claims)}.${b64url('signature')}`),
+  unauthorized('alg "None" (case variant) signed by the issuer', 'algorithm', k => k.real({ ...k.header, alg: 'None' }, k.claims)),
+  unauthorized('HS256 with the issuer\'s public key (PEM) as the HMAC secret', 'algorithm', k => k.mint({}, { header: { alg: 'HS256' } })),
+  unauthorized('HS512 with the issuer\'s public key (PEM) as the HMAC secret', 'algorithm', k => k.mint({}, { header: { alg: 'HS512' } })),
+  unauthorized('RS384 signed by the issuer\'s key', 'algorithm', k => k.mint({}, { header: { alg: 'RS384' } })),
+  unauthorized('PS256 signed by the issuer\'s key', 'algorithm', k => k.mint({}, { header: { alg: 'PS256' } })),
+  unauthorized('alg "rs256" (lower case) over an RS256 signature', 'algorithm', k => k.real({ ...k.header, alg: 'rs256' }, k.claims)),
+  unauthorized('alg ES256 over an RSA signature', 'algorithm', k => k.real({ ...k.header, alg: 'ES256' }, k.claims)),
+  unauthorized('no alg at all', 'algorithm', k => k.real({ typ: 'JWT', kid: k.header.kid }, k.claims)),
+  unauthorized('RS256 signed by an unknown key, claiming the issuer\'s kid', 'signature', k => k.forged(k.header, k.claims)),
+  unauthorized('RS256 signed by an unknown key, no kid', 'signature', k => k.forged({ alg: 'RS256', typ: 'JWT' }, k.claims)),
+  unauthorized('a kid the issuer does not have', 'unknown_key', k => k.mint({}, { kid: 'not-a-key' })),
+  unauthorized('a path-like kid', 'unknown_key', k => k.mint({}, { kid: '../../../../etc/passwd' })),
+  unauthorized('an SQL-like kid', 'unknown_key', k => k.mint({}, { kid: '\' OR \'1\'=\'1\' --' })),
+  unauthorized('a kid that is a URL', 'unknown_key', k => k.mint({}, { kid: 'https://attacker.example/keys.json' })),
+  unauthorized('a kid that is a number', 'unknown_key', k => k.real({ ...k.header, kid: 42 }, k.claims)),
+  unauthorized('jku pointing at an attacker\'s JWKS', 'unknown_key', k => k.forged({ ...k.header, kid: 'attacker', jku: `${k.env.issuer.elsewhereUrl}/oauth/discovery/keys` }, k.claims)),
+  unauthorized('x5u pointing at an attacker\'s certificate', 'signature', k => k.forged({ ...k.header, x5u: `${k.env.issuer.elsewhereUrl}/cert.pem` }, k.claims)),
+  unauthorized('jwk embedding the attacker\'s key', 'signature', k => k.forged({ alg: 'RS256', typ: 'JWT', jwk: k.attacker.publicJwk }, k.claims)),
+  unauthorized('jwk embedding the attacker\'s key under its own kid', 'unknown_key', k => k.forged({ alg: 'RS256', kid: 'attacker', jwk: k.attacker.publicJwk }, k.claims)),
+  unauthorized('x5c embedding an attacker\'s certificate', 'signature', k => k.forged({ alg: 'RS256', typ: 'JWT', x5c: [k.attacker.spki] }, k.claims)),
+  unauthorized('crit naming an unknown extension', 'malformed', k => k.real({ ...k.header, crit: ['tanuki'], tanuki: true }, k.claims)),
+  unauthorized('crit b64: false (an unencoded payload)', 'malformed', k => k.real({ ...k.header, crit: ['b64'], b64: false }, k.claims)),
+  unauthorized('crit empty', 'malformed', k => k.real({ ...k.header, crit: [] }, k.claims)),
+  unauthorized('a tampered payload with the original signature', 'signature', async k => {
     const [h, , s] = k.good.split('.')
     return `${h}.${segment({ ...k.claims, project_path: 'acme/payments/admin', project_id: '1' })}.${s}`
   }),
-  unauthorized('a tampered header with the original signature', async k => `${segment({ ...k.header, typ: 'at+jwt' })}.${k.good.split('.').slice(1).join('.')}`),
-  unauthorized('the signature of another valid token', async k => `${k.good.split('.').slice(0, 2).join('.')}.${(await k.mint()).split('.')[2]}`),
-  unauthorized('the signature removed', async k => `${k.good.split('.').slice(0, 2).join('.')}.`),
-  unauthorized('the signature with one bit flipped', async k => {
+  unauthorized('a tampered header with the original signature', 'signature', async k => `${segment({ ...k.header, typ: 'at+jwt' })}.${k.good.split('.').slice(1).join('.')}`),
+  unauthorized('the signature of another valid token', 'signature', async k => `${k.good.split('.').slice(0, 2).join('.')}.${(await k.mint()).split('.')[2]}`),
+  unauthorized('the signature removed', 'malformed', async k => `${k.good.split('.').slice(0, 2).join('.')}.`),
+  unauthorized('the signature with one bit flipped', 'signature', async k => {
     const [h, p, s] = k.good.split('.')
     const sig = Buffer.from(s, 'base64url')
     sig[sig.length - 1] ^= 1
     return `${h}.${p}.${b64url(sig)}`
   }),
-  unauthorized('the signature with base64 padding', async k => `${k.good}==`),
-  unauthorized('the signature re-spelled (base64url spare bits set)', async k => {
+  unauthorized('the signature with base64 padding', 'malformed', async k => `${k.good}==`),
+  unauthorized('the signature re-spelled (base64url spare bits set)', 'malformed', async k => {
     const [h, p, s] = k.good.split('.')
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
     const other = alphabet[alphabet.indexOf(s.at(-1) as string) ^ 1]
@@ -105,85 +109,85 @@ const CASES: Case[] = [
   }),
 
   // Time
-  unauthorized('expired an hour ago', k => k.mint({}, { iat: k.now - 3600, expiresIn: 300 })),
-  unauthorized('expired just past the 30 s leeway', k => k.mint({ exp: k.now - 45 })),
-  unauthorized('nbf in the future', k => k.mint({ nbf: k.now + 300 })),
-  unauthorized('iat in the future', k => k.mint({}, { iat: k.now + 300, expiresIn: 600 })),
-  unauthorized('no exp', k => k.mint({}, { omit: ['exp'] })),
-  unauthorized('no iat', k => k.mint({}, { omit: ['iat'] })),
-  unauthorized('exp as a string', k => k.mint({ exp: String(k.now + 300) })),
+  unauthorized('expired an hour ago', 'expired', k => k.mint({}, { iat: k.now - 3600, expiresIn: 300 })),
+  unauthorized('expired just past the 30 s leeway', 'expired', k => k.mint({ exp: k.now - 45 })),
+  unauthorized('nbf in the future', 'claim', k => k.mint({ nbf: k.now + 300 })),
+  unauthorized('iat in the future', 'claim', k => k.mint({}, { iat: k.now + 300, expiresIn: 600 })),
+  unauthorized('no exp', 'claim', k => k.mint({}, { omit: ['exp'] })),
+  unauthorized('no iat', 'claim', k => k.mint({}, { omit: ['iat'] })),
+  unauthorized('exp as a string', 'claim', k => k.mint({ exp: String(k.now + 300) })),
 
   // Audience
-  unauthorized('aud of another service', k => k.mint({}, { audience: 'https://sts.evil.example' })),
-  unauthorized('no aud', k => k.mint({}, { omit: ['aud'] })),
-  unauthorized('an aud array without ours', k => k.mint({}, { audience: ['https://a.example', 'https://b.example'] })),
-  unauthorized('our aud with a trailing slash', k => k.mint({}, { audience: `${AUDIENCE}/` })),
-  unauthorized('an empty aud', k => k.mint({}, { audience: '' })),
+  unauthorized('aud of another service', 'audience', k => k.mint({}, { audience: 'https://sts.evil.example' })),
+  unauthorized('no aud', 'audience', k => k.mint({}, { omit: ['aud'] })),
+  unauthorized('an aud array without ours', 'audience', k => k.mint({}, { audience: ['https://a.example', 'https://b.example'] })),
+  unauthorized('our aud with a trailing slash', 'audience', k => k.mint({}, { audience: `${AUDIENCE}/` })),
+  unauthorized('an empty aud', 'audience', k => k.mint({}, { audience: '' })),
 
   // Issuer
-  unauthorized('an issuer not on the allowlist', k => k.mint({ iss: 'https://gitlab.evil.example' })),
-  unauthorized('the allowlisted issuer with a trailing slash', k => k.mint({ iss: `${k.issuer}/` })),
-  unauthorized('the allowlisted issuer in another case', k => k.mint({ iss: k.issuer.replace('http://', 'HTTP://') })),
-  unauthorized('the allowlisted issuer over https instead of http', k => k.mint({ iss: k.issuer.replace('http://', 'https://') })),
-  unauthorized('the allowlisted issuer with a path added', k => k.mint({ iss: `${k.issuer}/evil` })),
-  unauthorized('no iss', k => k.mint({}, { omit: ['iss'] })),
-  unauthorized('iss as an array holding the allowlisted issuer', k => k.mint({ iss: [k.issuer] })),
+  unauthorized('an issuer not on the allowlist', 'untrusted_issuer', k => k.mint({ iss: 'https://gitlab.evil.example' })),
+  unauthorized('the allowlisted issuer with a trailing slash', 'untrusted_issuer', k => k.mint({ iss: `${k.issuer}/` })),
+  unauthorized('the allowlisted issuer in another case', 'untrusted_issuer', k => k.mint({ iss: k.issuer.replace('http://', 'HTTP://') })),
+  unauthorized('the allowlisted issuer over https instead of http', 'untrusted_issuer', k => k.mint({ iss: k.issuer.replace('http://', 'https://') })),
+  unauthorized('the allowlisted issuer with a path added', 'untrusted_issuer', k => k.mint({ iss: `${k.issuer}/evil` })),
+  unauthorized('no iss', 'untrusted_issuer', k => k.mint({}, { omit: ['iss'] })),
+  unauthorized('iss as an array holding the allowlisted issuer', 'untrusted_issuer', k => k.mint({ iss: [k.issuer] })),
 
   // Claim shapes
-  unauthorized('project_id as a number', k => k.mint({ project_id: 4301877 })),
-  unauthorized('project_id as an object', k => k.mint({ project_id: { $ne: null } })),
-  unauthorized('project_id with a leading zero', k => k.mint({ project_id: '04301877' })),
-  unauthorized('ref_protected as the boolean true', k => k.mint({ ref_protected: true })),
-  unauthorized('ref_protected as "TRUE"', k => k.mint({ ref_protected: 'TRUE' })),
-  unauthorized('job_id that is not an ID', k => k.mint({ job_id: '1; rm -rf /' })),
-  unauthorized('groups_direct that is not a list', k => k.mint({ groups_direct: 'acme' })),
-  unauthorized('no project_path', k => k.mint({}, { omit: ['project_path'] })),
-  unauthorized('no project_id', k => k.mint({}, { omit: ['project_id'] })),
-  unauthorized('no namespace_id', k => k.mint({}, { omit: ['namespace_id'] })),
-  unauthorized('no jti', k => k.mint({}, { omit: ['jti'] })),
-  unauthorized('no sub', k => k.mint({}, { omit: ['sub'] })),
-  unauthorized('project_path ending in ..', k => k.mint({ project_path: 'acme/payments/..' })),
-  unauthorized('project_path climbing with ..', k => k.mint({ project_path: 'acme/payments/../../acme/payments/api' })),
-  unauthorized('project_path with //', k => k.mint({ project_path: 'acme/payments//api' })),
-  unauthorized('project_path with a leading /', k => k.mint({ project_path: '/acme/payments/api', namespace_path: '/acme/payments' })),
-  unauthorized('project_path with a trailing /', k => k.mint({ project_path: 'acme/payments/api/' })),
-  unauthorized('project_path with a percent-encoded letter', k => k.mint({ project_path: 'acme/payments/%61pi' })),
-  unauthorized('project_path with an encoded slash', k => k.mint({ project_path: 'acme%2Fpayments/api', namespace_path: 'acme%2Fpayments' })),
-  unauthorized('project_path with a Cyrillic look-alike', k => k.mint({ project_path: 'acme/payments/\u0430pi' })),
-  unauthorized('project_path with full-width letters', k => k.mint({ project_path: '\uff41cme/payments/api', namespace_path: '\uff41cme/payments' })),
-  unauthorized('project_path outside its namespace_path', k => k.mint({ project_path: 'evil/api' })),
+  unauthorized('project_id as a number', 'gitlab_claims', k => k.mint({ project_id: 4301877 })),
+  unauthorized('project_id as an object', 'gitlab_claims', k => k.mint({ project_id: { $ne: null } })),
+  unauthorized('project_id with a leading zero', 'gitlab_claims', k => k.mint({ project_id: '04301877' })),
+  unauthorized('ref_protected as the boolean true', 'gitlab_claims', k => k.mint({ ref_protected: true })),
+  unauthorized('ref_protected as "TRUE"', 'gitlab_claims', k => k.mint({ ref_protected: 'TRUE' })),
+  unauthorized('job_id that is not an ID', 'gitlab_claims', k => k.mint({ job_id: '1; rm -rf /' })),
+  unauthorized('groups_direct that is not a list', 'gitlab_claims', k => k.mint({ groups_direct: 'acme' })),
+  unauthorized('no project_path', 'gitlab_claims', k => k.mint({}, { omit: ['project_path'] })),
+  unauthorized('no project_id', 'gitlab_claims', k => k.mint({}, { omit: ['project_id'] })),
+  unauthorized('no namespace_id', 'gitlab_claims', k => k.mint({}, { omit: ['namespace_id'] })),
+  unauthorized('no jti', 'gitlab_claims', k => k.mint({}, { omit: ['jti'] })),
+  unauthorized('no sub', 'gitlab_claims', k => k.mint({}, { omit: ['sub'] })),
+  unauthorized('project_path ending in ..', 'gitlab_claims', k => k.mint({ project_path: 'acme/payments/..' })),
+  unauthorized('project_path climbing with ..', 'gitlab_claims', k => k.mint({ project_path: 'acme/payments/../../acme/payments/api' })),
+  unauthorized('project_path with //', 'gitlab_claims', k => k.mint({ project_path: 'acme/payments//api' })),
+  unauthorized('project_path with a leading /', 'gitlab_claims', k => k.mint({ project_path: '/acme/payments/api', namespace_path: '/acme/payments' })),
+  unauthorized('project_path with a trailing /', 'gitlab_claims', k => k.mint({ project_path: 'acme/payments/api/' })),
+  unauthorized('project_path with a percent-encoded letter', 'gitlab_claims', k => k.mint({ project_path: 'acme/payments/%61pi' })),
+  unauthorized('project_path with an encoded slash', 'gitlab_claims', k => k.mint({ project_path: 'acme%2Fpayments/api', namespace_path: 'acme%2Fpayments' })),
+  unauthorized('project_path with a Cyrillic look-alike', 'gitlab_claims', k => k.mint({ project_path: 'acme/payments/\u0430pi' })),
+  unauthorized('project_path with full-width letters', 'gitlab_claims', k => k.mint({ project_path: '\uff41cme/payments/api', namespace_path: '\uff41cme/payments' })),
+  unauthorized('project_path outside its namespace_path', 'gitlab_claims', k => k.mint({ project_path: 'evil/api' })),
   // GitLab nests a top-level group and at most 20 subgroups, then the project: 22 segments. Each is a candidate scope,
   // and 99 or more passed DynamoDB's 100-key BatchGetItem (a 503 and an error log, before this rule).
-  { ...unauthorized('project_path 23 segments deep', k => k.mint(deep(23))), rule: /"project_path" claim has 23 segments; GitLab allows at most 22/ },
-  { ...unauthorized('project_path 99 segments deep', k => k.mint(deep(99))), rule: /"project_path" claim has 99 segments; GitLab allows at most 22/ },
-  { ...unauthorized('namespace_path 22 segments deep', k => k.mint({ namespace_path: path(22) })), rule: /"namespace_path" claim has 22 segments; GitLab allows at most 21/ },
+  { ...unauthorized('project_path 23 segments deep', 'gitlab_claims', k => k.mint(deep(23))), rule: /"project_path" claim has 23 segments; GitLab allows at most 22/ },
+  { ...unauthorized('project_path 99 segments deep', 'gitlab_claims', k => k.mint(deep(99))), rule: /"project_path" claim has 99 segments; GitLab allows at most 22/ },
+  { ...unauthorized('namespace_path 22 segments deep', 'gitlab_claims', k => k.mint({ namespace_path: path(22) })), rule: /"namespace_path" claim has 22 segments; GitLab allows at most 21/ },
 
   // Token shapes and sizes
   { name: 'a 9000-byte token', req: bearer('a'.repeat(9000)), status: 413, code: 'payload_too_large' },
   { name: 'a validly signed token padded past 8 KiB', req: withToken(k => k.mint({ padding: 'x'.repeat(7000) })), status: 413, code: 'payload_too_large' },
   { name: 'a 20 KiB JSON body', req: k => ({ token: k.good, query: '', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'deploy', pad: 'x'.repeat(20_000) }) }), status: 413, code: 'payload_too_large' },
   { name: 'a 1 MiB form body', req: k => ({ token: k.good, query: '', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `role=deploy&pad=${'x'.repeat(1 << 20)}` }), status: 413, code: 'payload_too_large' },
-  { name: 'an empty Bearer', req: () => ({ authorization: 'Bearer ' }), status: 401, code: 'invalid_token' },
-  { name: 'no Authorization header', req: () => ({ authorization: null }), status: 401, code: 'invalid_token' },
-  unauthorized('a token that is not a JWT', async () => 'hello'),
-  unauthorized('a two-part token', async k => k.good.split('.').slice(0, 2).join('.')),
-  unauthorized('a four-part token', async k => `${k.good}.${k.good.split('.')[2]}`),
-  unauthorized('a five-part (JWE-shaped) token', async k => `${k.good}.x.y`),
-  unauthorized('a six-part token', async k => `${k.good}.${k.good}`.split('.').slice(0, 6).join('.')),
-  unauthorized('a header that is not JSON', k => k.real('not json', JSON.stringify(k.claims), true)),
-  unauthorized('a payload that is not JSON', k => k.real(JSON.stringify(k.header), 'not json', true)),
-  unauthorized('a payload that is a JSON array', k => k.real(k.header, [k.claims])),
-  unauthorized('exp of 1e20, validly signed (not whole seconds: the audit write failed, a 503)', k => k.real(k.header, { ...k.claims, exp: 1e20 })),
-  unauthorized('exp past the year 9999, validly signed', k => k.real(k.header, { ...k.claims, exp: 253402300800 })),
+  { name: 'an empty Bearer', req: () => ({ authorization: 'Bearer ' }), status: 401, code: 'invalid_token', reason: 'missing' },
+  { name: 'no Authorization header', req: () => ({ authorization: null }), status: 401, code: 'invalid_token', reason: 'missing' },
+  unauthorized('a token that is not a JWT', 'malformed', async () => 'hello'),
+  unauthorized('a two-part token', 'malformed', async k => k.good.split('.').slice(0, 2).join('.')),
+  unauthorized('a four-part token', 'malformed', async k => `${k.good}.${k.good.split('.')[2]}`),
+  unauthorized('a five-part (JWE-shaped) token', 'malformed', async k => `${k.good}.x.y`),
+  unauthorized('a six-part token', 'malformed', async k => `${k.good}.${k.good}`.split('.').slice(0, 6).join('.')),
+  unauthorized('a header that is not JSON', 'malformed', k => k.real('not json', JSON.stringify(k.claims), true)),
+  unauthorized('a payload that is not JSON', 'malformed', k => k.real(JSON.stringify(k.header), 'not json', true)),
+  unauthorized('a payload that is a JSON array', 'malformed', k => k.real(k.header, [k.claims])),
+  unauthorized('exp of 1e20, validly signed (not whole seconds: the audit write failed, a 503)', 'gitlab_claims', k => k.real(k.header, { ...k.claims, exp: 1e20 })),
+  unauthorized('exp past the year 9999, validly signed', 'gitlab_claims', k => k.real(k.header, { ...k.claims, exp: 253402300800 })),
 
   // The Authorization header
-  { name: 'the Basic scheme', req: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'invalid_token' },
-  { name: 'a "Token" scheme', req: k => ({ authorization: `Token ${k.good}` }), status: 401, code: 'invalid_token' },
-  { name: 'Bearer with two tokens', req: k => ({ authorization: `Bearer ${k.good} ${k.good}` }), status: 401, code: 'invalid_token' },
-  { name: 'Bearer with comma-separated tokens', req: k => ({ authorization: `Bearer ${k.good},${k.good}` }), status: 401, code: 'invalid_token' },
-  { name: 'two Authorization headers', req: k => ({ authorization: [`Bearer ${k.good}`, `Bearer ${k.good}`] }), status: 401, code: 'invalid_token' },
-  { name: 'a raw token on POST (no scheme)', req: k => ({ authorization: k.good }), status: 401, code: 'invalid_token' },
-  { name: 'Bearer and a tab', req: k => ({ authorization: `Bearer\t${k.good}` }), status: 401, code: 'invalid_token' },
+  { name: 'the Basic scheme', req: () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' }), status: 401, code: 'invalid_token', reason: 'missing' },
+  { name: 'a "Token" scheme', req: k => ({ authorization: `Token ${k.good}` }), status: 401, code: 'invalid_token', reason: 'missing' },
+  { name: 'Bearer with two tokens', req: k => ({ authorization: `Bearer ${k.good} ${k.good}` }), status: 401, code: 'invalid_token', reason: 'missing' },
+  { name: 'Bearer with comma-separated tokens', req: k => ({ authorization: `Bearer ${k.good},${k.good}` }), status: 401, code: 'invalid_token', reason: 'malformed' },
+  { name: 'two Authorization headers', req: k => ({ authorization: [`Bearer ${k.good}`, `Bearer ${k.good}`] }), status: 401, code: 'invalid_token', reason: 'missing' },
+  { name: 'a raw token on POST (no scheme)', req: k => ({ authorization: k.good }), status: 401, code: 'invalid_token', reason: 'missing' },
+  { name: 'Bearer and a tab', req: k => ({ authorization: `Bearer\t${k.good}` }), status: 401, code: 'invalid_token', reason: 'missing' },
 
   // Parameters (with a valid token: the request is refused before it is used)
   badRequest('role missing', query('')),
@@ -234,7 +238,7 @@ const CASES: Case[] = [
   denied('a disabled mapping', k => k.mint(), 'role=disabled'),
 
   // In format=shell, every error is the script that stops `eval`
-  { ...unauthorized('an expired token, format=shell', k => k.mint({}, { iat: k.now - 3600 })), shell: true },
+  { ...unauthorized('an expired token, format=shell', 'expired', k => k.mint({}, { iat: k.now - 3600 })), shell: true },
   { ...badRequest('role with a shell injection, format=shell', k => ({ token: k.good, query: `role=${encodeURIComponent('$(id)')}` })), shell: true },
   { name: 'a 9000-byte token, format=shell', req: bearer('a'.repeat(9000)), status: 413, code: 'payload_too_large', shell: true },
   { ...denied('an unprotected ref, format=shell', k => k.mint({ ref_protected: 'false' })), shell: true },
@@ -302,7 +306,7 @@ test(`attacks: ${CASES.length} bad tokens and requests, each answered with the c
     real: (h, p, raw) => signRs256(h, p, env.issuer.privateKey, raw),
     forged: (h, p) => signRs256(h, p, attacker.privateKey),
   }
-  const answers = await runAll(kit, CASES, 3)
+  answers = await runAll(kit, CASES, 3)
   CASES.forEach((c, i) => checkAnswer(t, c, answers[i]))
   t.equal(answers.filter(a => a.status >= 500).length, 0, 'no case was answered 5xx')
 
@@ -313,6 +317,20 @@ test(`attacks: ${CASES.length} bad tokens and requests, each answered with the c
   const deniedCases = CASES.filter(c => c.status === 403).length
   t.equal(records.length, deniedCases, `exactly the ${deniedCases} authenticated denials left audit records`)
   t.ok(records.every(r => r.outcome === 'denied' && r.sk.startsWith('deny#')), 'each a denial; no issuance was reserved')
+})
+
+test('every 401 is counted by the reason it was refused for: the Reason of its TokenRefused metric', async t => {
+  const refused = CASES.map((c, i) => ({ c, requestId: answers[i]?.headers.get('x-request-id') ?? '' })).filter(({ c }) => c.status === 401)
+  t.ok(refused.every(({ c }) => c.reason !== undefined), `each of the ${refused.length} cases names its reason`)
+  // The credentials Lambda's EMF line for each request, by its request id, once sandbox has relayed it.
+  const reasonOf = (requestId: string) => eventually(async () => {
+    const line = env.logs.filter(l => l.startsWith('{"_aws":')).map(l => JSON.parse(l) as Record<string, unknown>).find(l => l.requestId === requestId)
+    return line && { reason: line.Reason, counted: line.TokenRefused }
+  })
+  for (const { c, requestId } of refused) {
+    const line = await reasonOf(requestId)
+    t.deepEqual(line, { reason: c.reason, counted: 1 }, `${c.name}: TokenRefused, Reason ${c.reason}`)
+  }
 })
 
 test('format=shell asked in a JSON body, however spelt, gets its errors as the script that stops eval', async t => {
