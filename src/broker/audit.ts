@@ -4,6 +4,7 @@ import { PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@a
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { storeUnavailable } from './dynamo'
+import { AuditRecordMismatch, UsesExhausted } from './errors'
 
 export type Outcome = 'issued' | 'denied' | 'failed'
 
@@ -53,22 +54,7 @@ export type AuditKey = Pick<AuditRecord, 'pk' | 'sk'>
 /** What STS answered for an issuance, as its event carries it. */
 export type IssuedCredentials = Required<Pick<AuditRecord, 'accessKeyId' | 'expiration' | 'assumedRoleArn'>>
 
-export class UsesExhausted extends Error {
-  constructor (readonly maxUses: number) {
-    super(`This ID token has already been used ${maxUses} time(s) for this role (maxUses).`)
-    this.name = 'UsesExhausted'
-  }
-}
-
 const conditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException'
-
-/** A credentials-issued event that does not match the record it names: not an issuance, or another one's. */
-export class AuditRecordMismatch extends Error {
-  constructor (readonly key: AuditKey) {
-    super(`The audit record ${key.pk} ${key.sk} is missing (expired), is not the issuance this event names, or already holds other credentials; nothing was changed.`)
-    this.name = 'AuditRecordMismatch'
-  }
-}
 
 export interface AuditStore {
   /**

@@ -2,11 +2,11 @@
 // Parsing the HTTP request and shaping the answer are request.ts's and respond.ts's.
 import { randomUUID } from 'node:crypto'
 import type { AuditRecord, AuditStore } from './audit'
-import { UsesExhausted, refuseOwn } from './audit'
+import { refuseOwn } from './audit'
 import { projectUrl } from './claims'
 import type { GitLabClaims } from './claims'
 import type { Config } from './config'
-import { AccessDenied, BrokerError } from './errors'
+import { AccessDenied, BrokerError, UsesExhausted } from './errors'
 import type { Denial } from './errors'
 import type { Logger } from './log'
 import { errorFields } from './log'

@@ -5,7 +5,8 @@ import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand,
 import type { AttributeValue, DynamoDBClient, PutItemCommandInput } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { storeUnavailable } from './dynamo'
-import { MappingInvalid, parseMapping } from './mapping'
+import { MappingConflict, MappingInvalid } from './errors'
+import { parseMapping } from './mapping'
 import type { Mapping } from './mapping'
 import { readItem } from './stored-item'
 
@@ -64,14 +65,6 @@ export function createMappingStore (db: DynamoDBClient, table: string): MappingS
       }
       return found
     },
-  }
-}
-
-/** Thrown when a conditional admin write lost to a concurrent one. */
-export class MappingConflict extends Error {
-  constructor (readonly scope: string, readonly role: string) {
-    super(`The mapping ${scope} ${role} was changed by someone else since it was read; nothing was written. Re-run to see the new state.`)
-    this.name = 'MappingConflict'
   }
 }
 

@@ -6,8 +6,8 @@ import type { JWTPayload, JWTVerifyGetKey } from 'jose'
 import { parseGitLabClaims } from './claims'
 import type { GitLabClaims } from './claims'
 import type { Config } from './config'
-import { InvalidToken, PayloadTooLarge, Unavailable } from './errors'
-import { FETCH_TIMEOUT_MS, FetchRefused, fetchCapped } from './fetch-capped'
+import { FetchRefused, InvalidToken, PayloadTooLarge, Unavailable } from './errors'
+import { FETCH_TIMEOUT_MS, fetchCapped } from './fetch-capped'
 
 export interface VerifiedToken {
   readonly claims: GitLabClaims

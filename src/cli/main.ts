@@ -1,14 +1,12 @@
 // The `tanuki-sts` admin CLI (DESIGN §6): one command group per file, put together here, and the one place an error
 // becomes a message and an exit status. bin/tanuki-sts.js runs this through tsx.
 import { Command } from 'commander'
-import { BrokerError } from '../broker/errors'
-import { MappingConflict } from '../broker/mappings'
-import { MappingInvalid } from '../broker/mapping'
+import { BrokerError, CliError, MappingConflict, MappingInvalid } from '../broker/errors'
 import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'
 import { registerExplain } from './explain'
 import { registerMappings } from './mappings'
-import { CliError, EXIT_CONFLICT, err, say } from './output'
+import { EXIT_CONFLICT, err, say } from './output'
 import { registerToken } from './token'
 import { registerTrustPolicy } from './trust-policy'
 

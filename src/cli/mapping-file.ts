@@ -2,7 +2,8 @@
 // every problem reported at its line and column. Comparing with the table and writing are plan.ts's and apply.ts's.
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml'
 import type { Document, Node } from 'yaml'
-import { MappingInvalid, parseMapping } from '../broker/mapping'
+import { MappingInvalid } from '../broker/errors'
+import { parseMapping } from '../broker/mapping'
 import type { Mapping } from '../broker/mapping'
 import { MANAGED_FIELDS } from '../broker/mapping-fields'
 import { mappingWarnings } from '../broker/mapping-warnings'

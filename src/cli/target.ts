@@ -3,9 +3,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
 import { createDynamoClient } from '../broker/dynamo'
+import { CliError } from '../broker/errors'
 import { arcSection } from './app-arc'
 import { readLocalInfo } from './local-info'
-import { CliError } from './output'
 
 export interface TargetOptions {
   local?: boolean
