@@ -3,7 +3,7 @@
 import { PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
-import { storeUnavailable } from './dynamo'
+import { isConditionFailed, storeUnavailable } from './dynamo'
 import { AuditRecordMismatch, UsesExhausted } from './errors'
 
 export type Outcome = 'issued' | 'denied' | 'failed'
@@ -54,8 +54,6 @@ export type AuditKey = Pick<AuditRecord, 'pk' | 'sk'>
 /** What STS answered for an issuance, as its event carries it. */
 export type IssuedCredentials = Required<Pick<AuditRecord, 'accessKeyId' | 'expiration' | 'assumedRoleArn'>>
 
-const conditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException'
-
 export interface AuditStore {
   /**
    * Writes the issuance record before any credentials exist. With maxUses, the record takes the next free use slot
@@ -100,7 +98,7 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
       return true
     }
     catch (err) {
-      if (conditionFailed(err)) return false
+      if (isConditionFailed(err)) return false
       throw storeUnavailable('audit table', err)
     }
   }
@@ -166,7 +164,7 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
         return unmarshall(Attributes ?? {}) as AuditRecord
       }
       catch (err) {
-        if (conditionFailed(err)) throw new AuditRecordMismatch(key)
+        if (isConditionFailed(err)) throw new AuditRecordMismatch(key)
         throw err
       }
     },

@@ -2,6 +2,7 @@
 // the way Architect publishes them (SSM `/<StackName>/tables/<name>`). What is read and written is the commands'.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
+import { DEFAULT_APP, awsRegion, sandboxTables } from '../broker/config'
 import { createDynamoClient } from '../broker/dynamo'
 import { CliError } from '../broker/errors'
 import { arcSection } from './app-arc'
@@ -24,7 +25,6 @@ export interface Target {
 }
 
 const ENVS = ['staging', 'production'] as const
-const DEFAULT_APP = 'tanuki-sts'
 /** Architect sandbox's default tables port (`ARC_TABLES_PORT` overrides it). */
 const SANDBOX_TABLES_PORT = 5555
 
@@ -101,15 +101,14 @@ function openLocal (opts: TargetOptions, env: NodeJS.ProcessEnv, cwd: string): T
   const endpoint = `http://localhost:${port}`
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE)
   const db = createDynamoClient({
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    region: awsRegion(env),
     endpoint,
     // The local DynamoDB checks no signature, but the SDK will not send a request without some credentials.
     ...(!hasCredentials && { credentials: { accessKeyId: 'tanuki-local', secretAccessKey: 'tanuki-local' } }),
   })
   const label = `the local sandbox (localhost:${port})`
   explainFailures(db, label, `is the sandbox running (npm start)? Set ARC_TABLES_PORT if it uses another port; app "${app}" (--app).`)
-  // Sandbox names its tables `${app}-staging-${name}`.
-  return { db, tables: { mappings: `${app}-staging-mappings`, audit: `${app}-staging-audit` }, label, local: true, close: () => db.destroy() }
+  return { db, tables: sandboxTables(app), label, local: true, close: () => db.destroy() }
 }
 
 async function openDeployed (opts: TargetOptions & { region: string; env: string }, cwd: string): Promise<Target> {

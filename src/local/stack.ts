@@ -2,6 +2,7 @@
 // DynamoDB, the local issuer and the local STS — used by `npm start`, the tests and the benchmarks alike.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_APP, sandboxTables } from '../broker/config'
 import { useApiGatewayRouting } from './api-gateway-routing'
 import { startLocalIssuer } from './issuer'
 import type { LocalIssuer } from './issuer'
@@ -29,7 +30,6 @@ async function lambdasSettled (timeoutMs = 20_000): Promise<void> {
 }
 
 export const ROOT = join(__dirname, '..', '..')
-export const APP = 'tanuki-sts'
 /** Every server of the embedded default listens here, and only here. */
 export const LOOPBACK = '127.0.0.1'
 /** The broker's own credentials in local runs (its "Lambda role"): the one principal the local STS lets call AssumeRole. */
@@ -116,7 +116,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     brokerUrl: `http://localhost:${o.httpPort}`,
     issuer,
     sts,
-    tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit` },
+    tables: sandboxTables(DEFAULT_APP),
     dynamoEndpoint: `http://localhost:${o.tablesPort}`,
     eventsUrl: `http://${LOOPBACK}:${o.eventsPort}/events`,
     lambdaEnv,

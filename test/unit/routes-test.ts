@@ -21,8 +21,8 @@ test('catch-all: another method on a route is 405 naming the methods in Allow', 
   t.equal((await catchAll(event('POST', '/healthz'))).headers.allow, 'GET', 'healthz takes GET only')
 })
 
-test('catch-all: any other path is 404, whatever it is named (an Object.prototype key too)', async t => {
-  for (const path of ['/admin', '/constructor', '/__proto__', '/Credentials']) {
+test('catch-all: any other path is 404, whatever it is named', async t => {
+  for (const path of ['/admin', '/Credentials', 'constructor', '__proto__']) {
     const r = await catchAll(event('GET', path))
     t.equal(r.statusCode, 404, `${path}: 404`)
     t.deepEqual(r.headers, SAME_HEADERS, `${path}: the same headers, no Allow`)
