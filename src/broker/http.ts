@@ -1,56 +1,17 @@
 // The credentials routes' shared handler: parse, exchange, respond; every failure answered per the contract.
-// Module-scope wiring (config, clients, JWKS cache) happens once per container, in wire().
+// The broker is put together once per container, at cold start, by compose.ts (config, clients, the issuers' keys).
 import { randomUUID } from 'node:crypto'
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import type { STSClient } from '@aws-sdk/client-sts'
-import { createAuditStore } from './audit'
-import { loadConfig, loadEventsTarget } from './config'
-import { createDynamoClient } from './dynamo'
+import { composeBroker } from './compose'
 import { InternalError, MISCONFIGURED, Unavailable, asBrokerError } from './errors'
-import { createExchange } from './exchange'
-import type { Exchange, IssuedEvent } from './exchange'
+import type { Exchange } from './exchange'
 import { errorFields, log } from './log'
-import { createMappedRoles } from './mapped-roles'
-import { createMappingStore } from './mappings'
-import { createPublisher } from './publish'
 import { parseCredentialsRequest, responseFormat } from './request'
 import type { Format, HttpEvent } from './request'
 import { respondCredentials, respondError } from './respond'
 import type { HttpResult } from './respond'
-import { createStsClient, createStsPort } from './sts'
-import { createTokenVerifier } from './token'
-
-/** Seams for benchmarks and tests: nothing in the Lambdas passes these. */
-export interface WireOptions {
-  /** Replaces the `credentials-issued` publisher (a benchmark's no-op or sink). */
-  readonly publish?: (event: IssuedEvent) => Promise<void>
-  /** Sees each SDK client before its first request, e.g. to add middleware that counts round trips. */
-  readonly instrument?: (client: DynamoDBClient | STSClient) => void
-}
-
-/** Builds the exchange from the environment: the real token verifier, DynamoDB, STS and event bus. */
-export function wire (env: Readonly<Record<string, string | undefined>> = process.env, options: WireOptions = {}): Exchange {
-  const config = loadConfig(env)
-  const events = loadEventsTarget(env)
-  const db = createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint })
-  const sts = createStsClient({ region: config.region, endpoint: config.stsEndpoint })
-  options.instrument?.(db)
-  options.instrument?.(sts)
-  return createExchange({
-    config,
-    verifyToken: createTokenVerifier(config),
-    mappings: createMappingStore(db, config.tables.mappings),
-    mappedRoles: createMappedRoles(db, config.tables.mappings),
-    audit: createAuditStore(db, config.tables.audit),
-    sts: createStsPort({ client: sts }),
-    // The event is signed with the STS client's credential provider: the Lambda role's, resolved once and cached.
-    publish: options.publish ?? createPublisher(events, sts.config.credentials),
-    log,
-  })
-}
 
 /** A bad configuration is logged at cold start naming the variable, and every request answers 503 until it is fixed. */
-function wireOrExplain (build: () => Exchange): Exchange {
+function composeOrExplain (build: () => Exchange): Exchange {
   try { return build() }
   catch (err) {
     log('error', 'broker configuration is invalid', errorFields(err))
@@ -58,8 +19,8 @@ function wireOrExplain (build: () => Exchange): Exchange {
   }
 }
 
-export function createCredentialsHandler (method: 'GET' | 'POST', build: () => Exchange = wire): (event: HttpEvent) => Promise<HttpResult> {
-  const exchange = wireOrExplain(build)
+export function createCredentialsHandler (method: 'GET' | 'POST', build: () => Exchange = () => composeBroker().exchange): (event: HttpEvent) => Promise<HttpResult> {
+  const exchange = composeOrExplain(build)
   return async function handler (event) {
     const requestId = event.requestContext?.requestId || randomUUID()
     // Who called, for the log line of every answer: a spray of bad tokens leaves no audit record, but leaves these.
