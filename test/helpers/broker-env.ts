@@ -10,6 +10,7 @@ import { parseMapping } from '../../src/broker/mapping'
 import type { LocalIssuer, MintOptions } from '../../src/local/issuer'
 import { ROOT, startLocalStack } from '../../src/local/stack'
 import type { LocalSts } from '../../src/local/sts'
+import { appArc, keyNames } from './app-arc'
 
 export { ROOT }
 export const AUDIENCE = 'https://sts.tanuki.test'
@@ -107,9 +108,11 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
     },
     auditRecords: async () => (await scanAll(db, tables.audit)) as unknown as AuditRecord[],
     async reset () {
-      for (const [table, keys] of [[tables.mappings, ['scope', 'role']], [tables.audit, ['pk', 'sk']]] as const) {
+      // Each table's key, as app.arc declares it.
+      for (const declared of (await appArc()).tables) {
+        const table = tables[declared.name as keyof typeof tables]
         for (const item of await scanAll(db, table)) {
-          await db.send(new DeleteItemCommand({ TableName: table, Key: Object.fromEntries(keys.map(k => [k, { S: String(item[k]) }])) }))
+          await db.send(new DeleteItemCommand({ TableName: table, Key: Object.fromEntries(keyNames(declared).map(k => [k, { S: String(item[k]) }])) }))
         }
       }
       sts.reset()

@@ -1,9 +1,12 @@
-// dynalite (sandbox's own DynamoDB engine) started directly, with the app's two tables as app.arc declares them,
-// under any names: sandbox's (`<app>-staging-mappings`) or a deployed stack's physical ones. For the benchmarks'
-// local world and for tests that run without sandbox (the CLI's deployed target).
+// dynalite (sandbox's own DynamoDB engine) started directly, with the app's tables as app.arc declares them (read by
+// Architect's inventory), under any names: sandbox's (`<app>-staging-mappings`) or a deployed stack's physical ones. For
+// the benchmarks' local world and for tests that run without sandbox (the CLI's deployed target).
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb'
+import { appArc, keyNames } from './app-arc'
+import type { ArcIndex, ArcTable } from './app-arc'
 
 // dynalite ships no types; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -18,27 +21,32 @@ export interface LocalTables {
   stop (): Promise<void>
 }
 
-/** app.arc's `@tables`: mappings (scope, role) and audit (pk, sk) with its byProject index. */
-export async function createTables (db: DynamoDBClient, names: TableNames): Promise<void> {
+/** A table of app.arc, with its indexes, as a CreateTable input under the given name. */
+function createTableInput (table: ArcTable, indexes: readonly ArcIndex[], TableName: string): CreateTableCommandInput {
   const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 }
-  await db.send(new CreateTableCommand({
-    TableName: names.mappings,
-    AttributeDefinitions: [{ AttributeName: 'scope', AttributeType: 'S' }, { AttributeName: 'role', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }],
+  const keySchema = (t: ArcTable) => keyNames(t).map((AttributeName, i) => ({ AttributeName, KeyType: i === 0 ? 'HASH' as const : 'RANGE' as const }))
+  const types = new Map([table, ...indexes].flatMap(t => [[t.partitionKey, t.partitionKeyType], [t.sortKey, t.sortKeyType]]))
+  return {
+    TableName,
+    AttributeDefinitions: [...types].flatMap(([name, type]) => name && type ? [{ AttributeName: name, AttributeType: type === 'Number' ? 'N' as const : 'S' as const }] : []),
+    KeySchema: keySchema(table),
     ProvisionedThroughput: throughput,
-  }))
-  await db.send(new CreateTableCommand({
-    TableName: names.audit,
-    AttributeDefinitions: ['pk', 'sk', 'project', 'at'].map(AttributeName => ({ AttributeName, AttributeType: 'S' })),
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    GlobalSecondaryIndexes: [{
-      IndexName: 'byProject',
-      KeySchema: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'ALL' },
-      ProvisionedThroughput: throughput,
-    }],
-    ProvisionedThroughput: throughput,
-  }))
+    ...(indexes.length > 0 && {
+      GlobalSecondaryIndexes: indexes.map(index => ({
+        IndexName: index.indexName, KeySchema: keySchema(index), Projection: { ProjectionType: 'ALL' as const }, ProvisionedThroughput: throughput,
+      })),
+    }),
+  }
+}
+
+/** app.arc's `@tables` and `@tables-indexes`, each table created under the name `names` gives it. */
+export async function createTables (db: DynamoDBClient, names: TableNames): Promise<void> {
+  const arc = await appArc()
+  for (const table of arc.tables) {
+    const name = names[table.name as keyof TableNames]
+    if (name === undefined) throw new Error(`app.arc declares a table "${table.name}" that has no name here`)
+    await db.send(new CreateTableCommand(createTableInput(table, arc.indexes.filter(i => i.name === table.name), name)))
+  }
 }
 
 /** dynalite on loopback (port 0: any free one) with the two tables created. */

@@ -5,17 +5,12 @@ import test from 'tape'
 import { sha256Hex } from '../../src/broker/token'
 import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
+import { post as postTo } from '../helpers/post'
 
 let env: BrokerEnv
 const project = { scope: 'http://placeholder/acme/payments/api', role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } }
 
-async function post (token: string, query: string, init: RequestInit = {}) {
-  const res = await fetch(`${env.url}/credentials?${query}`, { method: 'POST', ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
-  const text = await res.text()
-  let body: Record<string, unknown> = {}
-  try { body = JSON.parse(text) } catch { /* shell or empty */ }
-  return { status: res.status, headers: res.headers, text, body }
-}
+const post = (token: string, query: string, init: RequestInit = {}) => postTo(env.url, token, query, init)
 
 test('Set up env', async t => {
   env = await startBrokerEnv()
