@@ -40,6 +40,7 @@ test('a valid token: 503 unavailable in every format, nothing issued', async t =
 test('token failures are still 401 (verified before any DynamoDB call), and healthz stays up', async t => {
   const r = await call(env, witness, { token: await env.mint({}, { audience: 'https://sts.evil.example' }) })
   t.equal(r.status, 401, 'a wrong audience: 401, not 503')
+  t.match(String(r.body.message), /^The ID token has the audience "https:\/\/sts\.evil\.example"; /, 'refused by the audience rule')
   const health = await fetch(`${env.url}/healthz`)
   t.equal(health.status, 200, 'healthz: 200 (the configuration is valid)')
 })
