@@ -25,7 +25,7 @@ export function isoSeconds (date: Date): string {
 
 /** POSIX single quotes: nothing inside them is special but `'`, which is closed, escaped and reopened. */
 export function shellQuote (value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`
+  return `'${value.replace(/'/g, "'\\''")}'`
 }
 
 function headers (requestId: string, contentType: string): Record<string, string> {

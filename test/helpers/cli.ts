@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process'
 import type { ExecFileException } from 'node:child_process'
 import { join } from 'node:path'
+import { shellQuote } from '../../src/broker/respond'
 import { ROOT } from './broker-env'
 import type { BrokerEnv } from './broker-env'
 
@@ -24,8 +25,7 @@ export function runCli (args: readonly string[], env: NodeJS.ProcessEnv): Promis
  * stdout and stderr arrive together, as a user sees them.
  */
 export function runCliOnTerminal (args: readonly string[], env: NodeJS.ProcessEnv, answer: string): Promise<Run> {
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ')
+  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ')
   return new Promise(resolve => {
     const child = execFile('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: exitCode(error), stdout, stderr }))
