@@ -8,7 +8,8 @@ import { readMappingFiles, reportProblems, reportWarnings, uncoveredRoleWarnings
 import { trustedIssuers } from './local-info'
 import { formatProblem } from './problems'
 import type { FileProblem } from './problems'
-import { CliError, err, out, print, printJson, say } from './output'
+import { CliError } from '../broker/errors'
+import { err, out, print, printJson, say } from './output'
 import { computePlan, planJson, planSummary, renderPlan } from './plan'
 
 const collect = (value: string, previous: string[] = []) => [...previous, value]
