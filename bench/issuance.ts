@@ -2,7 +2,8 @@
 // publish replaced by a no-op) against the floor (_floor.ts) on the same local DynamoDB and STS; runs interleaved.
 import { createPublicKey, randomUUID, verify } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
-import { createCredentialsHandler, wire } from '../src/broker/http'
+import { composeBroker } from '../src/broker/compose'
+import { createCredentialsHandler } from '../src/broker/http'
 import { createFloor } from './_floor'
 import { emit, median, ms, quantile, timed } from './_figures'
 import { inMemoryHandler } from './_in-memory'
@@ -17,7 +18,7 @@ const RUNS = BLOCKS * BLOCK_RUNS
 async function main (): Promise<void> {
   const world = await startWorld()
   await world.putMapping(projectMapping(world.issuer.url))
-  const handler = createCredentialsHandler('POST', () => wire(world.env, { publish: async () => {} }))
+  const handler = createCredentialsHandler('POST', () => composeBroker(world.env, { publish: async () => {} }).exchange)
   const floorOptions = { publicJwk: world.issuer.publicJwk, dynamoEndpoint: `http://127.0.0.1:${PORTS.tables}`, stsEndpoint: world.sts.url }
   const floor = createFloor(floorOptions)
   const joseFloor = createFloor({ ...floorOptions, verifier: 'jose' })

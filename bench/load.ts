@@ -1,7 +1,8 @@
 // Figure 4, load: 2,000 issuances from 50 concurrent callers through the in-process POST handler (publish: no-op),
 // each with its own pre-minted token, from a cold handler: throughput, latency, errors, issuer fetches, memory.
 import { randomUUID } from 'node:crypto'
-import { createCredentialsHandler, wire } from '../src/broker/http'
+import { composeBroker } from '../src/broker/compose'
+import { createCredentialsHandler } from '../src/broker/http'
 import { emit, median, ms, quantile } from './_figures'
 import { createFloor } from './_floor'
 import { inMemoryHandler } from './_in-memory'
@@ -44,7 +45,7 @@ async function main (): Promise<void> {
   const tokens = await mint(ISSUANCES, 0)
   const again = await mint(ISSUANCES, ISSUANCES)
   // A cold handler: its first 50 requests arrive together, before any key is known.
-  const handler = createCredentialsHandler('POST', () => wire(world.env, { publish: async () => {} }))
+  const handler = createCredentialsHandler('POST', () => composeBroker(world.env, { publish: async () => {} }).exchange)
 
   const broker = async (token: string) => (await handler(postEvent(token, 'role=deploy', randomUUID()))).statusCode === 200
   // The same I/O without the broker (_floor.ts), for what the local world itself keeps per issuance (dynalite's

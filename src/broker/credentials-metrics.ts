@@ -3,11 +3,10 @@
 // for the request they served. Dimensions come from bounded sets only, and no line ever holds a token or a secret.
 import { performance } from 'node:perf_hooks'
 import { STSServiceException } from '@aws-sdk/client-sts'
-import { UsesExhausted } from './audit'
 import type { AuditRecord, AuditStore } from './audit'
 import { coldStartTracker, dimensionValue, emfLine, loadMetricsSettings, writeLine } from './emf'
 import type { Directive, MetricsSettings } from './emf'
-import { AccessDenied, InvalidToken, UpstreamError } from './errors'
+import { AccessDenied, InvalidToken, UpstreamError, UsesExhausted } from './errors'
 import type { BrokerError } from './errors'
 import type { IssuedEvent } from './exchange'
 import { stsErrorCode } from './sts'

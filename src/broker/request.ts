@@ -2,6 +2,7 @@
 // Every rule of what a well-formed request is lives here; what the token proves is token.ts's.
 import { InvalidRequest, InvalidToken, MethodNotAllowed, PayloadTooLarge } from './errors'
 import { MAX_DURATION, MIN_DURATION, ROLE_NAME } from './role'
+import { ROUTES } from './routes'
 import { MAX_TOKEN_BYTES } from './token'
 
 /** The parts of an API Gateway v2 event the broker reads. */
@@ -165,7 +166,7 @@ export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST
   // API Gateway routes each method to its own handler; a router that sends HEAD to GET (sandbox does) would otherwise
   // issue credentials, and take a maxUses slot, for an answer that carries no body.
   const asked = event.requestContext?.http?.method
-  if (asked !== undefined && asked !== method) throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`)
+  if (asked !== undefined && asked !== method) throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`, ROUTES['/credentials'])
   const query = queryParams(event)
   const body = method === 'POST' ? bodyParams(event) : new Map<string, string>()
   if (method === 'GET' && bodyText(event).trim() !== '') throw new InvalidRequest('GET /credentials takes no body; put role in the query string.')

@@ -2,8 +2,8 @@
 // `nonce`, against the one issuer configured. The ID token goes through the broker's own verifier (token.ts); the
 // groups come from it (`groups_direct`) and from userinfo (`groups`). Sessions are session.ts's, roles access.ts's.
 import { createHash } from 'node:crypto'
-import { InvalidToken } from '../broker/errors'
-import { FetchRefused, fetchCapped } from '../broker/fetch-capped'
+import { FetchRefused, InvalidToken } from '../broker/errors'
+import { fetchCapped } from '../broker/fetch-capped'
 import { createJwtVerifier } from '../broker/token'
 import type { JwtVerifier } from '../broker/token'
 import { configuredGroups } from './access'

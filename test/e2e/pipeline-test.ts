@@ -15,6 +15,7 @@ import { createPipelineRepo } from '../helpers/gitlab-ci-local'
 import type { JobRun, PipelineRepo } from '../helpers/gitlab-ci-local'
 import { startMoto } from '../helpers/moto'
 import type { DeployedStack, Moto, PolicyDocument } from '../helpers/moto'
+import { post as postTo } from '../helpers/post'
 
 // The broker's URL is also the ID token's audience (`aud: $TANUKI_STS_URL` in the file), so the broker must expect it.
 const BROKER_URL = `http://localhost:${Number(process.env.TANUKI_TEST_PORT_BASE || 3430)}`
@@ -308,9 +309,7 @@ test('deploy-production deploys its own stack, beside staging\'s', async t => {
 })
 
 test('the documented mapping: a protected v* tag deploying production is let through, a protected feature branch is not', async t => {
-  const post = async (claims: Record<string, string>) => (await fetch(`${env.url}/credentials?role=${ROLE}`, {
-    method: 'POST', headers: { authorization: `Bearer ${await env.mint({ ...PROJECT, ...claims }, { audience: env.url })}` },
-  })).status
+  const post = async (claims: Record<string, string>) => (await postTo(env.url, await env.mint({ ...PROJECT, ...claims }, { audience: env.url }), `role=${ROLE}`)).status
   t.equal(await post({ ref: 'v1.4.0', ref_type: 'tag', environment: 'production', job_id: '7000000010' }), 200, 'tag v1.4.0, production: 200')
   t.equal(await post({ ref: 'feature/x', environment: 'staging', job_id: '7000000011' }), 403, 'branch feature/x, even protected: 403')
   t.equal(await post({ environment: 'review/x', job_id: '7000000012' }), 403, 'main, but environment review/x: 403')

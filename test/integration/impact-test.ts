@@ -9,13 +9,13 @@ import type { Impact } from '../../src/cli/impact'
 import { seedAuditRecord } from '../helpers/audit-seed'
 import { ROLE_ARN, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { runCli } from '../helpers/cli-run'
+import { localCliEnv, runCli } from '../helpers/cli'
 
 let env: BrokerEnv
 let dir: string
 let iss: string
 const local = ['--local']
-const cli = (args: string[]) => runCli(env, args)
+const cli = (args: string[]) => runCli(args, localCliEnv(env))
 const jobs: Record<string, string> = {}
 
 async function post (name: string, claims: Record<string, unknown>): Promise<number> {

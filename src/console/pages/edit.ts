@@ -4,9 +4,8 @@
 // change recorded in the audit table first.
 import { randomUUID } from 'node:crypto'
 import { recordMappingChange, settleMappingChange } from '../../broker/audit'
-import { MappingConflict } from '../../broker/errors'
+import { MappingConflict, MappingInvalid } from '../../broker/errors'
 import type { StoredEntry } from '../../broker/mappings'
-import { MappingInvalid } from '../../broker/mapping'
 import type { Mapping } from '../../broker/mapping'
 import { untrustedScope } from '../../cli/apply'
 import { fileForm, parseMappingFile, toYaml } from '../../cli/mapping-file'
