@@ -18,6 +18,9 @@ export default [
       '@stylistic/brace-style': ['error', 'stroustrup', { allowSingleLine: true }],
       '@stylistic/object-property-newline': 'off',
       '@stylistic/object-curly-newline': ['error', { consistent: true }],
+      // A chain of conditions is written `a ? x` / `: b ? y` / `: z`, one case a line, and a short ternary inside a
+      // template's `${...}` may wrap with the text it writes: neostandard's one-operand-a-line would split both.
+      '@stylistic/multiline-ternary': 'off',
       // `void` marks a promise left unawaited on purpose (typescript-eslint's convention, which no-floating-promises
       // checks), and a one-line branch that returns nothing (`return void res.end()`).
       'no-void': 'off',

@@ -146,7 +146,7 @@ function refuseCleartextEndpoints (env: Env): void {
   if (!deployed(env)) return
   for (const name of AWS_ENDPOINT_VARIABLES) {
     const text = env[name]?.trim()
-    if (text && !/^https:\/\//i.test(text)) bad(name, `must be an https:// URL in a deployed stack (ARC_ENV=${env.ARC_ENV}): requests to AWS (the role\'s session token, the credentials STS issues, the mappings) must not cross the network in clear`)
+    if (text && !/^https:\/\//i.test(text)) bad(name, `must be an https:// URL in a deployed stack (ARC_ENV=${env.ARC_ENV}): requests to AWS (the role's session token, the credentials STS issues, the mappings) must not cross the network in clear`)
   }
 }
 

@@ -87,7 +87,6 @@ export function readKeysItem (item: Record<string, AttributeValue> | undefined, 
   }
 }
 
-
 export interface IssuerKeysStore {
   /** The issuer's item, read consistently. */
   get (issuer: string): Promise<KeysRead>

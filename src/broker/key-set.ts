@@ -22,7 +22,6 @@ export interface PublicKeyJwk {
 
 export interface KeySet { readonly keys: readonly PublicKeyJwk[] }
 
-
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 const KID = /^[\x21-\x7e]{1,256}$/
 /** RFC 7517 §4: members of a private key. A set holding one is a leaked key, never something to store or trust. */

@@ -94,9 +94,9 @@ async function applyStep (admin: MappingAdmin, step: PlanStep, actor: string, no
     case 'delete': {
       const deleted = await admin.delete(step.scope, step.role, expectedVersion(step.stored))
       if (!deleted) throw new MappingConflict(step.scope, step.role)
-      return
+      break
     }
-    case 'unchanged': return
+    case 'unchanged': break
   }
 }
 

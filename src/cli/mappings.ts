@@ -156,7 +156,7 @@ async function get (scope: string, role: string, opts: TargetOptions & { json?: 
     const { fileForm, toYaml } = await import('./mapping-file')
     const updated = updatedText(entry.item)
     if (entry.mapping instanceof MappingInvalid) {
-      print(out.red(`# INVALID: the broker denies every request this mapping decides.`))
+      print(out.red('# INVALID: the broker denies every request this mapping decides.'))
       for (const p of entry.mapping.problems) print(out.red(`#   ${p.path.length ? formatPath(p.path) + ': ' : ''}${p.message}`))
       print(toYaml({ mappings: [entry.item] }))
       return

@@ -139,7 +139,8 @@ export async function startLocalIssuer (opts: LocalIssuerOptions = {}): Promise<
       if (audience !== undefined && typeof audience !== 'string' && !Array.isArray(audience)) throw new TypeError('audience must be a string or a list')
       if (expiresIn !== undefined && typeof expiresIn !== 'number') throw new TypeError('expiresIn must be a number of seconds')
       json(res, 200, { token: await mint(claims, { audience: audience as string | string[] | undefined, expiresIn }) })
-    } catch (err) {
+    }
+    catch (err) {
       json(res, 400, { error: (err as Error).message })
     }
   }
@@ -177,12 +178,13 @@ export async function mintWithKeyFile (
   keyFile: string,
   issuerUrl: string,
   claims: Record<string, unknown> = {},
-  opts: MintOptions = {},
+  opts: MintOptions = {}
 ): Promise<string> {
   let text: string
   try {
     text = await readFile(keyFile, 'utf8')
-  } catch (err) {
+  }
+  catch (err) {
     throw new Error(`no issuer key at ${keyFile}; start the local issuer (npm start) first`, { cause: err })
   }
   return signIdToken(await keyFromJwk(JSON.parse(text) as JWK), issuerUrl.replace(/\/+$/, ''), undefined, claims, opts)
@@ -193,7 +195,7 @@ async function signIdToken (
   issuerUrl: string,
   audience: string | undefined,
   claims: Record<string, unknown> = {},
-  opts: MintOptions = {},
+  opts: MintOptions = {}
 ): Promise<string> {
   const iat = opts.iat ?? Math.floor(Date.now() / 1000)
   const merged: Record<string, unknown> = { ...DEFAULT_CLAIMS, ...claims }
@@ -275,7 +277,8 @@ async function keyFromJwk (privateJwk: JWK): Promise<SigningKey> {
 async function loadOrCreateKeyFile (keyFile: string): Promise<SigningKey> {
   try {
     return await keyFromJwk(JSON.parse(await readFile(keyFile, 'utf8')) as JWK)
-  } catch (err) {
+  }
+  catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   const fresh = await newKey()

@@ -13,10 +13,10 @@ import type { LocalSts, Principal } from './sts'
 // Before sandbox loads: its HTTP routes then match paths as API Gateway does (case and trailing slash).
 useApiGatewayRouting()
 // Architect's sandbox ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- @architect/sandbox ships no types
 const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')
 /** The Lambda invocations sandbox has under way (its runtime API's table), by request id: empty when none runs. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module of sandbox, untyped
 const invocations: Record<string, unknown> = require('@architect/sandbox/src/arc/_runtime-api').invocations
 
 /**

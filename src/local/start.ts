@@ -34,8 +34,8 @@ async function main () {
   }
   // Architect's updater exits on SIGINT before anything else runs; stop in order instead.
   for (const listener of process.listeners('SIGINT')) if (listener.name === '_arcRestoreCursor') process.off('SIGINT', listener)
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
 
   const demo = parseMapping({
     scope: `${stack.issuer.url}/acme/payments/api`,

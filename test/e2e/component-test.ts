@@ -64,7 +64,7 @@ const jobVariables = (token: string) => ({
 const TEST_PIPELINE = 'component-test.gitlab-ci.yml'
 function testPipeline (): string {
   const include = (jobName: string, inputs: Record<string, string | number>) =>
-    `  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/aws-credentials@$CI_COMMIT_SHA\n    inputs:\n` +
+    '  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/aws-credentials@$CI_COMMIT_SHA\n    inputs:\n' +
     Object.entries({ ...inputs, 'job-name': jobName }).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}\n`).join('')
   const job = (name: string, template: string, script: string[]) =>
     `${name}:\n  extends: ${template}\n  script:\n${script.map(l => `    - ${JSON.stringify(l)}\n`).join('')}`

@@ -9,7 +9,7 @@ import { appArc, keyNames, tableKey } from './app-arc'
 import type { ArcIndex, ArcTable } from './app-arc'
 
 // dynalite ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- dynalite ships no types
 const dynalite: (o: { createTableMs: number }) => Server = require('dynalite')
 
 export interface TableNames { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }

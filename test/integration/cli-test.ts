@@ -118,7 +118,7 @@ test('a scope given as a path says that a scope is a URL', async t => {
 })
 
 function parseMappingFromYaml (text: string): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by the test that reads YAML back
   const { parse } = require('yaml') as { parse (s: string): { mappings: Array<Record<string, unknown>> } }
   return parse(text).mappings[0]
 }
@@ -480,7 +480,7 @@ test('claims with terminal control characters reach the screen escaped: audit li
     cli(['explain', ...local, ...verify, '--token', token, '--role', 'deploy']),
     cli(['explain', ...local, ...verify, '--token', token, '--role', 'deploy', '--json']),
   ])
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- looks for control characters on purpose
   const control = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/
   t.plan(runs.length * 2 + 2)
   for (const [i, run] of runs.entries()) {

@@ -25,7 +25,8 @@ async function post (token: string): Promise<Answer> {
   const res = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
   const text = await res.text()
   let body: Record<string, unknown> = {}
-  try { body = JSON.parse(text) as Record<string, unknown> } catch { /* not JSON */ }
+  try { body = JSON.parse(text) as Record<string, unknown> }
+  catch { /* not JSON */ }
   return { status: res.status, body }
 }
 
@@ -175,7 +176,7 @@ test('push refuses a set it would not trust, and stores nothing', async t => {
   t.match(shapeless.stderr, /not a JWK set \(a JSON object with a "keys" array\)/, 'a JSON array: refused, saying what a set is')
   t.match(unreachable.stderr, /could not be reached for its discovery document.*Nothing was stored\./, 'an instance it cannot reach: says so')
   t.match(http.stderr, /--issuer has "http:\/\/gitlab\.internal\.example": http:\/\/ issuers are for --local only/, 'http:// for a deployed stack: refused before anything is read')
-  t.match(longActor.stderr, /The broker would refuse this item, nothing was stored:\n  updatedBy is longer than 256 bytes/, 'an item the broker would refuse (a 300-character --actor)')
+  t.match(longActor.stderr, /The broker would refuse this item, nothing was stored:\n {2}updatedBy is longer than 256 bytes/, 'an item the broker would refuse (a 300-character --actor)')
   t.deepEqual(await storedItem(hidden.url), before, 'the stored item is unchanged')
 })
 

@@ -150,7 +150,7 @@ for (const stage of ['staging', 'production'] as const) {
   })
 
   test(`${stage}: the console's secrets reach the console's Lambdas only`, async t => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
     const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
     const tmpl = structuredClone(templates[stage]!)
     // As `arc env` leaves them: in every function's environment.
@@ -245,11 +245,14 @@ for (const stage of ['staging', 'production'] as const) {
 }
 
 test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async t => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   const roles = ['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*']
   const build = (...extra: string[][]) => deploy.start({ arc: { 'tanuki-sts': [roles, ...extra] }, cloudformation: structuredClone(templates.staging!) })
-  const refused = (...extra: string[][]) => { try { build(...extra); return 'deployed' } catch (err) { return (err as Error).message } }
+  const refused = (...extra: string[][]) => {
+    try { build(...extra); return 'deployed' }
+    catch (err) { return (err as Error).message }
+  }
   const emailed = build(['alarm-email', 'ops@example.com', 'oncall@example.com'])
   const subscriptions = Object.values(emailed.Resources).filter(r => r.Type === 'AWS::SNS::Subscription').map(r => r.Properties)
   t.deepEqual(subscriptions, ['ops@example.com', 'oncall@example.com'].map(Endpoint => ({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint })),
@@ -270,7 +273,7 @@ test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async
 })
 
 test('target-roles: a wildcard account or a role name that starts with a wildcard is refused, whatever the stage', async t => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   const attempt = (targetRoles: string[], extra: unknown[] = []) => {
     try {

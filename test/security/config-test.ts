@@ -115,7 +115,7 @@ test('config: a broken configuration is named in the logs, never echoed to calle
     const answer = await handler({ rawQueryString: 'role=deploy', headers: { authorization: 'Bearer a.b.c' }, requestContext: { requestId: 'r1', http: { method: 'POST' } } })
     const healthzPath = require.resolve('../../src/http/get-healthz/index.ts')
     delete require.cache[healthzPath]
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the handler afresh, after the environment is set
     const healthz = (require(healthzPath) as { handler (): Promise<{ statusCode: number; body: string }> }).handler
     return { answer, health: await healthz() }
   })

@@ -64,7 +64,7 @@ test('sign-in: a user in a configured group lands signed in, with an HttpOnly, S
 
 test('guard: a Content-Security-Policy with no inline script, on every page', async t => {
   const admin = await as('local-admin')
-  const pages = ['/console/mappings', `/console/mappings?project=acme/payments/api`, `/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`,
+  const pages = ['/console/mappings', '/console/mappings?project=acme/payments/api', `/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`,
     '/console/explain', '/console/audit', `/console/mappings/edit?scope=${encodeURIComponent(scope)}&role=deploy`, '/console/mappings/new', '/console/signed-out']
   for (const path of pages) {
     const page = await admin.get(path)

@@ -27,7 +27,7 @@ const query = fc.array(fc.tuple(paramName, paramValue), { maxLength: 5 }).map(pa
 const jwtish = fc.oneof(
   fc.string(),
   fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map(parts => parts.join('.').replace(/=/g, '')),
-  fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'),
+  fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')
 )
 const authorization = fc.oneof(
   fc.constant(undefined),
@@ -35,7 +35,7 @@ const authorization = fc.oneof(
   jwtish,
   fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Token', 'Bearer\t', 'Bearer  '), jwtish).map(([s, t]) => `${s} ${t}`),
   fc.array(jwtish.map(t => `Bearer ${t}`), { minLength: 2, maxLength: 3 }).map(a => a.join(', ')),
-  fc.string({ maxLength: MAX_TOKEN_BYTES + 64, minLength: MAX_TOKEN_BYTES - 8 }),
+  fc.string({ maxLength: MAX_TOKEN_BYTES + 64, minLength: MAX_TOKEN_BYTES - 8 })
 )
 const body = fc.oneof(fc.constant(undefined), fc.string(), fc.json(), fc.dictionary(paramName, fc.oneof(paramValue, fc.integer(), fc.double(), fc.boolean(), fc.constant(null))).map(o => JSON.stringify(o)))
 const contentType = fc.oneof(fc.constant(undefined), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data'), fc.string())
@@ -92,7 +92,7 @@ test('fuzz: the token verifier refuses arbitrary text and unsigned JOSE shapes w
   const token = fc.oneof(
     fc.string(),
     fc.tuple(header, payload, fc.base64String()).map(([h, p, s]) => `${b64(h)}.${b64(p)}.${s.replace(/=/g, '').replace(/\+/g, '-').replace(/\//g, '_')}`),
-    fc.tuple(header, payload).map(([h, p]) => `${b64(h)}.${b64(p)}.`),
+    fc.tuple(header, payload).map(([h, p]) => `${b64(h)}.${b64(p)}.`)
   )
   await fc.assert(fc.asyncProperty(token, async jwt => {
     try { await verify(jwt, now); return false }

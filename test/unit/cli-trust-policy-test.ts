@@ -2,7 +2,7 @@
 import test from 'tape'
 import { abacExample, trustPolicy, trustPolicyNotes } from '../../src/cli/trust-policy'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
 const { stsStatement } = require('../../src/plugins/tanuki-sts') as { stsStatement (roles: string[]): { Action: string[] } }
 const BROKER = 'arn:aws:iam::111122223333:role/TanukiStsProduction-Role-1A2B3C'
 let notes: string[]

@@ -109,7 +109,10 @@ test('config: the console needs its OAuth application, a session key, and an htt
   t.equal(c.url, 'https://sts.example.com/console', 'the console URL defaults to the broker\'s audience + /console')
   t.equal(c.redirectUri, 'https://sts.example.com/console/oauth/callback', 'the redirect URI to register in GitLab')
   t.equal(c.issuer, 'https://gitlab.example.com', 'the one trusted issuer')
-  const errorOf = (env: Record<string, string | undefined>) => { try { loadConsoleConfig(env); return 'ok' } catch (e) { return (e as Error).message } }
+  const errorOf = (env: Record<string, string | undefined>) => {
+    try { loadConsoleConfig(env); return 'ok' }
+    catch (e) { return (e as Error).message }
+  }
   const cases: Array<[string, Record<string, string | undefined>, RegExp]> = [
     ['no client secret', { ...ENV, CONSOLE_CLIENT_SECRET: undefined }, /^CONSOLE_CLIENT_SECRET is required/],
     ['no session key (arc would use a known one)', { ...ENV, ARC_APP_SECRET: undefined }, /^ARC_APP_SECRET must be at least 32/],
@@ -142,7 +145,10 @@ test('sign-in claims: GitLab\'s OIDC ID token, for this application only', t => 
   const base = { sub: '1001', aud: 'app-id', nonce: 'n', preferred_username: 'ada.lovelace', nickname: 'ada', name: 'Ada', groups_direct: ['acme/platform'] }
   t.deepEqual(read(base), { sub: '1001', login: 'ada.lovelace', groups_direct: ['acme/platform'], nonce: 'n', name: 'Ada' }, 'login from preferred_username, groups from groups_direct')
   t.equal(read({ ...base, preferred_username: undefined }).login, 'ada', 'or from nickname')
-  const refused = (payload: Record<string, unknown>) => { try { read(payload); return 'read' } catch (e) { return (e as Error).message } }
+  const refused = (payload: Record<string, unknown>) => {
+    try { read(payload); return 'read' }
+    catch (e) { return (e as Error).message }
+  }
   t.match(refused({ ...base, aud: ['app-id', 'other'] }), /several audiences and is not authorized for this console \(azp\)/, 'several audiences without azp = this application: refused')
   t.equal(refused({ ...base, aud: ['app-id', 'other'], azp: 'app-id' }), 'read', 'with azp naming it: read')
   t.match(refused({ ...base, preferred_username: '<b>x</b>', nickname: undefined }), /no GitLab username/, 'a login GitLab would not have: refused')

@@ -38,7 +38,7 @@ const synthesized = new Map<keyof typeof STACKS, Promise<Template>>()
 
 /** The stack's template, with the deploy plugin applied again over it with the settings given (as synth-test does). */
 async function template (stage: keyof typeof STACKS, settings: string[][]): Promise<Template> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   if (!synthesized.has(stage)) synthesized.set(stage, synth(ROOT, stage === 'production') as unknown as Promise<Template>)
   const base = await synthesized.get(stage)!

@@ -147,7 +147,8 @@ test('mintWithKeyFile without a key file says what to do', async t => {
   try {
     await mintWithKeyFile(path.join(tmp, 'missing.json'), issuer.url)
     t.fail('a token was minted without a key')
-  } catch (err) {
+  }
+  catch (err) {
     t.match((err as Error).message, /no issuer key at .*missing\.json/, 'the error names the missing file')
   }
 })

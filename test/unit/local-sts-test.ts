@@ -34,7 +34,8 @@ async function failure (run: Promise<unknown>): Promise<{ name: string; status?:
   try {
     await run
     return { name: 'none', message: 'the call succeeded' }
-  } catch (err) {
+  }
+  catch (err) {
     const e = err as Error & { $metadata?: { httpStatusCode?: number } }
     return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message }
   }

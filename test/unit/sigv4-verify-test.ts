@@ -85,7 +85,8 @@ async function refusal (run: Promise<unknown>): Promise<string> {
   try {
     await run
     return 'accepted'
-  } catch (err) {
+  }
+  catch (err) {
     return err instanceof SigV4Error ? err.code : `unexpected ${String(err)}`
   }
 }
@@ -129,7 +130,7 @@ for (const name of cases) {
       refusals.push(
         ['a session token on a long-term key is refused', verifySigV4(v.request, longTerm, v.opts), 'InvalidToken'],
         ['a missing session token is refused', verifySigV4(withHeader(v.request, 'x-amz-security-token', () => undefined), v.lookup, v.opts), 'InvalidToken'],
-        ['an expired session token is refused', verifySigV4(v.request, expired, v.opts), 'ExpiredToken'],
+        ['an expired session token is refused', verifySigV4(v.request, expired, v.opts), 'ExpiredToken']
       )
     }
     if (v.omitSessionToken) {
@@ -185,7 +186,7 @@ test('what the SDK signer signs is accepted, and refused once the body changes',
       })
       const signed = await signer.sign(
         { method: r.method, protocol: 'https:', hostname: 'sts.example.com', path: r.path, query: r.query, headers: { ...r.headers, host: 'sts.example.com' }, body: r.body },
-        { signingDate: now, signableHeaders: new Set(Object.keys(r.headers)) },
+        { signingDate: now, signableHeaders: new Set(Object.keys(r.headers)) }
       )
       const wire: SignedRequest = {
         method: r.method,
@@ -200,7 +201,7 @@ test('what the SDK signer signs is accepted, and refused once the body changes',
       runs++
       return ok.accessKeyId === 'ASIAEXAMPLE' && tampered === 'SignatureDoesNotMatch'
     }),
-    { numRuns: 150 },
+    { numRuns: 150 }
   )
   t.equal(runs, 150, 'every generated request verifies, and none does with a changed body')
   t.end()

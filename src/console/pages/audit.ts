@@ -76,7 +76,7 @@ export async function auditPage (ctx: PageContext): Promise<ConsoleResponse> {
   const outcome = field(q, 'outcome', 16) ?? ''
   const days = field(q, 'days', 3) ?? '30'
   if (!WINDOWS.some(([d]) => d === days)) throw new PageError(400, 'bad_request', `"days" is one of ${WINDOWS.map(([d]) => d).join(', ')}.`)
-  if (!OUTCOMES.some(([o]) => o === outcome)) throw new PageError(400, 'bad_request', `"outcome" is one of issued, denied, failed or change.`)
+  if (!OUTCOMES.some(([o]) => o === outcome)) throw new PageError(400, 'bad_request', '"outcome" is one of issued, denied, failed or change.')
   const project = projectText === undefined ? undefined : parseProject(projectText, ctx.deps.config.broker.issuers)
   const since = new Date(ctx.now.getTime() - Number(days) * 86_400_000)
   const filters = html`<form method="get" action="/console/audit" class="filters" role="search" aria-label="Filter the audit">

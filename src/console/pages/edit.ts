@@ -187,4 +187,3 @@ export async function savePost (ctx: PageContext): Promise<ConsoleResponse> {
   deps.log('info', 'console mapping changed', { requestId: ctx.req.requestId, login: session.user.login, action: step.action, scope: mapping.scope, role: mapping.role })
   return redirect(consoleHref('/console/mapping', { scope: mapping.scope, role: mapping.role, saved: '1' }), deps.config.deployed, undefined, 303)
 }
-

@@ -184,7 +184,8 @@ export function eventBus (): Promise<EventBus> {
       req.on('end', () => {
         if (state.mode === 'hang') return void held.push(res)
         if (state.mode === 'fail') { res.writeHead(500); return void res.end('bus unavailable') }
-        try { state.events.push((JSON.parse(text) as { payload?: unknown }).payload) } catch { /* not JSON */ }
+        try { state.events.push((JSON.parse(text) as { payload?: unknown }).payload) }
+        catch { /* not JSON */ }
         res.writeHead(200)
         res.end('ok')
       })
