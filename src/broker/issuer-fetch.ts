@@ -67,7 +67,8 @@ export function createIssuerFetcher (clock: () => number = Date.now): IssuerFetc
     catch (cause) {
       return {
         failedAt: clock(),
-        error: new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`, { cause, detail: detail(cause) }),
+        error: new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`,
+          { cause, detail: detail(cause) }),
       }
     }
   }

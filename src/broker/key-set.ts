@@ -54,7 +54,9 @@ function rsaKey (key: Raw): PublicKeyJwk | string {
   let bits: number | undefined
   try { bits = createPublicKey({ key: { kty: 'RSA', n, e }, format: 'jwk' }).asymmetricKeyDetails?.modulusLength }
   catch (err) { return `not a usable RSA public key (${err instanceof Error ? err.message : String(err)})` }
-  if (bits === undefined || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return `a ${bits ?? '?'}-bit RSA key (RS256 keys have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits)`
+  if (bits === undefined || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+    return `a ${bits ?? '?'}-bit RSA key (RS256 keys have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits)`
+  }
   return { kty: 'RSA', kid: key.kid as string, n, e, ...(key.alg === 'RS256' && { alg: 'RS256' }), ...(key.use === 'sig' && { use: 'sig' }) }
 }
 

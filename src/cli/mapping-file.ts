@@ -114,7 +114,8 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   for (const pair of root.items) {
     const key = keyText(pair.key)
     if (key === undefined || !TOP_LEVEL.has(key)) {
-      at((pair.key as Node | null)?.range?.[0] ?? 0, [], `unknown top-level key ${JSON.stringify(key ?? String(pair.key))}: a mapping file has \`mappings:\` (and optionally \`$schema:\`)`)
+      at((pair.key as Node | null)?.range?.[0] ?? 0, [],
+        `unknown top-level key ${JSON.stringify(key ?? String(pair.key))}: a mapping file has \`mappings:\` (and optionally \`$schema:\`)`)
     }
   }
   const schema = root.get('$schema', true)

@@ -101,7 +101,8 @@ export async function verifySigV4 (req: SignedRequest, lookup: SecretLookup, opt
   if (expected.signedHeaders !== auth.signedHeaders.join(';') || !timingSafeEqual(Buffer.from(expected.signature, 'hex'), given)) {
     throw new SigV4Error(
       'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. ' +
+        'Consult the service documentation for details.'
     )
   }
   return { accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service, signedHeaders: auth.signedHeaders }
@@ -225,7 +226,8 @@ function checkScope (auth: Authorization, date: { long: string }, opts: VerifyOp
   if (auth.scopeDate !== date.long.slice(0, 8)) {
     throw new SigV4Error(
       'SignatureDoesNotMatch',
-      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${date.long.slice(0, 8)}', from '${date.long}'.`
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${date.long.slice(0, 8)}', ` +
+        `from '${date.long}'.`
     )
   }
   if (opts.service !== undefined && auth.service !== opts.service) {
@@ -244,7 +246,8 @@ function checkSkew (date: { long: string; at: Date }, opts: VerifyOptions): void
     throw new SigV4Error('RequestExpired', `Signature expired: ${date.long} is now earlier than ${amzDate(now - skewMs)} (${amzDate(now)} - ${minutes})`)
   }
   if (date.at.getTime() > now + skewMs) {
-    throw new SigV4Error('RequestExpired', `Signature not yet current: ${date.long} is still later than ${amzDate(now + skewMs)} (${amzDate(now)} + ${minutes})`)
+    throw new SigV4Error('RequestExpired',
+      `Signature not yet current: ${date.long} is still later than ${amzDate(now + skewMs)} (${amzDate(now)} + ${minutes})`)
   }
 }
 

@@ -98,7 +98,8 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
   // with a secret (and a session key) made for this run only.
   const consoleUrl = `http://localhost:${o.httpPort}/console`
   const client = { clientId: 'tanuki-sts-console-local', clientSecret: randomBytes(24).toString('base64url'), redirectUris: [`${consoleUrl}/oauth/callback`] }
-  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, oauthClients: [client], ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
+  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, oauthClients: [client],
+    ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
   const sts = await startLocalSts({ port: o.stsPort, principals: [LOCAL_BROKER_PRINCIPAL] })
   const lambdaEnv = {
     BROKER_ISSUERS: [issuer.url, ...o.extraIssuers ?? []].join(','),

@@ -146,7 +146,8 @@ test('deploy-staging gets credentials from the broker, is the mapped role in AWS
   t.ok(r.output.includes(`"Arn": "arn:aws:sts::111122223333:assumed-role/tanuki-sts-deploy/${session}"`),
     'aws sts get-caller-identity in the job printed the assumed role')
   t.equal(env.sts.calls.GetCallerIdentity - whoamiBefore, 1, 'the local STS verified that call\'s signature with the issued credentials')
-  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND\n').includes(`| Stack ... ${STAGING}\n`), `then ${DEPLOY_COMMAND} ran, with the credentials in place, for ${STAGING}`)
+  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND\n').includes(`| Stack ... ${STAGING}\n`),
+    `then ${DEPLOY_COMMAND} ran, with the credentials in place, for ${STAGING}`)
   t.match(r.output, /Success! Deployed app/, 'and reported success')
   t.equal((await moto.describe(STAGING)).status, 'CREATE_COMPLETE', `the stack ${STAGING} reached CREATE_COMPLETE`)
 
@@ -195,22 +196,28 @@ test('the deployed stack: the table statements name the deployed tables: read ma
   const mappings = staging.tables.MappingsTable?.name
   const audit = staging.tables.AuditTable?.name
   const bySid = Object.fromEntries(statements(role?.policies.TanukiStsTables).map(s => [s.Sid, [s.Effect, actions(s).sort(), s.Resource]]))
-  t.deepEqual(bySid.ReadMappings, ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn(mappings)]], 'ReadMappings: GetItem, BatchGetItem on the mappings table')
-  t.deepEqual(bySid.AppendAudit, ['Allow', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], [arn(audit), arn(audit, '/index/*')]],
-    'AppendAudit: put, update, get and query the audit table and its indexes')
-  t.deepEqual(bySid.NeverDelete, ['Deny', ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive'],
-    [arn(mappings), arn(audit)]], 'NeverDelete: deleting records or tables, or turning TTL off, is denied on both')
+  t.deepEqual(bySid.ReadMappings, ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn(mappings)]],
+    'ReadMappings: GetItem, BatchGetItem on the mappings table')
+  t.deepEqual(bySid.AppendAudit, ['Allow', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    [arn(audit), arn(audit, '/index/*')]],
+  'AppendAudit: put, update, get and query the audit table and its indexes')
+  t.deepEqual(bySid.NeverDelete, ['Deny', ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable',
+    'dynamodb:UpdateTimeToLive'],
+  [arn(mappings), arn(audit)]], 'NeverDelete: deleting records or tables, or turning TTL off, is denied on both')
   t.deepEqual(Object.keys(plain?.policies ?? {}), ['TanukiStsPlain'], 'PlainRole: its own policy only')
-  t.deepEqual(statements(plain?.policies.TanukiStsPlain).flatMap(actions).sort(), ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], 'PlainRole: its logs')
+  t.deepEqual(statements(plain?.policies.TanukiStsPlain).flatMap(actions).sort(), ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+    'PlainRole: its logs')
   const annotate = statements(events?.policies.TanukiStsPlain).find(s => s.Sid === 'AnnotateAudit')
-  t.deepEqual([annotate?.Effect, annotate && actions(annotate), annotate?.Resource], ['Allow', ['dynamodb:UpdateItem'], [arn(audit)]], 'EventsRole: UpdateItem on the audit table alone')
+  t.deepEqual([annotate?.Effect, annotate && actions(annotate), annotate?.Resource], ['Allow', ['dynamodb:UpdateItem'], [arn(audit)]],
+    'EventsRole: UpdateItem on the audit table alone')
 })
 
 test('the deployed stack: both tables, with their keys, the byProject index, TTL, point-in-time recovery and deletion protection', async t => {
   const { MappingsTable: mappings, AuditTable: audit } = staging.tables
   t.deepEqual(mappings?.keys, [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }], 'mappings: keyed by scope and role')
   t.deepEqual(audit?.keys, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'audit: keyed by pk and sk')
-  t.deepEqual(audit?.indexes, { byProject: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }] }, 'audit: the byProject index')
+  t.deepEqual(audit?.indexes, { byProject: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }] },
+    'audit: the byProject index')
   t.deepEqual(audit?.ttl, { TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' }, 'audit: TTL on expiresAt')
   t.equal(mappings?.ttl.TimeToLiveStatus, 'DISABLED', 'mappings: no TTL')
   for (const [name, table] of Object.entries(staging.tables)) {
@@ -230,7 +237,8 @@ test('the deployed stack: both tables, with their keys, the byProject index, TTL
 test('the deployed stack: the credentials-issued topic with the event Lambda subscribed, and the HTTP API\'s routes and throttling', async t => {
   const topic = staging.topics.CredentialsIssuedEventTopic
   const eventFn = staging.functions.CredentialsIssuedEventLambda?.name ?? ''
-  t.deepEqual(topic?.subscriptions.map(s => [s.protocol, s.endpoint.endsWith(`:function:${eventFn}`)]), [['lambda', true]], 'one subscription: the event Lambda')
+  t.deepEqual(topic?.subscriptions.map(s => [s.protocol, s.endpoint.endsWith(`:function:${eventFn}`)]), [['lambda', true]],
+    'one subscription: the event Lambda')
   const apis = Object.values(staging.apis)
   t.equal(apis.length, 1, 'one HTTP API')
   const routes = apis[0]?.routes ?? {}
@@ -240,7 +248,8 @@ test('the deployed stack: the credentials-issued topic with the event Lambda sub
     ['GET /healthz', 'GetHealthzHTTPLambda'], ['POST /credentials', 'PostCredentialsHTTPLambda'],
   ], 'four routes, each to its Lambda')
   const stage = apis[0]?.stages.$default
-  t.deepEqual(stage?.defaultRouteSettings, { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 100 }, 'the $default stage throttles every route: 100 a second, bursts of 500')
+  t.deepEqual(stage?.defaultRouteSettings, { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 100 },
+    'the $default stage throttles every route: 100 a second, bursts of 500')
   t.equal(stage?.accessLogSettings, null, 'no access log (opt-in)')
 })
 
@@ -266,7 +275,8 @@ test('a second deploy, after app.arc names a new target role and turns every opt
   const arcFile = join(repo.dir, 'app.arc')
   const newRole = 'arn:aws:iam::111122223333:role/gitlab-runners-*'
   const boundary = 'arn:aws:iam::111122223333:policy/tanuki-sts-boundary'
-  const arc = readFileSync(arcFile, 'utf8').replace(/^(target-roles .*)$/m, `$1 ${newRole}\npermissions-boundary ${boundary}\nlog-retention-days 30\naccess-log-retention-days 90`)
+  const arc = readFileSync(arcFile, 'utf8').replace(/^(target-roles .*)$/m,
+    `$1 ${newRole}\npermissions-boundary ${boundary}\nlog-retention-days 30\naccess-log-retention-days 90`)
   writeFileSync(arcFile, arc)
   const r = await runDeployStaging(await env.mint({ ...PROJECT, job_id: '7000000005' }, { audience: env.url }))
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
@@ -288,7 +298,8 @@ test('a second deploy, after app.arc names a new target role and turns every opt
   }
   // access-log-retention-days: the stage's access log goes to its group, kept 90 days.
   const access = updated.logGroups.HttpAccessLogs
-  t.deepEqual([access?.name, access?.retentionInDays], [`/aws/vendedlogs/${STAGING}-access`, 90], 'access-log-retention-days: the access log group, kept 90 days')
+  t.deepEqual([access?.name, access?.retentionInDays], [`/aws/vendedlogs/${STAGING}-access`, 90],
+    'access-log-retention-days: the access log group, kept 90 days')
   const log = Object.values(updated.apis)[0]?.stages.$default?.accessLogSettings
   t.ok(log?.DestinationArn.includes(`:log-group:/aws/vendedlogs/${STAGING}-access`), 'the $default stage logs each request there')
   t.ok(log && !/header|authorization/i.test(log.Format), 'in a format with no header, so no token')
@@ -298,12 +309,14 @@ test('deploy-production deploys its own stack, beside staging\'s', async t => {
   const production = { ...PROJECT, ref: 'v1.4.0', ref_type: 'tag', environment: 'production', deployment_tier: 'production' }
   const r = await runDeploy('deploy-production', await env.mint({ ...production, job_id: '7000000006' }, { audience: env.url }))
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
-  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND --production\n').includes(`| Stack ... ${PRODUCTION}\n`), `it ran ${DEPLOY_COMMAND} --production, for ${PRODUCTION}`)
+  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND --production\n').includes(`| Stack ... ${PRODUCTION}\n`),
+    `it ran ${DEPLOY_COMMAND} --production, for ${PRODUCTION}`)
   const prod = await moto.describe(PRODUCTION)
   t.equal(prod.status, 'CREATE_COMPLETE', `${PRODUCTION} reached CREATE_COMPLETE`)
   const names = (stack: DeployedStack) => Object.values(stack.tables).map(tb => tb.name)
   t.ok(names(prod).every(n => n.startsWith(`${PRODUCTION}-`) && !names(staging).includes(n)), `its own tables: ${names(prod).join(', ')}`)
-  t.ok(Object.values(prod.functions).every(f => f.environment.ARC_ENV === 'production' && f.runtime === 'nodejs22.x'), 'its functions run nodejs22.x with ARC_ENV production')
+  t.ok(Object.values(prod.functions).every(f => f.environment.ARC_ENV === 'production' && f.runtime === 'nodejs22.x'),
+    'its functions run nodejs22.x with ARC_ENV production')
   t.equal(prod.tables.MappingsTable?.items.length, 1, 'the mapping step applied the mapping file to production\'s table')
   t.equal((await moto.describe(STAGING)).status, 'UPDATE_COMPLETE', 'staging\'s stack is untouched')
 })

@@ -20,7 +20,8 @@ const inventory = require('@architect/inventory') as (options: { cwd: string }) 
 
 let read: Promise<AppArc> | undefined
 export function appArc (): Promise<AppArc> {
-  read ??= inventory({ cwd: join(__dirname, '..', '..') }).then(({ inv }) => ({ http: inv.http ?? [], tables: inv.tables ?? [], indexes: inv['tables-indexes'] ?? [] }))
+  read ??= inventory({ cwd: join(__dirname, '..', '..') }).then(({ inv }) => ({ http: inv.http ?? [], tables: inv.tables ?? [],
+    indexes: inv['tables-indexes'] ?? [] }))
   return read
 }
 

@@ -82,7 +82,8 @@ export async function startFakeAws (o: { port?: number; lookup: SecretLookup; pa
           `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`)
         return
       }
-      res.writeHead(400, { 'content-type': 'text/xml' }).end('<ErrorResponse><Error><Code>InvalidAction</Code><Message>not faked</Message></Error></ErrorResponse>')
+      res.writeHead(400, { 'content-type': 'text/xml' }).end('<ErrorResponse><Error><Code>InvalidAction</Code><Message>not ' +
+        'faked</Message></Error></ErrorResponse>')
     })())
   })
   await new Promise<void>((resolve, reject) => {

@@ -79,7 +79,8 @@ export async function mappingsPage (ctx: PageContext): Promise<ConsoleResponse> 
   const body = html`
 <section aria-labelledby="project-heading"><h2 id="project-heading">What can this project get?</h2>
 <form method="get" action="/console/mappings" class="filters" role="search" aria-label="What can this project get">
-${textField({ name: 'project', label: issuers.length === 1 ? 'Project (path or URL)' : 'Project URL', value: projectText, placeholder: issuers.length === 1 ? 'acme/payments/api' : `${issuers[0]}/group/project`, size: 48 })}
+${textField({ name: 'project', label: issuers.length === 1 ? 'Project (path or URL)' : 'Project URL', value: projectText,
+  placeholder: issuers.length === 1 ? 'acme/payments/api' : `${issuers[0]}/group/project`, size: 48 })}
 <button type="submit">Show its roles</button></form>
 ${project && 'problem' in project ? html`<p class="danger" role="alert">${project.problem}</p>` : project ? coverageSection(project, all) : ''}
 </section>
