@@ -12,7 +12,8 @@ export default [
   {
     files: [...defaultFilePatterns.all],
     rules: {
-      '@stylistic/max-len': ['error', { code: 160 }],
+      // A regular expression is written in one piece: cutting one would mean building it from strings.
+      '@stylistic/max-len': ['error', { code: 160, ignoreRegExpLiterals: true }],
       // The code's own layout, where it differs from neostandard's: `else` and `catch` open their own line, and a long
       // object literal is wrapped where it fills the line, as a long argument list is.
       '@stylistic/brace-style': ['error', 'stroustrup', { allowSingleLine: true }],
@@ -27,6 +28,13 @@ export default [
       // IAM policy variables and CloudFormation's Fn::Sub are written `${...}` inside plain strings, on purpose.
       'no-template-curly-in-string': 'off',
     },
+  },
+  {
+    // The console's pages are HTML in html`...` templates: a break in their text is a change to the page, so a line
+    // that holds a template may run long there.
+    files: ['src/console/**/*.ts'],
+    ignores: ['src/console/browser/**'],
+    rules: { '@stylistic/max-len': ['error', { code: 160, ignoreRegExpLiterals: true, ignoreTemplateLiterals: true }] },
   },
   {
     files: [...defaultFilePatterns.ts],

@@ -119,7 +119,9 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
     parameters: { '/TanukiStsStaging/events/credentials-issued': topicArn },
   })
   await world.putMapping(projectMapping(world.issuer.url))
-  const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_TABLE_ISSUER_KEYS: _k, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
+  const {
+    BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_TABLE_ISSUER_KEYS: _k, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed
+  } = LAMBDA_ENV
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey }
   const modes: Array<[string, Record<string, string>, () => number]> = [
     // Sandbox's Lambda environment: no table names (sandbox derives them), the local broker's credentials.

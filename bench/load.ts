@@ -84,7 +84,8 @@ async function main (): Promise<void> {
   emit({ bench: 'load', metric: 'rss_growth_mib', value: ms((after.rss - before.rss) / MiB, 1), unit: 'MiB',
     note: `heap ${ms(before.heap / MiB, 1)} -> ${ms(after.heap / MiB, 1)} MiB; includes dynalite holding the ${ISSUANCES} new audit records in memory` })
   emit({ bench: 'load', metric: 'rss_growth_second_round_mib', value: ms((after2.rss - after.rss) / MiB, 1), unit: 'MiB',
-    note: `a second round of ${ISSUANCES} (throughput ${ms(ISSUANCES / r2.seconds, 1)}/s): heap ${ms(after.heap / MiB, 1)} -> ${ms(after2.heap / MiB, 1)} MiB` })
+    note: `a second round of ${ISSUANCES} (throughput ${ms(ISSUANCES / r2.seconds, 1)}/s): ` +
+      `heap ${ms(after.heap / MiB, 1)} -> ${ms(after2.heap / MiB, 1)} MiB` })
   emit({ bench: 'load', metric: 'heap_growth_second_round_mib', value: ms((after2.heap - after.heap) / MiB, 2), unit: 'MiB',
     note: `vs ${ms((after3.heap - after2.heap) / MiB, 2)} MiB for ${ISSUANCES} floor issuances (the same I/O and records, no broker): ` +
       'what the local world keeps (±0.5 MiB run to run)' })

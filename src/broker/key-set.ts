@@ -48,7 +48,8 @@ function rsaKey (key: Raw): PublicKeyJwk | string {
   const n = key.n as string
   const e = key.e as string
   const exponent = Buffer.from(e, 'base64url')
-  if (exponent.length === 0 || exponent.length > 4 || exponent[0] === 0 || exponent.readUIntBE(0, exponent.length) < 3 || exponent[exponent.length - 1] % 2 === 0) {
+  if (exponent.length === 0 || exponent.length > 4 || exponent[0] === 0 || exponent.readUIntBE(0, exponent.length) < 3 ||
+    exponent[exponent.length - 1] % 2 === 0) {
     return 'e is not an odd public exponent from 3 to 2^32'
   }
   let bits: number | undefined

@@ -117,7 +117,9 @@ export async function executePlan (admin: MappingAdmin, plan: Plan, actor: strin
   return done
 }
 
-interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean; impact?: string }
+interface ApplyOptions extends TargetOptions {
+  dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean; impact?: string
+}
 
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)

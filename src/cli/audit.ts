@@ -62,7 +62,8 @@ async function collect (target: Target, opts: AuditOptions, since: string | unde
   // The AWS SDK loads with the audit table's reader, here and not for --help.
   const { isMappingChange, queryAuditByProject, scanAudit } = await import('../broker/audit')
   // The console's mapping-change records share the table (and are not in the byProject index): the console shows them.
-  const keep = (r: AuditRecord) => !isMappingChange(r as unknown as Record<string, unknown>) && (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
+  const keep = (r: AuditRecord) => !isMappingChange(r as unknown as Record<string, unknown>) &&
+    (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
     (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
   const note = progress()
   const records: AuditRecord[] = []

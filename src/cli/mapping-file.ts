@@ -34,7 +34,9 @@ export function fileForm (mapping: Mapping): Record<string, unknown> {
     role: mapping.role,
     roleArn: mapping.roleArn,
     pin: mapping.pin,
-    ...(conditions.length && { conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])) }),
+    ...(conditions.length && {
+      conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])),
+    }),
     ...(mapping.maxDuration !== undefined && { maxDuration: mapping.maxDuration }),
     ...(mapping.sessionPolicy !== undefined && { sessionPolicy: JSON.parse(mapping.sessionPolicy) as unknown }),
     ...(mapping.sessionTags !== undefined && { sessionTags: [...mapping.sessionTags] }),

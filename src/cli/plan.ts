@@ -14,7 +14,10 @@ export interface Change {
 
 export type PlanStep =
   | { readonly action: 'create'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly changes: Change[] }
-  | { readonly action: 'update'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly stored: StoredEntry; readonly changes: Change[] }
+  | {
+    readonly action: 'update'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly stored: StoredEntry
+    readonly changes: Change[]
+  }
   | { readonly action: 'delete'; readonly scope: string; readonly role: string; readonly stored: StoredEntry }
   | { readonly action: 'unchanged'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly stored: StoredEntry }
 

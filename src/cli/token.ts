@@ -22,7 +22,9 @@ export function checkLoopback (text: string): URL {
 }
 
 /** The body the local issuer's /-/mint takes: claim overrides, plus `audience` and `expiresIn`. */
-export function mintBody (opts: { claims?: string; set?: string[]; audience?: string; expiresIn?: string }, readFile = (p: string) => readFileSync(p, 'utf8')): Record<string, unknown> {
+export function mintBody (
+  opts: { claims?: string; set?: string[]; audience?: string; expiresIn?: string }, readFile = (p: string) => readFileSync(p, 'utf8')
+): Record<string, unknown> {
   let claims: Record<string, unknown> = {}
   if (opts.claims) {
     let raw: unknown

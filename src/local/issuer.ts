@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { SignJWT, UnsecuredJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose'
+import {
+  SignJWT, UnsecuredJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTHeaderParameters,
+} from 'jose'
 import { DEFAULT_CLAIMS } from './default-claims'
 import { LOCAL_USERS, createLocalOAuth } from './oauth'
 import type { LocalOAuth, LocalUser, OAuthClient } from './oauth'

@@ -75,7 +75,8 @@ eval "$(curl -sS --fail-with-body -X POST -H "Authorization: Bearer $BROKER_ID_T
 
 Then show that the local STS accepts them (GetCallerIdentity, SigV4-signed by curl):
 
-curl -sS --aws-sigv4 'aws:amz:us-east-1:sts' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" -d 'Action=GetCallerIdentity&Version=2011-06-15' '${stack.sts.url}/'
+curl -sS --aws-sigv4 'aws:amz:us-east-1:sts' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" ` +
+    `-d 'Action=GetCallerIdentity&Version=2011-06-15' '${stack.sts.url}/'
 
 ${awsCliHint(stack.sts.url)}
 Press Ctrl-C to stop.

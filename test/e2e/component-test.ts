@@ -355,7 +355,8 @@ test('the component\'s script is POSIX sh: /bin/sh runs it (dash on Debian), as 
 })
 
 test('release-component: a protected semantic-version tag releases the component with GitLab\'s release keyword, once tested', async t => {
-  const tag = async (name: string, isProtected: boolean) => (await repo.list({ CI_COMMIT_TAG: name, CI_COMMIT_REF_NAME: name, CI_COMMIT_REF_PROTECTED: String(isProtected) }, ['CI_COMMIT_BRANCH'])).map(j => j.name)
+  const tag = async (name: string, isProtected: boolean) =>
+    (await repo.list({ CI_COMMIT_TAG: name, CI_COMMIT_REF_NAME: name, CI_COMMIT_REF_PROTECTED: String(isProtected) }, ['CI_COMMIT_BRANCH'])).map(j => j.name)
   t.ok((await tag('1.2.0', true)).includes('release-component'), 'protected tag 1.2.0: released')
   t.notOk((await tag('1.2.0', false)).includes('release-component'), 'unprotected tag 1.2.0: not')
   t.notOk((await tag('v1.2.0', true)).includes('release-component'), 'tag v1.2.0 (the broker\'s release, deploy-production): not')

@@ -28,7 +28,10 @@ const problems: string[] = []
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
 
 /** What the checks read of an element in the page (the test is compiled without the DOM's types). */
-interface Element { textContent: string | null; outerHTML: string; classList: { contains (name: string): boolean }; getAttribute (name: string): string | null; labels?: { length: number } | null }
+interface Element {
+  textContent: string | null; outerHTML: string; classList: { contains (name: string): boolean }; getAttribute (name: string): string | null
+  labels?: { length: number } | null
+}
 
 /** Every visible form field has a label (a <label>, or aria-label): what a screen reader reads out for it. */
 async function unlabelled (): Promise<string[]> {
@@ -90,7 +93,8 @@ test('finding what a project can get', async t => {
   await page.getByRole('button', { name: 'Show its roles' }).click()
   await page.waitForSelector('#coverage-table')
   const rows = await page.$$eval('#coverage-table tbody tr',
-    (trs: Array<{ querySelectorAll (s: string): ArrayLike<Element> }>) => trs.map(tr => Array.from(tr.querySelectorAll('td')).map(td => (td.textContent ?? '').trim())))
+    (trs: Array<{ querySelectorAll (s: string): ArrayLike<Element> }>) =>
+      trs.map(tr => Array.from(tr.querySelectorAll('td')).map(td => (td.textContent ?? '').trim())))
   t.deepEqual(rows.map(r => [r[0], r[4]]), [
     ['deploy', 'decides'],
     ['deploy', `shadowed by ${scope}`],

@@ -19,7 +19,8 @@ import { post as postTo } from '../helpers/post'
 
 // The broker's URL is also the ID token's audience (`aud: $TANUKI_STS_URL` in the file), so the broker must expect it.
 const BROKER_URL = `http://localhost:${Number(process.env.TANUKI_TEST_PORT_BASE || 3430)}`
-// The mapping docs/deploying.md ("The mapping that lets the pipeline deploy") tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
+// The mapping docs/deploying.md ("The mapping that lets the pipeline deploy") tells admins to apply for this pipeline, as shown
+// (its GitLab is the local issuer here).
 const DEPLOY_MAPPING = (parse(docSnippet('deploy-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
 const ROLE = String(DEPLOY_MAPPING.role)
 const ROLE_ARN = String(DEPLOY_MAPPING.roleArn)
@@ -184,7 +185,8 @@ test('the deployed stack: each Lambda runs nodejs22.x as its role, and only the 
   t.deepEqual(sts.map(s => [s.Effect, actions(s).sort(), s.Resource]),
     [['Allow', ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'], readTargetRoles(ROOT)]],
     'Role\'s TanukiStsPolicy: AssumeRole, TagSession and SetSourceIdentity on exactly app.arc\'s target roles')
-  const callsSts = Object.entries(staging.roles).filter(([, r]) => Object.values(r.policies).some(p => statements(p).some(s => actions(s).some(a => a.startsWith('sts:')))))
+  const callsSts = Object.entries(staging.roles)
+    .filter(([, r]) => Object.values(r.policies).some(p => statements(p).some(s => actions(s).some(a => a.startsWith('sts:')))))
   t.deepEqual(callsSts.map(([name]) => name), ['Role'], 'no other role of the stack may call STS')
   t.notOk(role?.policies.ArcDynamoPolicy, 'Architect\'s dynamodb:* policy is gone')
 })
@@ -322,7 +324,8 @@ test('deploy-production deploys its own stack, beside staging\'s', async t => {
 })
 
 test('the documented mapping: a protected v* tag deploying production is let through, a protected feature branch is not', async t => {
-  const post = async (claims: Record<string, string>) => (await postTo(env.url, await env.mint({ ...PROJECT, ...claims }, { audience: env.url }), `role=${ROLE}`)).status
+  const post = async (claims: Record<string, string>) =>
+    (await postTo(env.url, await env.mint({ ...PROJECT, ...claims }, { audience: env.url }), `role=${ROLE}`)).status
   t.equal(await post({ ref: 'v1.4.0', ref_type: 'tag', environment: 'production', job_id: '7000000010' }), 200, 'tag v1.4.0, production: 200')
   t.equal(await post({ ref: 'feature/x', environment: 'staging', job_id: '7000000011' }), 403, 'branch feature/x, even protected: 403')
   t.equal(await post({ environment: 'review/x', job_id: '7000000012' }), 403, 'main, but environment review/x: 403')

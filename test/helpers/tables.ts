@@ -28,7 +28,8 @@ function createTableInput (table: ArcTable, indexes: readonly ArcIndex[], TableN
   const types = new Map([table, ...indexes].flatMap(t => [[t.partitionKey, t.partitionKeyType], [t.sortKey, t.sortKeyType]]))
   return {
     TableName,
-    AttributeDefinitions: [...types].flatMap(([name, type]) => name && type ? [{ AttributeName: name, AttributeType: type === 'Number' ? 'N' as const : 'S' as const }] : []),
+    AttributeDefinitions: [...types].flatMap(([name, type]) =>
+      name && type ? [{ AttributeName: name, AttributeType: type === 'Number' ? 'N' as const : 'S' as const }] : []),
     KeySchema: keySchema(table),
     ProvisionedThroughput: throughput,
     ...(indexes.length > 0 && {

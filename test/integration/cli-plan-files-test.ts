@@ -89,7 +89,9 @@ test('plan --prune: a mapping only in --from is a delete, as apply --prune would
 
 test('plan --json: every step and the files compared, for a bot to read', async t => {
   const r = await cli(['mappings', 'plan', '--json', '--from', join(dir, 'before', 'payments.yaml'), join(dir, 'after', 'payments.yaml')])
-  const body = JSON.parse(r.stdout) as { steps: Array<{ action: string; role: string; changes?: unknown[] }>; summary: Record<string, number>; files: string[]; from: string[] }
+  const body = JSON.parse(r.stdout) as {
+    steps: Array<{ action: string; role: string; changes?: unknown[] }>; summary: Record<string, number>; files: string[]; from: string[]
+  }
   t.plan(4)
   t.equal(r.code, 0, 'exit 0')
   t.deepEqual(body.steps.map(s => `${s.action} ${s.role}`), ['unchanged read-only', 'update deploy'], 'the steps, in scope order')

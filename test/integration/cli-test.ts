@@ -355,9 +355,11 @@ test('explain agrees with the broker', async t => {
     t.equal(out.verdict.denial?.condition, c.condition, `${c.name}: for the expected reason`)
   }
   const once = await env.mint()
-  const beforeUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number } }
+  const beforeUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as
+    { verdict: { status: number } }
   const firstUse = (await post(env.url, once, 'role=once')).status
-  const afterUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number; denial?: { condition: string } } }
+  const afterUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as
+    { verdict: { status: number; denial?: { condition: string } } }
   const secondUse = (await post(env.url, once, 'role=once')).status
   t.deepEqual([beforeUse.verdict.status, firstUse], [200, 200], 'maxUses: before the use, explain and the broker allow')
   t.deepEqual([afterUse.verdict.status, afterUse.verdict.denial?.condition, secondUse], [403, 'maxUses', 403], 'after it, both deny for maxUses')
@@ -373,8 +375,10 @@ test('explain agrees with the broker', async t => {
   t.match(human.stdout, /1\. .*acme\/payments\/api .*← decides\n(.*\n)*\s+✗ ref\s+expected "main", actual "feature"/, 'the human form marks the failed check')
   t.match(human.stdout, /not consulted/, 'and says the broader mapping was not consulted')
   const feature = await env.mint({ ref: 'feature' })
-  const explained = JSON.parse((await cli(['explain', ...local, ...verify, '--token', feature, '--role', 'deploy', '--json'])).stdout) as { verdict: { message?: string } }
-  const answered = await (await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${feature}` } })).json() as { message: string }
+  const explained = JSON.parse((await cli(['explain', ...local, ...verify, '--token', feature, '--role', 'deploy', '--json'])).stdout) as
+    { verdict: { message?: string } }
+  const answered = await (await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${feature}` } })).json() as
+    { message: string }
   t.equal(explained.verdict.message, answered.message, 'explain --json gives the very message the broker answers')
   const claimsFile = file('claims.json', JSON.stringify({ ...decodeJwt(await env.mint()) }))
   const asGiven = await cli(['explain', ...local, '--claims', claimsFile, '--role', 'deploy'])
@@ -385,9 +389,11 @@ test('explain of "no mapping" shows where the role is mapped instead (a near mis
   await env.reset()
   await env.putMapping({ scope: groupScope, role: 'read-only', roleArn: ROLE_ARN, pin: { namespace_id: '72815' } })
   const deeper = await env.mint({ project_path: 'acme/payments/sub/tool', namespace_path: 'acme/payments/sub', namespace_id: '72816' })
-  const json = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only', '--json'])).stdout) as { mappedElsewhere?: string[] }
+  const json = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only', '--json'])).stdout) as
+    { mappedElsewhere?: string[] }
   const human = await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only'])
-  const nowhere = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'admin', '--json'])).stdout) as { mappedElsewhere?: string[] }
+  const nowhere = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'admin', '--json'])).stdout) as
+    { mappedElsewhere?: string[] }
   t.plan(3)
   t.deepEqual(json.mappedElsewhere, [groupScope], 'the /* of the parent group is named: it covers only projects directly in acme/payments')
   t.match(human.stdout, /is mapped only at scopes that do not cover this project[^\n]*\n\s+http:\/\/127\.0\.0\.1:\d+\/acme\/payments\/\*/,

@@ -103,7 +103,8 @@ test('--impact: decisions that flip both ways, grouped by project and role with 
   const json = await cli(['mappings', 'apply', file, ...local, '--dry-run', '--impact', '30d', '--json'])
   const text = await cli(['mappings', 'apply', file, ...local, '--dry-run', '--impact', '30d'])
   const impact = (JSON.parse(json.stdout) as { impact: Impact }).impact
-  const group = (direction: string, project: string, role: string) => impact.groups.find(g => g.direction === direction && g.project_path === project && g.role === role)
+  const group = (direction: string, project: string, role: string) =>
+    impact.groups.find(g => g.direction === direction && g.project_path === project && g.role === role)
   t.plan(16)
   t.equal(json.code, 0, 'exit 0')
   t.equal(impact.records, 7, 'seven requests in the last 30 days (the one 40 days back is outside)')

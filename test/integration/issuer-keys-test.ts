@@ -198,7 +198,9 @@ test('a malformed keys item fails closed (503) with a log line naming the proble
     ['a private key in the set', { jwks: { S: JSON.stringify({ keys: [{ ...env.issuer.publicJwk, d: 'AQAB' }] }) } },
       /jwks: keys\[0\] holds private key material/],
     ['beside a good key, one the broker would not store (1024 bits)',
-      { jwks: { S: JSON.stringify({ keys: [env.issuer.publicJwk, { kty: 'RSA', kid: 'small', e: 'AQAB', n: Buffer.alloc(128, 0xab).toString('base64url') }] }) } },
+      { jwks: { S: JSON.stringify({
+        keys: [env.issuer.publicJwk, { kty: 'RSA', kid: 'small', e: 'AQAB', n: Buffer.alloc(128, 0xab).toString('base64url') }],
+      }) } },
       /jwks holds keys the broker never stores: keys\[1\] \(kid small\): a 1024-bit RSA key/],
     ['jwks that is not JSON', { jwks: { S: '{"keys":' } }, /jwks is not JSON/],
     ['jwks as a map instead of text', { jwks: { M: {} } }, /jwks is not a non-empty string attribute/],

@@ -16,7 +16,9 @@ import { apiEvent, brokerVars } from '../security/helpers/harness'
 let env: BrokerEnv
 const secrets = new Set<string>()
 
-type Emf = Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } }
+type Emf = Record<string, unknown> & {
+  _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> }
+}
 
 /** Problems with a line as the EMF specification reads it (empty: a valid line). */
 function emfProblems (line: Emf): string[] {
@@ -173,7 +175,9 @@ test('every EMF line on sandbox is valid, and holds no token, secret key or sess
 // ---- In this process, as composeBroker builds the broker: what sandbox cannot stage -------------------------------
 
 /** Runs a handler on one request, with console.log captured: its EMF line. */
-async function inProcess (options: Omit<Seams, 'metrics'>, settings = loadMetricsSettings({}), query = 'role=deploy'): Promise<{ status: number; lines: Emf[] }> {
+async function inProcess (
+  options: Omit<Seams, 'metrics'>, settings = loadMetricsSettings({}), query = 'role=deploy'
+): Promise<{ status: number; lines: Emf[] }> {
   // The publisher is always given here: the topic is named only because composeBroker requires one outside sandbox.
   const vars = brokerVars(env, { BROKER_EVENTS_TOPIC: 'arn:aws:sns:us-east-1:000000000000:unused' })
   const handler = createCredentialsHandler('POST', metrics => composeBroker(vars, { publish: async () => {}, ...options, metrics }).exchange, settings)

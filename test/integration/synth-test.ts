@@ -31,7 +31,8 @@ for (const stage of ['staging', 'production'] as const) {
   test(`${stage}: the Lambda role may assume the configured target roles, with session tags and source identity`, async t => {
     const targets = configuredTargetRoles()
     t.ok(targets.length > 0, `app.arc names target roles: ${targets.join(' ')}`)
-    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as
+      Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
     const sts = policies.flatMap(p => p.PolicyDocument.Statement).filter(s => [s.Action].flat().some(a => a.startsWith('sts:')))
     t.equal(sts.length, 1, 'one statement grants STS actions')
     t.deepEqual([sts[0]?.Action].flat().sort(), ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'], 'AssumeRole, TagSession, SetSourceIdentity')
@@ -40,7 +41,8 @@ for (const stage of ['staging', 'production'] as const) {
   })
 
   test(`${stage}: the Lambda role only reads mappings and only appends to the audit table`, async t => {
-    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as
+      Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
     const statements = policies.flatMap(p => p.PolicyDocument.Statement)
     const allowed = statements.filter(s => s.Effect === 'Allow').flatMap(s => [s.Action].flat()).filter(a => a.startsWith('dynamodb:'))
     t.notOk(allowed.includes('dynamodb:*'), 'no dynamodb:* (Architect\'s default is replaced)')
@@ -142,8 +144,10 @@ for (const stage of ['staging', 'production'] as const) {
       t.equal(roleOf(fn), JSON.stringify({ 'Fn::GetAtt': ['ConsoleReadRole', 'Arn'] }), `${fn}: the console's read role`)
     }
     t.equal(roleOf('PostConsoleCatchallHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['ConsoleWriteRole', 'Arn'] }), 'its forms: the console\'s write role')
-    const allowed = (role: string, table: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
-      .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
+    const allowed = (role: string, table: string) =>
+      ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
+        .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table))
+        .flatMap(s => [s.Action].flat())
     const sorted = (a: string[]) => [...new Set(a)].sort()
     t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
       'read role: reads mappings')
@@ -288,8 +292,9 @@ test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async
   const topic = 'arn:aws:sns:us-east-1:111122223333:ops-alerts'
   const own = build(['alarm-topic', topic])
   t.notOk(own.Resources.AlarmTopic, 'alarm-topic: no topic of the stack\'s own')
-  t.ok(Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm').every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
-    'every alarm goes to that topic')
+  t.ok(Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm')
+    .every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
+  'every alarm goes to that topic')
   const perProject = build(['metrics-per-project', 'on'])
   t.ok(Object.values(perProject.Resources).filter(r => r.Type === 'AWS::Serverless::Function')
     .every(r => (r.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables.BROKER_METRICS_PER_PROJECT === 'on'),
@@ -380,7 +385,8 @@ test('the template checks (npm run check:template) lint templates with every opt
   t.deepEqual(resource(on, 'AlarmEmail1')?.Properties, { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' },
     'on: alarm-email subscribes the address to the alarm topic')
   t.notOk(resource(off, 'AlarmEmail1'), 'off: no alarm subscription')
-  const perProject = (tmpl: Template) => JSON.stringify(Object.values(tmpl.Resources).filter(r => r.Type === 'AWS::Serverless::Function').map(r => r.Properties))
+  const perProject = (tmpl: Template) =>
+    JSON.stringify(Object.values(tmpl.Resources).filter(r => r.Type === 'AWS::Serverless::Function').map(r => r.Properties))
   t.ok(perProject(on).includes('"BROKER_METRICS_PER_PROJECT":"on"') && !perProject(off).includes('"BROKER_METRICS_PER_PROJECT":"on"'),
     'on: metrics-per-project reaches the functions; off: it does not')
   t.throws(() => withOptions('@app\nx\n', []), /no @tanuki-sts pragma/, 'an app.arc without @tanuki-sts is refused, not linted as something else')

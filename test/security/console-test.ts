@@ -317,7 +317,8 @@ test('the edit plan shows its impact on the last 30 days: what would flip, by pr
     'issued by \\S+/acme/payments/api \\| denied by \\S+/acme/payments/api: ref must be &quot;&lt;script&gt;\\*\\*&quot;, the token had &quot;main&quot;$'),
     'issued → denied: acme/payments/api deploy, with its sample job and the rule that would deny it')
   const toIssued = rows('impact-to-issued')
-  t.ok(toIssued.length === 1 && toIssued[0].startsWith('acme/payments/api | deploy | 1 request (1 job) | job ') && toIssued[0].includes(`(pipeline 1504771836, ref ${escapedMarkup}) at `) &&
+  t.ok(toIssued.length === 1 && toIssued[0].startsWith('acme/payments/api | deploy | 1 request (1 job) | job ') &&
+    toIssued[0].includes(`(pipeline 1504771836, ref ${escapedMarkup}) at `) &&
     toIssued[0].endsWith(`| denied by ${scope}: ref must be &quot;main&quot;, the token had &quot;${escapedMarkup.replace(/&quot;/g, '\\&quot;')}&quot; ` +
       `| issued by ${scope}`),
   'denied → issued: the job on the markup branch, its ref shown as text')
@@ -349,7 +350,8 @@ test('a refused concurrent edit: the write is conditional on the version the edi
   t.equal(saved.status, 409, 'the save is refused: 409')
   t.match(saved.text, /changed by someone else since you planned/, 'and says so')
   t.equal((await stored())?.description, 'theirs', 'the other change stands')
-  const change = (await env.auditRecords()).find(r => (r as unknown as Record<string, unknown>).kind === 'mapping-change' && (r as unknown as Record<string, unknown>).outcome === 'conflict')
+  const change = (await env.auditRecords())
+    .find(r => (r as unknown as Record<string, unknown>).kind === 'mapping-change' && (r as unknown as Record<string, unknown>).outcome === 'conflict')
   t.ok(change, 'the refused change is in the audit, as a conflict')
 })
 

@@ -47,7 +47,9 @@ test('Set up env', async t => {
 
 // ---- STS, through the sandbox Lambda ---------------------------------------------------------------------------------
 
-interface StsCase { name: string; fault: { status: number; code: string; message?: string; times: number }; status: number; calls: number; message?: RegExp; not?: RegExp }
+interface StsCase {
+  name: string; fault: { status: number; code: string; message?: string; times: number }; status: number; calls: number; message?: RegExp; not?: RegExp
+}
 const STS_CASES: StsCase[] = [
   { name: 'Throttling twice, then an answer', fault: { status: 400, code: 'Throttling', times: 2 }, status: 200, calls: 3 },
   { name: 'Throttling on every attempt', fault: { status: 400, code: 'Throttling', times: Infinity }, status: 502, calls: 3,
@@ -102,7 +104,9 @@ test('STS unreachable (in-process, connection refused): 502, the record marked f
 // ---- DynamoDB faults inside AWS's client -------------------------------------------------------------------------
 
 /** The broker's DynamoDB client, with a middleware that breaks one command on one table, and counts every command. */
-function faultyDb (fault: 'unreachable' | 'hung' | 'missing table', table: string, command = 'PutItemCommand', hungPort = 0): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
+function faultyDb (
+  fault: 'unreachable' | 'hung' | 'missing table', table: string, command = 'PutItemCommand', hungPort = 0
+): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
   return closedPort().then(closed => {
     const port = fault === 'hung' ? hungPort : closed
     const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${env.tablesPort}` })

@@ -23,7 +23,8 @@ const b64 = (text: string) => Buffer.from(text).toString('base64url')
 
 const paramValue = fc.oneof(fc.string(), fc.constantFrom('deploy', '900', '3600', '-1', '1e3', 'shell', 'json', 'xml', '', ' deploy', 'deploy\n'))
 const paramName = fc.oneof(fc.constantFrom('role', 'duration', 'format', 'Role', 'role[]', '__proto__', 'constructor'), fc.string({ maxLength: 8 }))
-const query = fc.array(fc.tuple(paramName, paramValue), { maxLength: 5 }).map(pairs => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'))
+const query = fc.array(fc.tuple(paramName, paramValue), { maxLength: 5 })
+  .map(pairs => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'))
 const jwtish = fc.oneof(
   fc.string(),
   fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map(parts => parts.join('.').replace(/=/g, '')),
@@ -40,7 +41,8 @@ const authorization = fc.oneof(
 const body = fc.oneof(fc.constant(undefined), fc.string(), fc.json(),
   fc.dictionary(paramName, fc.oneof(paramValue, fc.integer(), fc.double(), fc.boolean(), fc.constant(null))).map(o => JSON.stringify(o)))
 const contentType = fc.oneof(fc.constant(undefined),
-  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data'), fc.string())
+  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/x-www-form-urlencoded', 'text/plain',
+    'multipart/form-data'), fc.string())
 const extraHeaders = fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(fc.string(), fc.constant(undefined)), { maxKeys: 4 })
 const httpEvent: fc.Arbitrary<HttpEvent> = fc.record({ query, authorization, body, contentType, extra: extraHeaders, b64: fc.boolean(),
   queryAsObject: fc.boolean() })
@@ -91,7 +93,10 @@ test('fuzz: the token verifier refuses arbitrary text and unsigned JOSE shapes w
   // A trusted issuer on a port nobody listens on: if a generated token ever got that far, it would show as a fetch.
   const verify = createTokenVerifier({ issuers: ['http://127.0.0.1:9'], audience: 'https://sts.tanuki.test', allowHttpIssuers: true })
   const header = fc.oneof(fc.json(),
-    fc.record({ alg: fc.oneof(fc.constantFrom('RS256', 'none', 'HS256', 'rs256'), fc.string()), kid: fc.option(fc.string()), crit: fc.option(fc.array(fc.string())) }).map(h => JSON.stringify(h)))
+    fc.record({
+      alg: fc.oneof(fc.constantFrom('RS256', 'none', 'HS256', 'rs256'), fc.string()), kid: fc.option(fc.string()), crit: fc.option(fc.array(fc.string())),
+    })
+      .map(h => JSON.stringify(h)))
   const payload = fc.oneof(fc.json(),
     fc.dictionary(fc.constantFrom('iss', 'aud', 'exp', 'iat', 'nbf', 'sub', 'jti', 'project_path'), fc.jsonValue()).map(p => JSON.stringify(p)))
   const token = fc.oneof(
@@ -118,7 +123,8 @@ test('fuzz: the claim checks take any payload: a GitLab claim set, or InvalidTok
     try {
       const claims = parseGitLabClaims(payload)
       accepted++
-      return isGitLabPath(claims.project_path) && claims.project_path.startsWith(`${claims.namespace_path}/`) && ['true', 'false'].includes(claims.ref_protected)
+      return isGitLabPath(claims.project_path) && claims.project_path.startsWith(`${claims.namespace_path}/`) &&
+    ['true', 'false'].includes(claims.ref_protected)
     }
     catch (err) { return err instanceof InvalidToken }
   }), { numRuns: runs * 2 })

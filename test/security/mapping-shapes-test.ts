@@ -132,7 +132,8 @@ const attribute: fc.Arbitrary<AttributeValue> = fc.letrec<{ av: AttributeValue }
     fc.array(fc.constantFrom('1', '900', '4301877'), { minLength: 1, maxLength: 3 }).map(NS => ({ NS }) as AttributeValue),
     fc.array(fc.uint8Array({ minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 2 }).map(BS => ({ BS }) as AttributeValue),
     fc.uint8Array({ maxLength: 4 }).map(B => ({ B }) as AttributeValue),
-    fc.dictionary(fc.constantFrom('ref', 'project_id', 'ref_protected', 'Version', 'Statement', 'x'), tie('av'), { maxKeys: 3 }).map(M => ({ M }) as AttributeValue),
+    fc.dictionary(fc.constantFrom('ref', 'project_id', 'ref_protected', 'Version', 'Statement', 'x'), tie('av'), { maxKeys: 3 })
+      .map(M => ({ M }) as AttributeValue),
     fc.array(tie('av'), { maxLength: 3 }).map(L => ({ L }) as AttributeValue)
   ),
 })).av

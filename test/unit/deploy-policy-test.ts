@@ -294,7 +294,8 @@ for (const stage of ['staging', 'production'] as const) {
     const roleDocs = (roleId: string): PolicyDocument[] => {
       const inline = (tmpl.Resources[roleId].Properties.Policies ?? []) as Array<{ PolicyDocument: PolicyDocument }>
       const attached = Object.values(tmpl.Resources).filter(x => x.Type === 'AWS::IAM::Policy' &&
-        (x.Properties.Roles as Array<{ Ref: string }>).some(ref => ref.Ref === roleId)).map(x => ({ PolicyDocument: x.Properties.PolicyDocument as PolicyDocument }))
+        (x.Properties.Roles as Array<{ Ref: string }>).some(ref => ref.Ref === roleId))
+        .map(x => ({ PolicyDocument: x.Properties.PolicyDocument as PolicyDocument }))
       return [...inline, ...attached].map(({ PolicyDocument: d }) => ({
         Statement: d.Statement.map(s => ({ ...s, Resource: [s.Resource].flat().map(res => r.value(res)) })),
       }))

@@ -178,7 +178,8 @@ test('GitLab\'s OAuth sign-in: an authorize page, single-use PKCE codes, ID toke
   const params = { client_id: 'app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid profile', state: 'st', nonce: 'no',
     code_challenge: challenge, code_challenge_method: 'S256' }
   const authorize = (p: Record<string, string>) => fetch(`${gitlab.url}/oauth/authorize?${new URLSearchParams(p)}`)
-  const pick = async (login: string) => new URL((await fetch(`${gitlab.url}/oauth/authorize`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ ...params, login }) })).headers.get('location') ?? '')
+  const pick = async (login: string) => new URL((await fetch(`${gitlab.url}/oauth/authorize`,
+    { method: 'POST', redirect: 'manual', body: new URLSearchParams({ ...params, login }) })).headers.get('location') ?? '')
   const redeem = (code: string, extra: Record<string, string> = {}) => fetch(`${gitlab.url}/oauth/token`, { method: 'POST',
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'app', client_secret: 's3cret',
       code_verifier: verifier, ...extra }) })

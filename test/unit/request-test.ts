@@ -25,7 +25,9 @@ test('request: POST takes a JSON or form body', t => {
   const json = parseCredentialsRequest(event({ body: '{"role":"deploy","format":"shell","duration":1200}', headers: { 'content-type': 'application/json' } }),
     'POST')
   t.deepEqual([json.role, json.format, json.duration], ['deploy', 'shell', 1200], 'JSON body')
-  const form = parseCredentialsRequest(event({ body: Buffer.from('role=read-only').toString('base64'), isBase64Encoded: true, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'POST')
+  const form = parseCredentialsRequest(event({
+    body: Buffer.from('role=read-only').toString('base64'), isBase64Encoded: true, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  }), 'POST')
   t.equal(form.role, 'read-only', 'base64 form body')
   t.end()
 })
@@ -125,7 +127,8 @@ test('request property: the parser never throws anything but a BrokerError', t =
   fc.assert(fc.property(fc.string(), fc.option(fc.string()), headerValue, headerValue, fc.boolean(), fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
     (query, body, authorization, contentType, b64, method) => {
       try {
-        parseCredentialsRequest({ rawQueryString: query, body: body ?? undefined, isBase64Encoded: b64, headers: { authorization, 'content-type': contentType } }, method)
+        parseCredentialsRequest(
+          { rawQueryString: query, body: body ?? undefined, isBase64Encoded: b64, headers: { authorization, 'content-type': contentType } }, method)
         return true
       }
       catch (err) {

@@ -94,7 +94,8 @@ test('shell output property: arbitrary credentials round-trip through eval', t =
   const value = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }))
     .filter(s => !s.includes('\0'))
   fc.assert(fc.property(value, value, value, (keyId, secret, token) => {
-    const body = respondCredentials({ ...issued, credentials: { ...issued.credentials, accessKeyId: keyId, secretAccessKey: secret, sessionToken: token } }, 'shell', 'r').body
+    const body = respondCredentials(
+      { ...issued, credentials: { ...issued.credentials, accessKeyId: keyId, secretAccessKey: secret, sessionToken: token } }, 'shell', 'r').body
     const out = bash('eval "$1"; printf "%s\\0%s\\0%s" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN"', body)
     return out.status === 0 && out.stdout === `${keyId}\0${secret}\0${token}` && out.stderr === ''
   }), { numRuns: Math.ceil(runs / 2) })

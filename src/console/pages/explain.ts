@@ -82,7 +82,9 @@ ${e.mappedElsewhere ? html`<p>${e.mappedElsewhere.length === 0 ? html`The role "
 <p class="muted">Nothing was issued or written.</p></section>`
 }
 
-async function readJob (ctx: PageContext, token: string | undefined, claimsText: string | undefined): Promise<{ claims: GitLabClaims; sha256?: string } | BrokerError> {
+async function readJob (
+  ctx: PageContext, token: string | undefined, claimsText: string | undefined
+): Promise<{ claims: GitLabClaims; sha256?: string } | BrokerError> {
   try {
     if (token !== undefined) {
       const verified = await ctx.deps.verifyToken(token.trim().replace(/^Bearer\s+/i, ''), ctx.now)
