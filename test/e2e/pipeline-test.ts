@@ -223,17 +223,18 @@ test('the deployed stack: the table statements name the deployed tables: read ma
   t.deepEqual(bySid(events?.policies.TanukiStsPlain).AnnotateAudit, ['Allow', ['dynamodb:UpdateItem'], [arn('AuditTable')]], 'EventsRole: UpdateItem on the audit table alone')
 })
 
-test('the deployed stack: the console\'s roles read mappings and audit, its write role puts a mapping and its record; no role but Role may touch the issuer keys', async t => {
+test('the deployed stack: the console\'s roles read mappings, audit and issuer keys, its write role puts a mapping and its record; no role but Role may write the issuer keys', async t => {
   const { ConsoleReadRole: read, ConsoleWriteRole: write } = staging.roles
   const arn = (table: string, suffix = '') => tableArn(staging, table, suffix)
   const audit = [arn('AuditTable'), arn('AuditTable', '/index/*')]
   const reads = {
     OwnLogs: ['Allow', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], `arn:aws:logs:${REGION}:${accountOf(read?.arn ?? '')}:log-group:/aws/lambda/*`],
-    ConsoleReadMappings: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan'], [arn('MappingsTable')]],
+    ConsoleReadMappings: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], [arn('MappingsTable')]],
     ConsoleReadAudit: ['Allow', ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], audit],
+    ConsoleReadIssuerKeys: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn('IssuerKeysTable')]],
   }
   t.deepEqual(Object.keys(read?.policies ?? {}), ['TanukiStsPlain'], 'ConsoleReadRole: one policy')
-  t.deepEqual(bySid(read?.policies.TanukiStsPlain), reads, 'ConsoleReadRole: its logs, and reads of the mappings and the audit (tables as deployed)')
+  t.deepEqual(bySid(read?.policies.TanukiStsPlain), reads, 'ConsoleReadRole: its logs, and reads of the mappings, the audit and the issuer keys (tables as deployed)')
   t.deepEqual(bySid(write?.policies.TanukiStsPlain), {
     ...reads,
     ConsoleWriteMappings: ['Allow', ['dynamodb:PutItem'], [arn('MappingsTable')]],
@@ -242,7 +243,10 @@ test('the deployed stack: the console\'s roles read mappings and audit, its writ
   // Whoever can put a key item can make the broker accept tokens they sign (SECURITY.md, "Issuer keys in a table").
   const keysTable = staging.tables.IssuerKeysTable?.name ?? 'IssuerKeysTable'
   const touching = Object.entries(staging.roles).filter(([, r]) => JSON.stringify(r.policies).includes(keysTable)).map(([name]) => name)
-  t.deepEqual(touching, ['Role'], 'the issuer-keys table is named in Role\'s policies alone')
+  t.deepEqual(touching.sort(), ['ConsoleReadRole', 'ConsoleWriteRole', 'Role'], 'the issuer-keys table is named in Role\'s policies and the console\'s (its Explain verifies as the broker does)')
+  const writers = Object.entries(staging.roles).filter(([, r]) => Object.values(r.policies).flatMap(statements)
+    .some(st => JSON.stringify(st.Resource).includes(keysTable) && actions(st).some(a => !['dynamodb:GetItem', 'dynamodb:BatchGetItem'].includes(a)))).map(([name]) => name)
+  t.deepEqual(writers, ['Role'], 'only Role may write it (and only key items)')
 })
 
 test('the deployed stack: three tables, with their keys, the byProject index, TTL, point-in-time recovery and deletion protection', async t => {
