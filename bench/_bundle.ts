@@ -20,7 +20,7 @@ export interface Bundle { readonly name: string; readonly file: string; readonly
 function projectOptions (): BuildOptions {
   const path = require.resolve(join(ROOT, 'esbuild.config.js'))
   delete require.cache[path]
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the esbuild config, loaded afresh from the cache-cleared path
   return { ...(require(path) as BuildOptions) }
 }
 

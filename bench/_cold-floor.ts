@@ -33,7 +33,7 @@ const json = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toStrin
 async function verified (token: string, key: Jwk): Promise<void> {
   const [h, p, s] = token.split('.')
   if (FLOOR_VERIFIER === 'jose') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this floor is measured: the load is what is timed
     const jose = require('jose') as typeof import('jose')
     await jose.compactVerify(token, await jose.importJWK({ ...key, alg: 'RS256' }, 'RS256'))
   }
@@ -44,10 +44,11 @@ async function verified (token: string, key: Jwk): Promise<void> {
 
 function publish (body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const request = http.request(cfg.bus, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, res => {
-      res.resume()
-      res.on('end', () => resolve())
-    })
+    const request = http.request(cfg.bus,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, res => {
+        res.resume()
+        res.on('end', () => resolve())
+      })
     request.on('error', reject)
     request.end(body)
   })
@@ -60,7 +61,8 @@ export async function handler (event: { headers: Record<string, string> }): Prom
   const c = json(p)
   const project = `${c.iss}/${c.project_path}`
   const segments = c.project_path.split('/')
-  const scopes = [project, `${c.iss}/${segments.slice(0, -1).join('/')}/*`, ...segments.slice(0, -1).map((_, i) => `${c.iss}/${segments.slice(0, segments.length - 1 - i).join('/')}/**`), `${c.iss}/**`]
+  const scopes = [project, `${c.iss}/${segments.slice(0, -1).join('/')}/*`,
+    ...segments.slice(0, -1).map((_, i) => `${c.iss}/${segments.slice(0, segments.length - 1 - i).join('/')}/**`), `${c.iss}/**`]
   const mappingKeys = scopes.map(scope => ({ scope: { S: scope }, role: { S: cfg.role } }))
   let jwks: { keys: Jwk[] }
   let source = ''
@@ -72,7 +74,8 @@ export async function handler (event: { headers: Record<string, string> }): Prom
   }
   else {
     const read = await db.send(new BatchGetItemCommand({
-      RequestItems: { [cfg.tables.mappings]: { Keys: mappingKeys, ConsistentRead: true }, [cfg.tables.issuerKeys]: { Keys: [{ issuer: { S: c.iss } }], ConsistentRead: true } },
+      RequestItems: { [cfg.tables.mappings]: { Keys: mappingKeys, ConsistentRead: true },
+        [cfg.tables.issuerKeys]: { Keys: [{ issuer: { S: c.iss } }], ConsistentRead: true } },
     }))
     jwks = JSON.parse(read.Responses?.[cfg.tables.issuerKeys]?.[0]?.jwks?.S ?? '{"keys":[]}') as { keys: Jwk[] }
   }
@@ -103,6 +106,8 @@ export async function handler (event: { headers: Record<string, string> }): Prom
     RoleArn: cfg.roleArn, RoleSessionName: sessionName, DurationSeconds: 3600, SourceIdentity: c.user_login,
     Tags: ['project_path', 'ref', 'pipeline_id', 'job_id', 'user_login', 'environment'].map(k => ({ Key: `gitlab:${k}`, Value: c[k] })),
   }))
-  await publish(JSON.stringify({ name: 'credentials-issued', payload: { ...Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v.S ?? v.N])), accessKeyId: out.Credentials?.AccessKeyId } }))
-  return { statusCode: 200, body: JSON.stringify({ AccessKeyId: out.Credentials?.AccessKeyId, SecretAccessKey: out.Credentials?.SecretAccessKey, SessionToken: out.Credentials?.SessionToken }) }
+  await publish(JSON.stringify({ name: 'credentials-issued', payload: { ...Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v.S ?? v.N])),
+    accessKeyId: out.Credentials?.AccessKeyId } }))
+  return { statusCode: 200, body: JSON.stringify({ AccessKeyId: out.Credentials?.AccessKeyId, SecretAccessKey: out.Credentials?.SecretAccessKey,
+    SessionToken: out.Credentials?.SessionToken }) }
 }

@@ -124,6 +124,7 @@ export class RoundTrips {
     if (client instanceof DynamoDBClient) client.middlewareStack.add(this.counter(service), options)
     else client.middlewareStack.add(this.counter(service), options)
   }
+
   private counter<I extends object, O extends object> (service: string): DeserializeMiddleware<I, O> {
     return (next, context) => async args => {
       this.add(service, 'any')
@@ -131,13 +132,16 @@ export class RoundTrips {
       return next(args)
     }
   }
+
   private add (service: string, op: string): void {
     const key = `${service}.${op}`
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
   }
+
   get (service: 'DynamoDB' | 'STS', op = 'any'): number {
     return this.counts.get(`${service}.${op}`) ?? 0
   }
+
   reset (): void {
     this.counts.clear()
   }

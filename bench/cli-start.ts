@@ -14,7 +14,8 @@ const BIN = join(ROOT, 'bin', 'tanuki-sts.js')
 const COMMANDS: ReadonlyArray<{ subject: string; args: string[]; target?: number }> = [
   { subject: 'node -e 0', args: ['-e', '0'] },
   { subject: 'tanuki-sts --help', args: [BIN, '--help'], target: 150 },
-  { subject: 'tanuki-sts mappings validate docs/examples/mappings.yaml', args: [BIN, 'mappings', 'validate', join(ROOT, 'docs', 'examples', 'mappings.yaml')], target: 150 },
+  { subject: 'tanuki-sts mappings validate docs/examples/mappings.yaml', args: [BIN, 'mappings', 'validate', join(ROOT, 'docs', 'examples', 'mappings.yaml')],
+    target: 150 },
 ]
 
 /**

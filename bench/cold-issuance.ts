@@ -29,14 +29,17 @@ async function main (): Promise<void> {
   await world.putMapping(projectMapping(world.issuer.url))
   const store = createIssuerKeysStore(world.db, TABLES.issuerKeys)
   const before = process.env.BENCH_BEFORE_ROOT
-  const floorBundle = (verifier: 'node' | 'jose') => bundle(`cold-floor-${verifier}`, join(__dirname, '_cold-floor.ts'), { define: { FLOOR_VERIFIER: JSON.stringify(verifier) } })
+  const floorBundle = (verifier: 'node' | 'jose') => bundle(`cold-floor-${verifier}`, join(__dirname, '_cold-floor.ts'),
+    { define: { FLOOR_VERIFIER: JSON.stringify(verifier) } })
   const bundles = {
     broker: await bundleLambda('http/post-credentials'),
     floorNode: await floorBundle('node'),
     floorJose: await floorBundle('jose'),
-    ...(before && { before: await bundle('before/http/post-credentials', join(before, 'src', 'http', 'post-credentials', 'index.ts'), { nodePaths: [join(ROOT, 'node_modules')] }) }),
+    ...(before && { before: await bundle('before/http/post-credentials', join(before, 'src', 'http', 'post-credentials', 'index.ts'),
+      { nodePaths: [join(ROOT, 'node_modules')] }) }),
   }
-  const env = { ...world.env, PATH: process.env.PATH ?? '', AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
+  const env = { ...world.env, PATH: process.env.PATH ?? '', AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' }
   const floorConfig = (keys: 'table' | 'fetch'): FloorConfig => ({
     keys, tables: TABLES, dynamo: `http://127.0.0.1:${PORTS.tables}`, sts: world.sts.url, bus: `${sink.url}/events`, role: ROLE, roleArn: ROLE_ARN,
@@ -45,7 +48,8 @@ async function main (): Promise<void> {
   /** The issuer's current keys stored, as a broker (or `issuers keys push`) left them; or none. */
   const keysStored = async (stored: boolean) => {
     if (!stored) return void await world.db.send(new DeleteItemCommand({ TableName: TABLES.issuerKeys, Key: { issuer: { S: world.issuer.url } } }))
-    await store.put({ issuer: world.issuer.url, set: parseKeySet({ keys: [world.issuer.publicJwk] }).set, source: 'bench', fetchedAt: new Date().toISOString(), updatedBy: 'bench' })
+    await store.put({ issuer: world.issuer.url, set: parseKeySet({ keys: [world.issuer.publicJwk] }).set, source: 'bench', fetchedAt: new Date().toISOString(),
+      updatedBy: 'bench' })
   }
 
   async function cold (b: Bundle, extra: Record<string, string> = {}): Promise<Cold> {
@@ -85,9 +89,11 @@ async function main (): Promise<void> {
   const p50 = (s: Series, f: keyof Cold = 'total') => median(of(s).map(c => c[f]))
   const ratio = (a: Series, b: Series, f: keyof Cold = 'total') => median(of(a).map((c, i) => c[f] / of(b)[i][f]))
   const requests = (s: Series) => of(s).reduce((n, c) => n + c.issuerRequests, 0)
-  const parts = (s: Series) => `boot ${ms(p50(s, 'boot'), 1)} + load ${ms(p50(s, 'load'), 1)} + issuance ${ms(p50(s, 'invoke'), 1)} ms (medians); p90 ${ms(quantile(of(s).map(c => c.total), 0.9), 1)} ms; process CPU p50 ${ms(p50(s, 'cpu'), 1)} ms`
+  const parts = (s: Series) => `boot ${ms(p50(s, 'boot'), 1)} + load ${ms(p50(s, 'load'), 1)} + issuance ${ms(p50(s, 'invoke'), 1)} ms (medians); ` +
+    `p90 ${ms(quantile(of(s).map(c => c.total), 0.9), 1)} ms; process CPU p50 ${ms(p50(s, 'cpu'), 1)} ms`
   const report = (s: Series, subject: string, floors: [Series, Series], target?: number, requestTarget?: number) => {
-    emit({ bench: 'cold_issuance', subject, metric: 'first_issuance_p50_ms', value: ms(p50(s), 1), unit: 'ms', note: `${of(s).length} fresh processes, one issuance each: ${parts(s)}` })
+    emit({ bench: 'cold_issuance', subject, metric: 'first_issuance_p50_ms', value: ms(p50(s), 1), unit: 'ms',
+      note: `${of(s).length} fresh processes, one issuance each: ${parts(s)}` })
     emit({ bench: 'cold_issuance', subject, metric: 'issuer_requests', value: requests(s), ...(requestTarget !== undefined && { target: requestTarget }),
       note: `discovery + JWKS requests the issuer received from ${of(s).length} processes` })
     emit({ bench: 'cold_issuance', subject, metric: 'vs_floor_node', value: ms(ratio(s, floors[0]), 2), ...(target !== undefined && { target }),
@@ -107,7 +113,8 @@ async function main (): Promise<void> {
       note: `median of per-round ratios against ${before}; CPU: ${ms(ratio('table', 'before', 'cpu'), 2)}` })
   }
   emit({ bench: 'cold_issuance', subject: 'keys in the table', metric: 'saved_vs_fetched_ms', value: ms(p50('fetched') - p50('table'), 1), unit: 'ms',
-    note: 'on loopback: what two issuer requests (and Node\'s fetch, loaded on first use) cost a cold container here; from AWS to gitlab.com add two TLS handshakes and round trips' })
+    note: 'on loopback: what two issuer requests (and Node\'s fetch, loaded on first use) cost a cold container here; ' +
+      'from AWS to gitlab.com add two TLS handshakes and round trips' })
   await sink.close()
   await world.stop()
 }

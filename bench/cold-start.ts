@@ -88,7 +88,8 @@ async function main (): Promise<void> {
     if (b.name === 'sdk-clients') {
       // What constructing the two clients alone costs over importing them: a Lambda that sends requests cannot skip it.
       emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_imports', value: ms(paired(b.name, 'sdk-only'), 2),
-        note: 'constructing DynamoDBClient and STSClient (no request sent) over importing them: what no Lambda that sends requests can skip, and most or all of the 15% that load_vs_sdk_imports allows' })
+        note: 'constructing DynamoDBClient and STSClient (no request sent) over importing them: what no Lambda that sends requests can skip, ' +
+          'and most or all of the 15% that load_vs_sdk_imports allows' })
     }
     if (b.name.endsWith('credentials') && b.name.startsWith('http/')) {
       emit({ bench: 'cold_start', subject: b.name, metric: 'load_vs_sdk_imports', value: ms(paired(b.name, 'sdk-only'), 2), target: 1.15,
@@ -118,7 +119,9 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
     parameters: { '/TanukiStsStaging/events/credentials-issued': topicArn },
   })
   await world.putMapping(projectMapping(world.issuer.url))
-  const { BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_TABLE_ISSUER_KEYS: _k, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed } = LAMBDA_ENV
+  const {
+    BROKER_TABLE_MAPPINGS: _m, BROKER_TABLE_AUDIT: _a, BROKER_TABLE_ISSUER_KEYS: _k, BROKER_EVENTS_TOPIC: _e, AWS_SESSION_TOKEN: _t, ...deployed
+  } = LAMBDA_ENV
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey }
   const modes: Array<[string, Record<string, string>, () => number]> = [
     // Sandbox's Lambda environment: no table names (sandbox derives them), the local broker's credentials.
@@ -162,9 +165,12 @@ async function firstRequests (post: Bundle | undefined, publishOnce: Bundle): Pr
     emit({ bench: 'cold_start', subject, metric: 'first_request_p50_ms', value: ms(median(first), 1), unit: 'ms', note })
     emit({ bench: 'cold_start', subject, metric: 'second_request_p50_ms', value: ms(median(second), 1), unit: 'ms' })
     emit({ bench: 'cold_start', subject, metric: 'first_publish_p50_ms', value: ms(median(firstPublish), 1), unit: 'ms',
-      note: `a fresh process's first event publish alone (_publish-once.ts, bundled like a Lambda; nothing warmed before it, so an upper bound for what it adds to a first request); the second: ${ms(median(secondPublish), 1)} ms` })
-    emit({ bench: 'cold_start', subject, metric: 'events_published', value: published() - before.published, target: runs * 4, met: published() - before.published === runs * 4,
-      note: `of ${runs * 2} issuances (and ${runs * 2} lone publishes)${mode === 'aws' ? `; SSM lookups: ${aws.calls.GetParametersByPath - before.ssm}, rejected signatures: ${aws.calls.rejected}` : ''}` })
+      note: 'a fresh process\'s first event publish alone (_publish-once.ts, bundled like a Lambda; nothing warmed before it, ' +
+        `so an upper bound for what it adds to a first request); the second: ${ms(median(secondPublish), 1)} ms` })
+    emit({ bench: 'cold_start', subject, metric: 'events_published', value: published() - before.published, target: runs * 4,
+      met: published() - before.published === runs * 4,
+      note: `of ${runs * 2} issuances (and ${runs * 2} lone publishes)${mode === 'aws' ? `; SSM lookups: ${aws.calls.GetParametersByPath - before.ssm}, ` +
+        `rejected signatures: ${aws.calls.rejected}` : ''}` })
   }
   await aws.close()
   await sink.close()

@@ -55,12 +55,14 @@ async function main (): Promise<void> {
   emit({ bench: 'issuance', metric: 'floor_p50_ms', value: ms(median(floorTimes)), unit: 'ms' })
   emit({ bench: 'issuance', metric: 'floor_p99_ms', value: ms(quantile(floorTimes, 0.99)), unit: 'ms' })
   emit({ bench: 'issuance', metric: 'ratio_p50', value: ms(median(blockRatios)), target: 1.1,
-    note: `median over ${BLOCKS} blocks of ${BLOCK_RUNS} of each block's p50 ratio (blocks: ${blockRatios.map(r => ms(r)).join(', ')}); all runs pooled: ${ms(median(brokerTimes) / median(floorTimes))}` })
+    note: `median over ${BLOCKS} blocks of ${BLOCK_RUNS} of each block's p50 ratio (blocks: ${blockRatios.map(r => ms(r)).join(', ')}); all runs pooled: ` +
+      `${ms(median(brokerTimes) / median(floorTimes))}` })
   emit({ bench: 'issuance', metric: 'floor_jose_p50_ms', value: ms(median(joseFloorTimes)), unit: 'ms',
     note: 'the same floor with jose\'s compactVerify (WebCrypto) as its RS256 verify: the library the broker verifies with' })
   emit({ bench: 'issuance', metric: 'ratio_p50_vs_jose_floor', value: ms(median(joseBlockRatios)), target: 1.1,
     note: `blocks: ${joseBlockRatios.map(r => ms(r)).join(', ')}` })
-  emit({ bench: 'issuance', metric: 'ratio_p99', value: ms(quantile(brokerTimes, 0.99) / quantile(floorTimes, 0.99)), note: 'informative; the target is on the median' })
+  emit({ bench: 'issuance', metric: 'ratio_p99', value: ms(quantile(brokerTimes, 0.99) / quantile(floorTimes, 0.99)),
+    note: 'informative; the target is on the median' })
   emit({ bench: 'issuance', metric: 'overhead_p50_ms', value: ms(median(brokerTimes) - median(floorTimes)), unit: 'ms' })
   emit({ bench: 'issuance', metric: 'errors', value: errors, target: 0 })
 
@@ -90,7 +92,8 @@ async function main (): Promise<void> {
     }
   }
   emit({ bench: 'issuance', metric: 'broker_cpu_us', value: ms(median(cpu.broker), 1), unit: 'us',
-    note: 'CPU time per issuance (median of 20 rounds of 1,000), handler with in-memory DynamoDB and STS (_in-memory.ts), logging on; the floor\'s CPU is one verify + payload parse' })
+    note: 'CPU time per issuance (median of 20 rounds of 1,000), handler with in-memory DynamoDB and STS (_in-memory.ts), logging on; ' +
+      'the floor\'s CPU is one verify + payload parse' })
   emit({ bench: 'issuance', metric: 'floor_cpu_us', value: ms(median(cpu.floor), 1), unit: 'us' })
   floor.destroy()
   joseFloor.destroy()

@@ -67,7 +67,9 @@ async function main (): Promise<void> {
   const alone = inMemoryHandler(world.env, projectMapping(world.issuer.url))
   await round(async token => (await alone(postEvent(token, 'role=deploy', randomUUID()))).statusCode === 200, tokens)
   const beforeAlone = memory()
-  for (let i = 0; i < 10; i++) await round(async token => (await alone(postEvent(token, 'role=deploy', randomUUID()))).statusCode === 200, i % 2 ? tokens : again)
+  for (let i = 0; i < 10; i++) {
+    await round(async token => (await alone(postEvent(token, 'role=deploy', randomUUID()))).statusCode === 200, i % 2 ? tokens : again)
+  }
   const afterAlone = memory()
 
   const note = `${ISSUANCES} issuances, ${CALLERS} concurrent callers, distinct tokens, publish: no-op, one process (dynalite, issuer, STS included)`
@@ -75,15 +77,18 @@ async function main (): Promise<void> {
   emit({ bench: 'load', metric: 'p50_ms', value: ms(median(r.latencies), 1), unit: 'ms' })
   emit({ bench: 'load', metric: 'p99_ms', value: ms(quantile(r.latencies, 0.99), 1), unit: 'ms' })
   emit({ bench: 'load', metric: 'errors', value: r.errors + r2.errors, target: 0 })
-  emit({ bench: 'load', metric: 'jwks_fetches', value: fetched.jwks, target: 1, note: `discovery fetches: ${fetched.discovery}; over both rounds of the one handler` })
+  emit({ bench: 'load', metric: 'jwks_fetches', value: fetched.jwks, target: 1,
+    note: `discovery fetches: ${fetched.discovery}; over both rounds of the one handler` })
   emit({ bench: 'load', metric: 'rss_before_mib', value: ms(before.rss / MiB, 1), unit: 'MiB' })
   emit({ bench: 'load', metric: 'rss_after_mib', value: ms(after.rss / MiB, 1), unit: 'MiB' })
   emit({ bench: 'load', metric: 'rss_growth_mib', value: ms((after.rss - before.rss) / MiB, 1), unit: 'MiB',
     note: `heap ${ms(before.heap / MiB, 1)} -> ${ms(after.heap / MiB, 1)} MiB; includes dynalite holding the ${ISSUANCES} new audit records in memory` })
   emit({ bench: 'load', metric: 'rss_growth_second_round_mib', value: ms((after2.rss - after.rss) / MiB, 1), unit: 'MiB',
-    note: `a second round of ${ISSUANCES} (throughput ${ms(ISSUANCES / r2.seconds, 1)}/s): heap ${ms(after.heap / MiB, 1)} -> ${ms(after2.heap / MiB, 1)} MiB` })
+    note: `a second round of ${ISSUANCES} (throughput ${ms(ISSUANCES / r2.seconds, 1)}/s): ` +
+      `heap ${ms(after.heap / MiB, 1)} -> ${ms(after2.heap / MiB, 1)} MiB` })
   emit({ bench: 'load', metric: 'heap_growth_second_round_mib', value: ms((after2.heap - after.heap) / MiB, 2), unit: 'MiB',
-    note: `vs ${ms((after3.heap - after2.heap) / MiB, 2)} MiB for ${ISSUANCES} floor issuances (the same I/O and records, no broker): what the local world keeps (±0.5 MiB run to run)` })
+    note: `vs ${ms((after3.heap - after2.heap) / MiB, 2)} MiB for ${ISSUANCES} floor issuances (the same I/O and records, no broker): ` +
+      'what the local world keeps (±0.5 MiB run to run)' })
   emit({ bench: 'load', metric: 'heap_growth_broker_code_mib', value: ms((afterAlone.heap - beforeAlone.heap) / MiB, 2), unit: 'MiB', target: 1,
     note: `over ${10 * ISSUANCES} more issuances through the handler with in-memory DynamoDB and STS (_in-memory.ts): what the broker's own code keeps` })
   await world.stop()

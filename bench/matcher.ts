@@ -58,7 +58,8 @@ async function main (): Promise<void> {
   const trips = new RoundTrips()
   trips.instrument(db)
   const store = createMappingStore(db, TABLES.mappings)
-  const claims = { ...(await import('../src/local/default-claims')).DEFAULT_CLAIMS, iss, project_path: projectPath, namespace_path: groups.join('/'), iat: Math.floor(Date.now() / 1000) }
+  const claims = { ...(await import('../src/local/default-claims')).DEFAULT_CLAIMS, iss, project_path: projectPath, namespace_path: groups.join('/'),
+    iat: Math.floor(Date.now() / 1000) }
   const now = new Date()
 
   // I/O: the lookup as the broker makes it (BatchGetItem, and parsing what comes back).
@@ -89,10 +90,14 @@ async function main (): Promise<void> {
   }
   const note = `${MAPPINGS} mappings in the table, project ${DEPTH} groups deep (${candidates.length} candidate scopes, all holding a mapping)`
   emit({ bench: 'matcher', metric: 'lookup_round_trips', value: lookups, target: 1, note })
-  emit({ bench: 'matcher', metric: 'lookup_io_p50_ms', value: ms(median(io)), unit: 'ms', note: `find(): BatchGetItem of ${candidates.length} keys + parsing; p99 ${ms(quantile(io, 0.99))} ms` })
-  emit({ bench: 'matcher', metric: 'match_cpu_p50_ms', value: ms(median(matchCpu), 4), unit: 'ms', target: 1, note: `candidateScopes + decide; p99 ${ms(quantile(matchCpu, 0.99), 4)} ms` })
-  emit({ bench: 'matcher', metric: 'parse_cpu_p50_ms', value: ms(median(parseCpu), 4), unit: 'ms', note: `parseItem of the ${rawItems.length} items found, as find() does in a warm container; p99 ${ms(quantile(parseCpu, 0.99), 4)} ms` })
-  emit({ bench: 'matcher', metric: 'parse_uncached_cpu_p50_ms', value: ms(median(uncachedCpu), 4), unit: 'ms', note: `unmarshall + parseMapping of the same items, every time; p99 ${ms(quantile(uncachedCpu, 0.99), 4)} ms` })
+  emit({ bench: 'matcher', metric: 'lookup_io_p50_ms', value: ms(median(io)), unit: 'ms',
+    note: `find(): BatchGetItem of ${candidates.length} keys + parsing; p99 ${ms(quantile(io, 0.99))} ms` })
+  emit({ bench: 'matcher', metric: 'match_cpu_p50_ms', value: ms(median(matchCpu), 4), unit: 'ms', target: 1,
+    note: `candidateScopes + decide; p99 ${ms(quantile(matchCpu, 0.99), 4)} ms` })
+  emit({ bench: 'matcher', metric: 'parse_cpu_p50_ms', value: ms(median(parseCpu), 4), unit: 'ms',
+    note: `parseItem of the ${rawItems.length} items found, as find() does in a warm container; p99 ${ms(quantile(parseCpu, 0.99), 4)} ms` })
+  emit({ bench: 'matcher', metric: 'parse_uncached_cpu_p50_ms', value: ms(median(uncachedCpu), 4), unit: 'ms',
+    note: `unmarshall + parseMapping of the same items, every time; p99 ${ms(quantile(uncachedCpu, 0.99), 4)} ms` })
   // A branch name chosen to make a backtracking matcher explode; glob.ts must match it in linear time (docs/performance.md, §5).
   const adversarial = patternMatcher('feature/*-*-*-*-*-final')
   const branch = `feature/${'-'.repeat(247)}`

@@ -56,7 +56,8 @@ async function main (): Promise<void> {
   await handler(postEvent(token, 'role=max-uses-5', randomUUID()))
   emit({ bench: 'round_trips', subject: 'max_uses_5_second_use', metric: 'dynamodb_per_issuance', value: trips.get('DynamoDB'), target: 3 })
 
-  emit({ bench: 'round_trips', subject: 'cold_container', metric: 'issuer_fetches_first_request', value: `discovery ${coldFetches.discovery}, jwks ${coldFetches.jwks}` })
+  emit({ bench: 'round_trips', subject: 'cold_container', metric: 'issuer_fetches_first_request',
+    value: `discovery ${coldFetches.discovery}, jwks ${coldFetches.jwks}` })
   await sink.close()
   await world.stop()
 }

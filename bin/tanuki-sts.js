@@ -8,7 +8,8 @@ const cli = require('../scripts/build-cli.js')
 let file
 try { file = cli.current() ?? cli.build() }
 catch (e) {
-  console.error(`tanuki-sts: cannot build the CLI from its sources (${e instanceof Error ? e.message : String(e)}). Run npm install in ${require('node:path').join(__dirname, '..')}.`)
+  console.error(`tanuki-sts: cannot build the CLI from its sources (${e instanceof Error ? e.message : String(e)}). ` +
+    `Run npm install in ${require('node:path').join(__dirname, '..')}.`)
   process.exit(1)
 }
 require(file).run(process.argv)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 // Architect's packages ship no types; these are the calls and shapes used here.
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>; [k: string]: unknown }
 type Callback<T> = (err: Error | null, result?: T) => void
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports -- Architect's packages ship no types */
 const inventory: (params: { cwd: string; env?: boolean; deployStage?: string; rawArc?: string }) => Promise<unknown> = require('@architect/inventory')
 const pkg: (inv: unknown) => Template = require('@architect/package')
 const patchCfn: (params: { cloudformation: Template; inventory: unknown; compat: object }, cb: Callback<Template>) => void =

@@ -11,7 +11,8 @@ const files = process.argv.slice(2).length > 0
   : suites.flatMap(dir => readdirSync(join(root, dir)).filter(f => f.endsWith('-test.ts')).sort().map(f => join(dir, f)))
 
 const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules', 'tape', 'bin', 'tape'), ...files], {
-  cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
+  cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env,
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
 })
 let passed = 0
 let failed = 0

@@ -257,7 +257,8 @@ export const isMappingChange = (record: Readonly<Record<string, unknown>>): bool
 /** Written before the mapping is: a change that cannot be recorded is not made. */
 export async function recordMappingChange (db: DynamoDBClient, table: string, record: MappingChangeRecord): Promise<void> {
   try {
-    await db.send(new PutItemCommand({ TableName: table, Item: marshall(record, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(pk)' }))
+    await db.send(new PutItemCommand({ TableName: table, Item: marshall(record, { removeUndefinedValues: true }),
+      ConditionExpression: 'attribute_not_exists(pk)' }))
   }
   catch (err) { throw storeUnavailable('audit table', err) }
 }

@@ -105,7 +105,8 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
   const missing = REQUIRED_CLAIMS.filter(claim => payload[claim] === undefined)
   if (missing.length > 0) {
     const names = missing.map(claim => `"${claim}"`).join(', ')
-    throw new InvalidToken(`The token lacks the claim${missing.length > 1 ? 's' : ''} ${names}; this is not a GitLab CI ID token the broker accepts.`, { reason: 'gitlab_claims' })
+    throw new InvalidToken(`The token lacks the claim${missing.length > 1 ? 's' : ''} ${names}; this is not a GitLab CI ID token the broker accepts.`,
+      { reason: 'gitlab_claims' })
   }
   for (const claim of ['jti', 'sub', 'ref', 'ref_type']) str(payload, claim)
   for (const claim of ['iat', 'nbf', 'exp']) {
@@ -128,10 +129,13 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
   if (!isGitLabPath(namespacePath)) fail('namespace_path', 'is not a GitLab group path')
   const depth = (path: string) => path.split('/').length
   if (depth(projectPath) > MAX_GROUP_SEGMENTS + 1) {
-    fail('project_path', `has ${depth(projectPath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS + 1} (a top-level group, at most 20 levels of subgroups, then the project)`)
+    fail('project_path',
+      `has ${depth(projectPath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS + 1} (a top-level group, at most 20 levels of subgroups, ` +
+        'then the project)')
   }
   if (depth(namespacePath) > MAX_GROUP_SEGMENTS) {
-    fail('namespace_path', `has ${depth(namespacePath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS} (a top-level group and at most 20 levels of subgroups)`)
+    fail('namespace_path',
+      `has ${depth(namespacePath)} segments; GitLab allows at most ${MAX_GROUP_SEGMENTS} (a top-level group and at most 20 levels of subgroups)`)
   }
   if (!projectPath.startsWith(namespacePath + '/') || projectPath.slice(namespacePath.length + 1).includes('/')) {
     fail('project_path', 'is not directly inside the token\'s namespace_path')

@@ -72,7 +72,8 @@ export function parseIssuer (text: string, allowHttp: boolean, name = 'BROKER_IS
   const canonical = url.origin + url.pathname.replace(/\/+$/, '')
   if (url.username || url.password) bad(name, `has an issuer with credentials in it (${canonical}); an issuer URL carries none`)
   if (url.search || url.hash || canonical !== text || text.endsWith('/')) {
-    bad(name, `has "${text}": write the issuer exactly as its tokens' "iss", e.g. "${canonical}" (no trailing slash, query, fragment, default port or upper-case host)`)
+    bad(name,
+      `has "${text}": write the issuer exactly as its tokens' "iss", e.g. "${canonical}" (no trailing slash, query, fragment, default port or upper-case host)`)
   }
   return text
 }
@@ -86,7 +87,9 @@ function tableOnlyIssuers (env: Env, issuers: readonly string[], allowHttp: bool
   return list.map(text => {
     const issuer = parseIssuer(text, allowHttp, 'BROKER_TABLE_ONLY_ISSUERS')
     if (!issuers.includes(issuer)) {
-      bad('BROKER_TABLE_ONLY_ISSUERS', `has "${issuer}", which is not in BROKER_ISSUERS: list it there too (BROKER_ISSUERS says which issuers are trusted; this says their keys come from the table alone)`)
+      bad('BROKER_TABLE_ONLY_ISSUERS',
+        `has "${issuer}", which is not in BROKER_ISSUERS: list it there too (BROKER_ISSUERS says which issuers are trusted; ` +
+          'this says their keys come from the table alone)')
     }
     return issuer
   })
@@ -146,7 +149,11 @@ function refuseCleartextEndpoints (env: Env): void {
   if (!deployed(env)) return
   for (const name of AWS_ENDPOINT_VARIABLES) {
     const text = env[name]?.trim()
-    if (text && !/^https:\/\//i.test(text)) bad(name, `must be an https:// URL in a deployed stack (ARC_ENV=${env.ARC_ENV}): requests to AWS (the role\'s session token, the credentials STS issues, the mappings) must not cross the network in clear`)
+    if (text && !/^https:\/\//i.test(text)) {
+      bad(name,
+        `must be an https:// URL in a deployed stack (ARC_ENV=${env.ARC_ENV}): requests to AWS (the role's session token, the credentials STS issues, ` +
+          'the mappings) must not cross the network in clear')
+    }
   }
 }
 

@@ -10,7 +10,9 @@ export interface Coverage<E extends { readonly scope: string; readonly role: str
 }
 
 /** `candidates`: the project's candidate scopes, most specific first (scope.ts's candidateScopes). */
-export function projectCoverage<E extends { readonly scope: string; readonly role: string }> (entries: readonly E[], candidates: readonly string[]): Coverage<E> {
+export function projectCoverage<E extends { readonly scope: string; readonly role: string }> (
+  entries: readonly E[], candidates: readonly string[]
+): Coverage<E> {
   const rank = (e: E) => candidates.indexOf(e.scope)
   const byRole = new Map<string, Map<string, E>>()
   for (const e of entries) if (rank(e) >= 0) byRole.set(e.role, (byRole.get(e.role) ?? new Map<string, E>()).set(e.scope, e))

@@ -17,11 +17,16 @@ export function denialMessage (role: string, project: string, mapping: Mapping |
   projectRoles: readonly string[] = []): string {
   if (!mapping) {
     if (denial.actual === 'none') return noMappingMessage(role, project, projectRoles)
-    return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).`
+    return `The mapping for the role "${role}" that applies to ${project} is invalid, so it grants nothing; ` +
+      'an admin must fix it (tanuki-sts mappings list marks it invalid; mappings get SCOPE ROLE says why).'
   }
   // A CI job cannot ask for a new ID token itself: GitLab makes one for each run of the job.
-  if (denial.condition === 'maxUses') return `This ID token has used up the role "${role}" (maxUses ${mapping.maxUses}). Re-run the job to get a new ID token: GitLab issues one per job run.`
-  if (denial.condition === 'enabled') return `The mapping ${mapping.scope} for the role "${role}" is disabled (enabled: false), so it grants nothing; an admin must enable it.`
+  if (denial.condition === 'maxUses') {
+    return `This ID token has used up the role "${role}" (maxUses ${mapping.maxUses}). Re-run the job to get a new ID token: GitLab issues one per job run.`
+  }
+  if (denial.condition === 'enabled') {
+    return `The mapping ${mapping.scope} for the role "${role}" is disabled (enabled: false), so it grants nothing; an admin must enable it.`
+  }
   const expected = Array.isArray(denial.expected) ? denial.expected.map(e => JSON.stringify(e)).join(' or ') : JSON.stringify(denial.expected)
   const actual = denial.actual === undefined ? 'nothing' : JSON.stringify(denial.actual)
   const note = denial.condition === 'ref_protected' && !('ref_protected' in mapping.conditions)
@@ -31,7 +36,8 @@ export function denialMessage (role: string, project: string, mapping: Mapping |
   const verb = patterns.some(p => p.includes('*')) ? 'match' : 'be'
   const glob = patterns.some(p => /(^|[^*])\*([^*]|$)/.test(p)) ? ' (* does not cross /; ** does)' : ''
   const more = others > 0 ? ` It fails ${others} more condition${others > 1 ? 's' : ''} of this mapping too (tanuki-sts explain lists every one).` : ''
-  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to ${verb} ${expected}${glob}${note}; this token has ${actual}.${more}`
+  return `The mapping ${mapping.scope} for the role "${role}" requires ${denial.condition} to ${verb} ${expected}${glob}${note}; ` +
+    `this token has ${actual}.${more}`
 }
 
 /** No candidate scope maps the role: the closest of the project's own roles to a misspelt one, or the list of them. */

@@ -38,7 +38,9 @@ export function loadMetricsSettings (env: Readonly<Record<string, string | undef
   try {
     const namespace = env.BROKER_METRICS_NAMESPACE || 'TanukiSts'
     // CloudWatch's rule for a namespace, and AWS/ is AWS's own.
-    if (!NAMESPACE.test(namespace) || namespace.startsWith('AWS/')) throw new TypeError(`BROKER_METRICS_NAMESPACE "${namespace}" is not a CloudWatch namespace of your own`)
+    if (!NAMESPACE.test(namespace) || namespace.startsWith('AWS/')) {
+      throw new TypeError(`BROKER_METRICS_NAMESPACE "${namespace}" is not a CloudWatch namespace of your own`)
+    }
     return { enabled: flag('BROKER_METRICS', true), namespace, perProject: flag('BROKER_METRICS_PER_PROJECT', false) }
   }
   catch (err) {

@@ -197,7 +197,8 @@ export class AuditRecordMismatch extends TanukiError {
   static override code = 'ERR_AUDIT_RECORD_MISMATCH' as const
   readonly code = 'ERR_AUDIT_RECORD_MISMATCH' as const
   constructor (readonly key: { readonly pk: string; readonly sk: string }) {
-    super(`The audit record ${key.pk} ${key.sk} is missing (expired), is not the issuance this event names, or already holds other credentials; nothing was changed.`)
+    super(`The audit record ${key.pk} ${key.sk} is missing (expired), is not the issuance this event names, or already holds other credentials; ` +
+      'nothing was changed.')
   }
 }
 

@@ -165,7 +165,8 @@ export function createExchange (deps: ExchangeDeps): Exchange {
     }
     catch (err) {
       const reason = !(err instanceof BrokerError) ? 'STS failed' : err.detail ? `${err.message} (${err.detail})` : err.message
-      await deps.audit.markFailed(reserved, reason).catch(e => deps.log('error', 'could not mark issuance failed', { requestId: request.requestId, ...errorFields(e) }))
+      await deps.audit.markFailed(reserved, reason).catch(e => deps.log('error', 'could not mark issuance failed',
+        { requestId: request.requestId, ...errorFields(e) }))
       throw err
     }
 
@@ -178,7 +179,8 @@ export function createExchange (deps: ExchangeDeps): Exchange {
       ...reserved,
     }
     // The audit record is already durable: a failed publish is logged, and the caller still gets its credentials.
-    await deps.publish(event).catch(err => deps.log('error', 'credentials-issued event not published', { requestId: request.requestId, issuanceId, ...errorFields(err) }))
+    await deps.publish(event).catch(err => deps.log('error', 'credentials-issued event not published',
+      { requestId: request.requestId, issuanceId, ...errorFields(err) }))
     return { credentials, roleArn: mapping.roleArn, issuanceId }
   }
 }

@@ -23,7 +23,8 @@ function composeOrExplain (build: () => Exchange): Exchange {
 }
 
 /** `build` gets the metrics' watchers, for composeBroker to count the audit store's and the publisher's failures per request. */
-export function createCredentialsHandler (method: 'GET' | 'POST', build: (metrics: CredentialsMetrics) => Exchange = metrics => composeBroker(process.env, { metrics }).exchange,
+export function createCredentialsHandler (method: 'GET' | 'POST',
+  build: (metrics: CredentialsMetrics) => Exchange = metrics => composeBroker(process.env, { metrics }).exchange,
   settings?: MetricsSettings): (event: HttpEvent) => Promise<HttpResult> {
   // One EMF line per request (credentials-metrics.ts): outcome, latency, and what failed.
   const metrics = createCredentialsMetrics(method === 'GET' ? 'get-credentials' : 'post-credentials', settings)
@@ -42,7 +43,8 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: (metric
       format = request.format
       role = request.role
       const issued = await exchange({ token: request.token, role: request.role, duration: request.duration, requestId })
-      log('info', 'credentials issued', { requestId, issuanceId: issued.issuanceId, role: request.role, roleArn: issued.roleArn, accessKeyId: issued.credentials.accessKeyId, sourceIp, userAgent })
+      log('info', 'credentials issued', { requestId, issuanceId: issued.issuanceId, role: request.role, roleArn: issued.roleArn,
+        accessKeyId: issued.credentials.accessKeyId, sourceIp, userAgent })
       measured.issued(request.role)
       return respondCredentials(issued, request.format, requestId)
     }
@@ -50,7 +52,8 @@ export function createCredentialsHandler (method: 'GET' | 'POST', build: (metric
       const failure = asBrokerError(err)
       measured.refused(failure, role)
       const unexpected = failure instanceof InternalError
-      log(failure.status >= 500 ? 'error' : 'info', 'request refused', { requestId, status: failure.status, code: failure.code, sourceIp, userAgent, ...errorFields(unexpected ? err : failure, unexpected) })
+      log(failure.status >= 500 ? 'error' : 'info', 'request refused',
+        { requestId, status: failure.status, code: failure.code, sourceIp, userAgent, ...errorFields(unexpected ? err : failure, unexpected) })
       // A request that parsed says its format; only one that did not is read leniently (and only here).
       return respondError(failure, format ?? responseFormat(event, method), requestId)
     }

@@ -30,7 +30,8 @@ export interface IssuerFetcher {
 type Discovered = { jwksUri: string } | { failedAt: number; error: Unavailable }
 interface DiscoveryEntry { readonly pending: Promise<Discovered>; settled?: Discovered }
 
-const detail = (cause: unknown) => cause instanceof KeySetInvalid ? `the key set is refused: ${cause.message}` : cause instanceof Error ? cause.message : String(cause)
+const detail = (cause: unknown) => cause instanceof KeySetInvalid ? `the key set is refused: ${cause.message}`
+  : cause instanceof Error ? cause.message : String(cause)
 
 async function readJson (url: string): Promise<unknown> {
   const response = await fetchCapped(url)
@@ -67,7 +68,8 @@ export function createIssuerFetcher (clock: () => number = Date.now): IssuerFetc
     catch (cause) {
       return {
         failedAt: clock(),
-        error: new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`, { cause, detail: detail(cause) }),
+        error: new Unavailable(`The token issuer ${issuer} could not be reached for its discovery document; try again shortly.`,
+          { cause, detail: detail(cause) }),
       }
     }
   }

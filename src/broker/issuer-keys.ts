@@ -60,7 +60,9 @@ export function parseKeysItem (item: Record<string, AttributeValue>, issuer: str
     else text[name] = s
   }
   if (text.issuer !== undefined && text.issuer !== issuer) problems.push(`the item is for ${JSON.stringify(text.issuer)}, not ${JSON.stringify(issuer)}`)
-  if (text.fetchedAt !== undefined && (!ISO_TIME.test(text.fetchedAt) || Number.isNaN(Date.parse(text.fetchedAt)))) problems.push('fetchedAt is not an ISO 8601 UTC time')
+  if (text.fetchedAt !== undefined && (!ISO_TIME.test(text.fetchedAt) || Number.isNaN(Date.parse(text.fetchedAt)))) {
+    problems.push('fetchedAt is not an ISO 8601 UTC time')
+  }
   let set: KeySet | undefined
   if (text.jwks !== undefined) {
     try {
@@ -86,7 +88,6 @@ export function readKeysItem (item: Record<string, AttributeValue> | undefined, 
     throw err
   }
 }
-
 
 export interface IssuerKeysStore {
   /** The issuer's item, read consistently. */

@@ -115,7 +115,8 @@ export function createKeyRing (options: KeyRingOptions = {}): KeyRing {
       let fetched: FetchedKeys
       try { fetched = await fetcher.keys(issuer) }
       catch (err) {
-        attempt.error = err instanceof Unavailable ? err : new Unavailable(`The token issuer's keys could not be fetched from ${issuer}; try again shortly.`, { cause: err })
+        attempt.error = err instanceof Unavailable ? err : new Unavailable(`The token issuer's keys could not be fetched from ${issuer}; try again shortly.`,
+          { cause: err })
         throw attempt.error
       }
       const now = new Date(clock())
@@ -128,7 +129,8 @@ export function createKeyRing (options: KeyRingOptions = {}): KeyRing {
           const written: StoredKeys = { issuer, set: fetched.set, source: fetched.source, fetchedAt: result.fetchedAt, updatedBy: BROKER_WRITER }
           await store.put(written)
           state.stored = written
-          log('info', changed ? 'issuer keys fetched and stored' : 'issuer keys rechecked', { issuer, source: fetched.source, kids: fetched.set.keys.map(k => k.kid) })
+          log('info', changed ? 'issuer keys fetched and stored' : 'issuer keys rechecked',
+            { issuer, source: fetched.source, kids: fetched.set.keys.map(k => k.kid) })
         }
         catch (err) {
           // The set is the issuer's own, just fetched: this request still verifies with it; the next container fetches again.
@@ -165,13 +167,15 @@ export function createKeyRing (options: KeyRingOptions = {}): KeyRing {
       if (wantsStored(issuer)) await readStored(issuer)
       const state = stateOf(issuer)
       if (state.refused) {
-        throw new Unavailable(`The keys the broker stores for the token issuer ${issuer} are invalid, so its tokens cannot be verified; an admin must push them again.`,
-          { detail: state.refused.message })
+        throw new Unavailable(`The keys the broker stores for the token issuer ${issuer} are invalid, so its tokens cannot be verified; ` +
+          'an admin must push them again.',
+        { detail: state.refused.message })
       }
       const have = known(state)
       if (tableOnly.has(issuer)) {
         if (have) return have.set
-        throw new Unavailable(`No keys are stored for the token issuer ${issuer}, whose keys come from the broker's table alone; an admin must push them (tanuki-sts issuers keys push).`)
+        throw new Unavailable(`No keys are stored for the token issuer ${issuer}, whose keys come from the broker's table alone; ` +
+          'an admin must push them (tanuki-sts issuers keys push).')
       }
       if (have && clock() - Date.parse(have.fetchedAt) <= RECHECK_AFTER_MS) return have.set
       if (inCooldown(state) && !state.fetching) {

@@ -22,7 +22,6 @@ export interface PublicKeyJwk {
 
 export interface KeySet { readonly keys: readonly PublicKeyJwk[] }
 
-
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 const KID = /^[\x21-\x7e]{1,256}$/
 /** RFC 7517 §4: members of a private key. A set holding one is a leaked key, never something to store or trust. */
@@ -49,13 +48,16 @@ function rsaKey (key: Raw): PublicKeyJwk | string {
   const n = key.n as string
   const e = key.e as string
   const exponent = Buffer.from(e, 'base64url')
-  if (exponent.length === 0 || exponent.length > 4 || exponent[0] === 0 || exponent.readUIntBE(0, exponent.length) < 3 || exponent[exponent.length - 1] % 2 === 0) {
+  if (exponent.length === 0 || exponent.length > 4 || exponent[0] === 0 || exponent.readUIntBE(0, exponent.length) < 3 ||
+    exponent[exponent.length - 1] % 2 === 0) {
     return 'e is not an odd public exponent from 3 to 2^32'
   }
   let bits: number | undefined
   try { bits = createPublicKey({ key: { kty: 'RSA', n, e }, format: 'jwk' }).asymmetricKeyDetails?.modulusLength }
   catch (err) { return `not a usable RSA public key (${err instanceof Error ? err.message : String(err)})` }
-  if (bits === undefined || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return `a ${bits ?? '?'}-bit RSA key (RS256 keys have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits)`
+  if (bits === undefined || bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+    return `a ${bits ?? '?'}-bit RSA key (RS256 keys have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits)`
+  }
   return { kty: 'RSA', kid: key.kid as string, n, e, ...(key.alg === 'RS256' && { alg: 'RS256' }), ...(key.use === 'sig' && { use: 'sig' }) }
 }
 

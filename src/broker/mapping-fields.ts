@@ -27,14 +27,17 @@ export type Field = FieldSpec & {
 }
 
 export const FIELDS = {
-  scope: { type: 'text', maxLength: 2048, required: true, description: 'project URL (issuer + path), or a group URL followed by /* (its projects) or /** (any depth)' },
+  scope: { type: 'text', maxLength: 2048, required: true,
+    description: 'project URL (issuer + path), or a group URL followed by /* (its projects) or /** (any depth)' },
   role: {
     type: 'text', maxLength: 64, required: true, description: 'the name a job asks for (?role=...)',
     pattern: { regex: ROLE_NAME, message: 'must be 1 to 64 letters, digits or _.@+=- starting with a letter or digit' },
   },
-  roleArn: { type: 'text', maxLength: 2048, required: true, pattern: { regex: ROLE_ARN, message: 'must be an IAM role ARN (arn:aws:iam::123456789012:role/name)' } },
+  roleArn: { type: 'text', maxLength: 2048, required: true, pattern: { regex: ROLE_ARN,
+    message: 'must be an IAM role ARN (arn:aws:iam::123456789012:role/name)' } },
   pin: { type: 'pin', required: true, description: 'project_id for a project scope, namespace_id for a /* scope, or "none" (required for /**)' },
-  conditions: { type: 'conditions', maxPatterns: 50, maxLength: 1024, description: 'claim name -> pattern or list of patterns (any of); ref_protected defaults to "true"' },
+  conditions: { type: 'conditions', maxPatterns: 50, maxLength: 1024,
+    description: 'claim name -> pattern or list of patterns (any of); ref_protected defaults to "true"' },
   maxDuration: { type: 'integer', minimum: MIN_DURATION, maximum: MAX_DURATION },
   sessionPolicy: { type: 'policy', maxLength: 2048, description: 'an IAM policy document that scopes the session down' },
   sessionTags: { type: 'claims', maxItems: MAX_SESSION_TAGS },

@@ -27,7 +27,8 @@ function fieldSchema (field: Field): Record<string, unknown> {
         ],
       }
     case 'conditions': {
-      const pattern = { type: ['string', 'boolean', 'integer'], maxLength: field.maxLength, description: 'exact, or a glob: * within one path segment, ** across /' }
+      const pattern = { type: ['string', 'boolean', 'integer'], maxLength: field.maxLength,
+        description: 'exact, or a glob: * within one path segment, ** across /' }
       return {
         type: 'object',
         propertyNames: { enum: [...KNOWN_CLAIMS] },

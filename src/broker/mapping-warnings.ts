@@ -29,7 +29,8 @@ export function mappingWarnings (mapping: Mapping): Problem[] {
     const [what, id] = kind === 'project' ? ['project', 'project_id'] : ['group', 'namespace_id']
     warnings.push({
       path: ['pin'],
-      message: `"none" where a pin is possible: a ${what} deleted and created again at this path would get the role too; pin its ${id} unless that is what you want`,
+      message: `"none" where a pin is possible: a ${what} deleted and created again at this path would get the role too; ` +
+        `pin its ${id} unless that is what you want`,
     })
   }
   return warnings

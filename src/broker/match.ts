@@ -80,7 +80,9 @@ export function decide (candidates: readonly string[], found: ReadonlyMap<string
   claims: Readonly<Record<string, unknown>>, now: Date): Decision {
   const stored = decidingMapping(candidates, found)
   if (stored === undefined) return { allow: false, denial: { condition: 'mapping', expected: [...candidates], actual: 'none' } }
-  if (stored instanceof MappingInvalid) return { allow: false, invalid: stored, denial: { condition: 'mapping', expected: 'a valid mapping', actual: 'invalid' } }
+  if (stored instanceof MappingInvalid) {
+    return { allow: false, invalid: stored, denial: { condition: 'mapping', expected: 'a valid mapping', actual: 'invalid' } }
+  }
   const verdict = matchMapping(stored, claims, now)
   return verdict.allow ? { allow: true, mapping: stored } : { allow: false, mapping: stored, denial: verdict.denial }
 }

@@ -16,9 +16,11 @@ export class NodeSha256 {
   constructor (secret?: SourceData) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret))
   }
+
   update (data: SourceData): void {
     this.hash.update(bytes(data))
   }
+
   async digest (): Promise<Uint8Array> {
     return new Uint8Array(this.hash.digest())
   }

@@ -96,7 +96,8 @@ function bodyParams (event: HttpEvent): Map<string, string> {
     }
     return out
   }
-  throw new InvalidRequest('Send parameters in the query string, or as a JSON or form-encoded body (Content-Type application/json or application/x-www-form-urlencoded).')
+  throw new InvalidRequest('Send parameters in the query string, or as a JSON or form-encoded body (Content-Type application/json or ' +
+    'application/x-www-form-urlencoded).')
 }
 
 // One member of a flat JSON object: a string key, then a string or number value (what bodyParams has already checked).
@@ -134,7 +135,8 @@ function bearerToken (event: HttpEvent, method: 'GET' | 'POST'): string {
   if (match) return match[1]
   // `-H "Authorization: Bearer $BROKER_ID_TOKEN"` with the variable empty: the job's id_tokens: is missing or misnamed.
   if (/^Bearer$/i.test(value.trim())) {
-    throw new InvalidToken('The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?', { reason: 'missing' })
+    throw new InvalidToken('The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?',
+      { reason: 'missing' })
   }
   if (method === 'GET' && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+$/.test(value.trim())) return value.trim()
   throw new InvalidToken('The Authorization header must be "Bearer <GitLab ID token>" (one token, no other scheme).', { reason: 'missing' })
@@ -166,7 +168,9 @@ export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST
   // API Gateway routes each method to its own handler; a router that sends HEAD to GET (sandbox does) would otherwise
   // issue credentials, and take a maxUses slot, for an answer that carries no body.
   const asked = event.requestContext?.http?.method
-  if (asked !== undefined && asked !== method) throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`, ROUTES['/credentials'])
+  if (asked !== undefined && asked !== method) {
+    throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`, ROUTES['/credentials'])
+  }
   const query = queryParams(event)
   const body = method === 'POST' ? bodyParams(event) : new Map<string, string>()
   if (method === 'GET' && bodyText(event).trim() !== '') throw new InvalidRequest('GET /credentials takes no body; put role in the query string.')
@@ -182,7 +186,9 @@ export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST
     }
   }
   const role = params.get('role')
-  if (role === undefined || role === '') throw new InvalidRequest('The "role" parameter is required: the name of the role your mapping grants, e.g. ?role=deploy.')
+  if (role === undefined || role === '') {
+    throw new InvalidRequest('The "role" parameter is required: the name of the role your mapping grants, e.g. ?role=deploy.')
+  }
   if (!ROLE_NAME.test(role)) throw new InvalidRequest('The "role" parameter must be 1 to 64 letters, digits or _.@+=- starting with a letter or digit.')
   const durationText = params.get('duration')
   let duration: number | undefined

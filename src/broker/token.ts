@@ -97,10 +97,14 @@ export function createJwtVerifier<C> (config: VerifierConfig, readClaims: (paylo
     let payload: Readonly<Record<string, unknown>>
     try {
       header = jsonObject(bytes[0])
-      if (header.alg !== 'RS256') throw new InvalidToken(`The ID token is signed with ${JSON.stringify(header.alg)}; only RS256 is accepted.`, { reason: 'algorithm' })
+      if (header.alg !== 'RS256') {
+        throw new InvalidToken(`The ID token is signed with ${JSON.stringify(header.alg)}; only RS256 is accepted.`, { reason: 'algorithm' })
+      }
       // RFC 7515 §4.1.11: a critical extension we do not implement must be refused; RFC 7797 (b64) is one. GitLab uses
       // neither parameter, so both are refused outright (jwtVerify let a b64 outside crit through).
-      if (header.crit !== undefined || header.b64 !== undefined) throw new InvalidToken('The ID token uses JWS extensions (crit, b64) the broker does not accept.', { reason: 'malformed' })
+      if (header.crit !== undefined || header.b64 !== undefined) {
+        throw new InvalidToken('The ID token uses JWS extensions (crit, b64) the broker does not accept.', { reason: 'malformed' })
+      }
       payload = jsonObject(bytes[1])
     }
     catch (err) {
@@ -171,12 +175,15 @@ const CLAIM_REASONS: Record<string, string> = { missing: 'is missing', check_fai
  */
 function translate (err: unknown, payload: Readonly<Record<string, unknown>>, audience: string): Error {
   if (err instanceof Unavailable || err instanceof InvalidToken) return err
-  if (err instanceof errors.JWTExpired) return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { reason: 'expired', cause: err })
+  if (err instanceof errors.JWTExpired) {
+    return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { reason: 'expired', cause: err })
+  }
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'aud') {
       const has = payload.aud === undefined ? 'no audience' : `the audience ${JSON.stringify(payload.aud)}`
       return new InvalidToken(`The ID token has ${has}; this broker accepts only ${JSON.stringify(audience)}. ` +
-        `Set it as the token's aud in the job's id_tokens: (e.g. BROKER_ID_TOKEN: { aud: ${audience} }).`, { reason: 'audience', cause: err, detail: err.reason })
+        `Set it as the token's aud in the job's id_tokens: (e.g. BROKER_ID_TOKEN: { aud: ${audience} }).`,
+      { reason: 'audience', cause: err, detail: err.reason })
     }
     const reason = CLAIM_REASONS[err.reason] ?? `is not valid (${err.reason})`
     return new InvalidToken(`The ID token's "${err.claim}" claim ${reason}.`, { reason: 'claim', cause: err, detail: err.reason })
@@ -184,10 +191,14 @@ function translate (err: unknown, payload: Readonly<Record<string, unknown>>, au
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSMultipleMatchingKeys) {
     return new InvalidToken('The ID token\'s signature does not verify.', { reason: 'signature', cause: err })
   }
-  if (err instanceof errors.JWKSNoMatchingKey) return new InvalidToken('The ID token\'s key (kid) is not one of its issuer\'s keys.', { reason: 'unknown_key', cause: err })
+  if (err instanceof errors.JWKSNoMatchingKey) {
+    return new InvalidToken('The ID token\'s key (kid) is not one of its issuer\'s keys.', { reason: 'unknown_key', cause: err })
+  }
   if (err instanceof errors.JWKSTimeout) return new Unavailable('The token issuer\'s keys could not be fetched in time; try again shortly.', { cause: err })
   if (err instanceof errors.JOSEError) return new InvalidToken('The ID token is not valid.', { reason: 'invalid', cause: err, detail: err.code })
   // jose refuses unusable keys with a TypeError (e.g. an RSA key under 2048 bits, RFC 7518 §3.3): still the token's failure.
-  if (err instanceof TypeError) return new InvalidToken('The ID token cannot be verified with its issuer\'s key.', { reason: 'unusable_key', cause: err, detail: err.message })
+  if (err instanceof TypeError) {
+    return new InvalidToken('The ID token cannot be verified with its issuer\'s key.', { reason: 'unusable_key', cause: err, detail: err.message })
+  }
   return err instanceof Error ? err : new Error(String(err))
 }

@@ -20,7 +20,7 @@ export function readArc (cwd = process.cwd()): Arc | undefined {
     throw new CliError(`Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
   }
   // Loaded here, by the commands that read app.arc (it ships no types: this is the call used).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- @architect/parser ships no types; loaded only by the commands that read app.arc
   const parse = require('@architect/parser') as (arc: string) => Arc
   try { return parse(text) }
   catch (e) { throw new CliError(`Cannot read ${file}: ${(e as Error).message}. Fix it (Architect could not deploy it either).`) }

@@ -82,7 +82,9 @@ async function validate (files: string[], opts: { json?: boolean }): Promise<voi
   const parsed = await readMappingFiles(files)
   if (parsed.problems.length) reportProblems(parsed, Boolean(opts.json), false)
   reportWarnings(parsed)
-  if (opts.json) printJson({ valid: true, mappings: parsed.mappings.length, problems: [], warnings: parsed.warnings.map(w => ({ ...w, text: formatProblem(w) })) })
+  if (opts.json) {
+    printJson({ valid: true, mappings: parsed.mappings.length, problems: [], warnings: parsed.warnings.map(w => ({ ...w, text: formatProblem(w) })) })
+  }
   else print(`${parsed.mappings.length} mapping${parsed.mappings.length === 1 ? '' : 's'} valid`)
 }
 
@@ -94,9 +96,9 @@ async function applyStep (admin: MappingAdmin, step: PlanStep, actor: string, no
     case 'delete': {
       const deleted = await admin.delete(step.scope, step.role, expectedVersion(step.stored))
       if (!deleted) throw new MappingConflict(step.scope, step.role)
-      return
+      break
     }
-    case 'unchanged': return
+    case 'unchanged': break
   }
 }
 
@@ -115,15 +117,20 @@ export async function executePlan (admin: MappingAdmin, plan: Plan, actor: strin
   return done
 }
 
-interface ApplyOptions extends TargetOptions { dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean; impact?: string }
+interface ApplyOptions extends TargetOptions {
+  dryRun?: boolean; detailedExitcode?: boolean; prune?: boolean; json?: boolean; actor?: string; yes?: boolean; impact?: string
+}
 
 export async function applyFiles (files: string[], opts: ApplyOptions): Promise<void> {
   const json = Boolean(opts.json)
   if (opts.detailedExitcode && !opts.dryRun) throw new CliError('--detailed-exitcode goes with --dry-run (exit 2 when the plan has changes): add --dry-run.')
-  if (opts.impact !== undefined && !opts.dryRun) throw new CliError('--impact goes with --dry-run (it replays the audit trail; nothing is written): add --dry-run.')
+  if (opts.impact !== undefined && !opts.dryRun) {
+    throw new CliError('--impact goes with --dry-run (it replays the audit trail; nothing is written): add --dry-run.')
+  }
   const read = await readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, true)
-  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts)), ...uncoveredRoleWarnings(read.mappings, opts)] }
+  const parsed = { ...read, warnings: [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers(opts)),
+    ...uncoveredRoleWarnings(read.mappings, opts)] }
   reportWarnings(parsed)
   const actor = resolveActor(opts.actor)
   await withTarget(opts, async target => {
@@ -160,7 +167,10 @@ export async function applyFiles (files: string[], opts: ApplyOptions): Promise<
     try { done = await executePlan(admin, plan, actor) }
     catch (e) {
       if (!(e instanceof ApplyConflict)) throw e
-      if (json) printJson({ ...planJson(plan), warnings, applied: false, appliedSteps: e.done, conflict: { scope: e.conflict.scope, role: e.conflict.role, message: e.conflict.message } })
+      if (json) {
+        printJson({ ...planJson(plan), warnings, applied: false, appliedSteps: e.done,
+          conflict: { scope: e.conflict.scope, role: e.conflict.role, message: e.conflict.message } })
+      }
       throw new CliError(e.message, EXIT_CONFLICT)
     }
     if (json) printJson({ ...planJson(plan), warnings, applied: true, appliedSteps: done })
@@ -173,7 +183,9 @@ export function registerApply (mappings: Command): void {
     .description('check mapping files (schema and meaning) without touching any table; exit 1 on any problem')
     .argument('<file...>', 'mapping files (YAML with a `mappings:` list)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?')
+    .addHelpText('after',
+      '\nExample:\n  $ tanuki-sts mappings validate mappings/*.yaml\n  mappings/payments.yaml:12:7: mappings[2].conditions.reff: ' +
+        '"reff" is not a GitLab ID-token claim; did you mean "ref"?')
     .action(validate)
 
   addTargetOptions(mappings.command('apply')
@@ -182,7 +194,9 @@ export function registerApply (mappings: Command): void {
     .option('--dry-run', 'print the plan and stop; nothing is written')
     .option('--detailed-exitcode', 'with --dry-run: exit 2 when the plan has changes, 0 when it has none (as terraform plan)')
     .option('--prune', 'also delete stored mappings that no file mentions')
-    .option('--impact <period>', 'with --dry-run: replay the audit records of this period (30d, 7d, or since an ISO date) against the stored mappings and the plan, and list every decision that would flip')
+    .option('--impact <period>',
+      'with --dry-run: replay the audit records of this period (30d, 7d, or since an ISO date) against the stored mappings and the plan, ' +
+        'and list every decision that would flip')
     .option('--actor <name>', 'recorded as updatedBy (default: $GITLAB_USER_LOGIN, else the OS user)')
     .option('--yes', 'do not ask before deleting (asked only on a terminal)')
     .option('--json', 'print the plan and outcome as JSON'))

@@ -62,7 +62,8 @@ async function collect (target: Target, opts: AuditOptions, since: string | unde
   // The AWS SDK loads with the audit table's reader, here and not for --help.
   const { isMappingChange, queryAuditByProject, scanAudit } = await import('../broker/audit')
   // The console's mapping-change records share the table (and are not in the byProject index): the console shows them.
-  const keep = (r: AuditRecord) => !isMappingChange(r as unknown as Record<string, unknown>) && (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
+  const keep = (r: AuditRecord) => !isMappingChange(r as unknown as Record<string, unknown>) &&
+    (!opts.role || r.role === opts.role) && (!opts.outcome || r.outcome === opts.outcome) &&
     (!issuer || r.issuer === issuer) && (!opts.id || r.requestId === opts.id || r.issuanceId === opts.id)
   const note = progress()
   const records: AuditRecord[] = []
@@ -71,7 +72,8 @@ async function collect (target: Target, opts: AuditOptions, since: string | unde
     const project = projectKey(opts.project, defaultIssuer(opts, process.env))
     do {
       const filtered = Boolean(opts.role || opts.outcome || opts.id)
-      const page = await queryAuditByProject(target.db, target.tables.audit, { project, since, startKey, limit: filtered ? 100 : Math.min(100, limit - records.length) })
+      const page = await queryAuditByProject(target.db, target.tables.audit,
+        { project, since, startKey, limit: filtered ? 100 : Math.min(100, limit - records.length) })
       records.push(...page.records.filter(keep))
       startKey = page.next
       note.update(`${records.length} record(s)…`)
@@ -93,7 +95,9 @@ async function collect (target: Target, opts: AuditOptions, since: string | unde
 }
 
 function detail (r: AuditRecord): string {
-  if (r.outcome === 'issued') return [r.issuanceId && `issuance ${r.issuanceId}`, r.accessKeyId, r.use !== undefined && `use ${r.use}`].filter(Boolean).join(', ')
+  if (r.outcome === 'issued') {
+    return [r.issuanceId && `issuance ${r.issuanceId}`, r.accessKeyId, r.use !== undefined && `use ${r.use}`].filter(Boolean).join(', ')
+  }
   return r.reason ?? r.condition ?? ''
 }
 
@@ -124,14 +128,16 @@ export function registerAudit (program: Command): void {
   addTargetOptions(audit.command('list')
     .description('list audit records, newest first')
     .option('--project <path-or-url>', 'a project path (needs the issuer) or URL; without it the whole table is scanned')
-    .option('--issuer <url>', 'the GitLab a --project path belongs to (default: the single $BROKER_ISSUERS entry); without --project, only records of this GitLab')
+    .option('--issuer <url>',
+      'the GitLab a --project path belongs to (default: the single $BROKER_ISSUERS entry); without --project, only records of this GitLab')
     .option('--id <id>', 'only the record of this request id (as the broker\'s messages show it) or issuance id (as the credentials carry it)')
     .option('--role <role>', 'only this role')
     .option('--since <when>', 'only records since: 30m, 24h, 7d, 2w or an ISO date/time')
     .option('--outcome <outcome>', 'only issued, denied or failed')
     .option('--limit <n>', 'at most this many records (default 50)')
     .option('--json', 'print JSON'))
-    .addHelpText('after', '\nExamples:\n  $ tanuki-sts audit list --project https://gitlab.com/acme/payments/api --since 7d --region us-east-1 --env production\n' +
+    .addHelpText('after',
+      '\nExamples:\n  $ tanuki-sts audit list --project https://gitlab.com/acme/payments/api --since 7d --region us-east-1 --env production\n' +
       '  $ tanuki-sts audit list --outcome denied --since 24h --local --json\n' +
       '  $ tanuki-sts audit list --id 6d1e10d5-0f4e-4a8e-9d0e-3f2b8f7c1a90 --since 1d --region us-east-1 --env production')
     .action(list)

@@ -65,7 +65,7 @@ export function renderExplanation (e: Explanation): string[] {
   else if (e.verdict.allow) lines.push(p.dim('maxUses: none on the deciding mapping.'))
   const v = e.verdict
   lines.push(v.allow
-    ? p.green(p.bold(`Verdict: ALLOWED (200)`)) + ` by ${v.scope}`
+    ? p.green(p.bold('Verdict: ALLOWED (200)')) + ` by ${v.scope}`
     : p.red(p.bold(`Verdict: DENIED (${v.status} ${v.code})`)) + (v.denial ? `: ${denialText(v.denial)}` : ''))
   if (!v.allow && v.message) lines.push(`The broker's answer would say: ${v.message}`)
   lines.push(p.dim('Nothing was issued or written.'))

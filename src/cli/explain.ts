@@ -70,7 +70,9 @@ function refused (e: BrokerError, opts: ExplainOptions): never {
 }
 
 async function readClaims (opts: ExplainOptions, now: Date, target: Target): Promise<{ claims: GitLabClaims; sha256?: string }> {
-  if ((opts.token !== undefined) === Boolean(opts.claims)) throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
+  if ((opts.token !== undefined) === Boolean(opts.claims)) {
+    throw new CliError('Give exactly one of --token JWT (or --token - to read it from stdin) and --claims FILE.')
+  }
   if (opts.token !== undefined) {
     // The broker's verifier (and jose with it) loads only to verify a token. The keys it uses: those stored for the
     // issuer (a GitLab the broker cannot reach has no others), else fetched from it. Read-only: what explain fetches is not stored.
@@ -100,7 +102,9 @@ async function readClaims (opts: ExplainOptions, now: Date, target: Target): Pro
 }
 
 export async function explain (opts: ExplainOptions): Promise<void> {
-  if (!ROLE_NAME.test(opts.role)) throw new CliError(`--role "${opts.role}" is not a role name the broker accepts (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).`)
+  if (!ROLE_NAME.test(opts.role)) {
+    throw new CliError(`--role "${opts.role}" is not a role name the broker accepts (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).`)
+  }
   checkTargetOptions(opts)
   const now = new Date()
   await withTarget(opts, async target => {
@@ -131,7 +135,8 @@ export function registerExplain (program: Command): void {
     .option('--json', 'print JSON'))
     .addHelpText('after', '\nExit status: 0 when explained (allowed or denied), 1 when the token is refused or on error.\n' +
       '\nExamples:\n  $ tanuki-sts explain --local --token "$(npx tanuki-sts token mint)" --role deploy\n' +
-      '  $ tanuki-sts explain --token "$TOKEN" --role deploy --region us-east-1 --env production --issuer https://gitlab.com --audience https://sts.example.com\n' +
+      '  $ tanuki-sts explain --token "$TOKEN" --role deploy --region us-east-1 --env production --issuer https://gitlab.com --audience ' +
+        'https://sts.example.com\n' +
       '  $ tanuki-sts explain --claims claims.json --role deploy --region us-east-1 --env production')
     .action(explain)
 }

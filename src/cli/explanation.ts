@@ -79,7 +79,8 @@ export async function buildExplanation (input: ExplainInput, sources: ExplainSou
     verdict: decision.allow
       ? { allow: true, status: 200, scope: decision.mapping.scope }
       : { allow: false, status: 403, code: 'access_denied',
-          message: denialMessage(role, project, decision.mapping, decision.denial, decision.mapping ? failingRules(decision.mapping, claims, now) - 1 : 0, projectRoles),
+          message: denialMessage(role, project, decision.mapping, decision.denial, decision.mapping ? failingRules(decision.mapping, claims, now) - 1 : 0,
+            projectRoles),
           denial: decision.denial, ...(decider && { scope: decider }) },
   }
   if (decision.allow && decision.mapping.maxUses !== undefined) {

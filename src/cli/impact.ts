@@ -96,7 +96,9 @@ export function replayRecord (record: AuditRecord, sets: { current: MappingSet; 
   const planned = sets.planned.get(record.role) ?? EMPTY
   // decide() reads only the candidate scopes' mappings: where the plan changes none of them, nothing can flip.
   if (scopes.every(scope => now.get(scope) === planned.get(scope))) return { kind: 'untouched' }
-  if (record.condition === 'maxUses') return { kind: 'not-replayed', why: 'denied by maxUses: use counts depend on the token\'s earlier requests, which are not replayed' }
+  if (record.condition === 'maxUses') {
+    return { kind: 'not-replayed', why: 'denied by maxUses: use counts depend on the token\'s earlier requests, which are not replayed' }
+  }
   const known = recordedClaims(record)
   // Every claim decide() reads is seen here: one the record cannot answer for makes the replay a guess, so it is not made.
   const unknown = new Set<string>()
@@ -147,10 +149,12 @@ export function computeImpact (records: readonly AuditRecord[], sets: { current:
     const direction: Direction = replay.now.allow ? 'issued→denied' : 'denied→issued'
     const key = JSON.stringify([direction, record.project, record.role])
     const seen = groups.get(key)
-    const sample = { at: record.at, requestId: record.requestId, job_id: record.job_id, pipeline_id: record.pipeline_id, ref: record.ref, now: replay.now, planned: replay.planned }
+    const sample = { at: record.at, requestId: record.requestId, job_id: record.job_id, pipeline_id: record.pipeline_id, ref: record.ref, now: replay.now,
+      planned: replay.planned }
     const newest = !seen || record.at >= seen.group.sample.at
     groups.set(key, {
-      group: { direction, project: record.project, project_path: record.project_path, role: record.role, count: (seen?.group.count ?? 0) + 1, sample: newest ? sample : seen.group.sample },
+      group: { direction, project: record.project, project_path: record.project_path, role: record.role, count: (seen?.group.count ?? 0) + 1,
+        sample: newest ? sample : seen.group.sample },
       jobs: (seen?.jobs ?? new Set()).add(record.job_id),
     })
   }

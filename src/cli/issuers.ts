@@ -62,7 +62,9 @@ async function push (opts: PushOptions): Promise<void> {
   }
   catch (e) {
     if (e instanceof KeySetInvalid) throw new CliError(`The key set is refused, nothing was stored:\n  ${e.problems.join('\n  ')}`)
-    if (e instanceof BrokerError) throw new CliError(`${e.message.replace(/; try again shortly\.$/, '.')}${e.detail ? ` (${e.detail})` : ''} Nothing was stored.`)
+    if (e instanceof BrokerError) {
+      throw new CliError(`${e.message.replace(/; try again shortly\.$/, '.')}${e.detail ? ` (${e.detail})` : ''} Nothing was stored.`)
+    }
     throw e
   }
   for (const skip of read.skipped) say(`${err.yellow('note:')} left out ${skip}`)
@@ -80,7 +82,8 @@ async function push (opts: PushOptions): Promise<void> {
     const added = kids(read.set).filter(k => !had.includes(k))
     const removed = had.filter(k => !kids(read.set).includes(k))
     say(`${out.green('Stored')} ${read.set.keys.length} key${read.set.keys.length > 1 ? 's' : ''} for ${issuer} from ${read.source} in ${target.label}` +
-      (before instanceof KeySetInvalid ? ', replacing an invalid item.' : before ? (added.length || removed.length ? `: added ${added.join(', ') || 'none'}, removed ${removed.join(', ') || 'none'}.` : ', unchanged.') : '.'))
+      (before instanceof KeySetInvalid ? ', replacing an invalid item.' : before ? (added.length || removed.length ? `: added ${added.join(', ') || 'none'}, ` +
+        `removed ${removed.join(', ') || 'none'}.` : ', unchanged.') : '.'))
     say('New broker containers use them at once, running ones within a minute.')
   })
 }
@@ -98,7 +101,10 @@ async function list (opts: ReadOptions): Promise<void> {
   await withTarget(opts, async target => {
     const entries = await (await keysStore(target, opts)).list()
     if (opts.json) return printJson(entries.map(e => storedJson(e.issuer, e.keys)))
-    if (entries.length === 0) return say(`No issuer keys are stored in ${target.label}: the broker fetches them from each issuer on first use (tanuki-sts issuers keys push stores them ahead).`)
+    if (entries.length === 0) {
+      return say(`No issuer keys are stored in ${target.label}: the broker fetches them from each issuer on first use (tanuki-sts issuers keys push stores ` +
+        'them ahead).')
+    }
     print(renderTable(['ISSUER', 'KEYS', 'SOURCE', 'FETCHED', 'BY'], entries.map(({ issuer, keys }) => keys instanceof KeySetInvalid
       ? [issuer, out.red('INVALID'), keys.problems.join('\n'), '', '']
       : [issuer, kids(keys.set).join('\n'), keys.source, readableTime(keys.fetchedAt), keys.updatedBy]), out.bold))
@@ -112,7 +118,8 @@ async function show (opts: ReadOptions & { issuer: string }): Promise<void> {
     if (opts.json) return printJson(storedJson(issuer, keys))
     if (keys === undefined) throw new CliError(`No keys are stored for ${issuer} in ${target.label}.`)
     if (keys instanceof KeySetInvalid) {
-      throw new CliError(`The keys stored for ${issuer} are invalid, so the broker refuses its tokens (503) until they are pushed again:\n  ${keys.problems.join('\n  ')}`)
+      throw new CliError(`The keys stored for ${issuer} are invalid, so the broker refuses its tokens (503) ` +
+        `until they are pushed again:\n  ${keys.problems.join('\n  ')}`)
     }
     print(`${out.bold(issuer)}\n  source   ${keys.source}\n  fetched  ${readableTime(keys.fetchedAt)} by ${keys.updatedBy}`)
     print(renderTable(['  KID', 'BITS', 'ALG', 'USE'], keys.set.keys.map(k => [`  ${k.kid}`, String(bits(k.n)), k.alg ?? '', k.use ?? '']), out.dim))

@@ -34,7 +34,9 @@ export function fileForm (mapping: Mapping): Record<string, unknown> {
     role: mapping.role,
     roleArn: mapping.roleArn,
     pin: mapping.pin,
-    ...(conditions.length && { conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])) }),
+    ...(conditions.length && {
+      conditions: Object.fromEntries(conditions.map(([claim, patterns]) => [claim, patterns.length === 1 ? patterns[0] : [...patterns]])),
+    }),
     ...(mapping.maxDuration !== undefined && { maxDuration: mapping.maxDuration }),
     ...(mapping.sessionPolicy !== undefined && { sessionPolicy: JSON.parse(mapping.sessionPolicy) as unknown }),
     ...(mapping.sessionTags !== undefined && { sessionTags: [...mapping.sessionTags] }),
@@ -114,7 +116,8 @@ export function parseMappingFile (text: string, file: string): MappingFiles {
   for (const pair of root.items) {
     const key = keyText(pair.key)
     if (key === undefined || !TOP_LEVEL.has(key)) {
-      at((pair.key as Node | null)?.range?.[0] ?? 0, [], `unknown top-level key ${JSON.stringify(key ?? String(pair.key))}: a mapping file has \`mappings:\` (and optionally \`$schema:\`)`)
+      at((pair.key as Node | null)?.range?.[0] ?? 0, [],
+        `unknown top-level key ${JSON.stringify(key ?? String(pair.key))}: a mapping file has \`mappings:\` (and optionally \`$schema:\`)`)
     }
   }
   const schema = root.get('$schema', true)

@@ -28,7 +28,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** A stored entry for --json: the mapping's fields, or why it is invalid and the item as stored. */
 export function entryJson (entry: StoredEntry): Record<string, unknown> {
   if (entry.mapping instanceof MappingInvalid) {
-    return { scope: entry.scope, role: entry.role, valid: false, problems: entry.mapping.problems.map(p => ({ path: formatPath(p.path), message: p.message })), item: entry.item }
+    return { scope: entry.scope, role: entry.role, valid: false, problems: entry.mapping.problems.map(p => ({ path: formatPath(p.path), message: p.message })),
+      item: entry.item }
   }
   return { valid: true, ...entry.mapping }
 }
@@ -58,12 +59,16 @@ type ListOptions = TargetOptions & { scope?: string; role?: string; project?: st
  */
 function projectCandidates (opts: ListOptions): { url: string; candidates: string[] } {
   const project = opts.project ?? ''
-  if (project.includes('*')) throw new CliError(`--project "${project}" names one project; for the mappings of a group scope, use --scope URL/* or --scope URL/**.`)
+  if (project.includes('*')) {
+    throw new CliError(`--project "${project}" names one project; for the mappings of a group scope, use --scope URL/* or --scope URL/**.`)
+  }
   const issuers = trustedIssuers(opts, process.env).map(i => i.replace(/\/+$/, ''))
   let url: URL
   try { url = new URL(projectKey(project, issuers.length === 1 ? issuers[0] : undefined)) }
   catch (e) { throw e instanceof CliError ? e : new CliError(`--project "${project}" is neither a project URL nor a GitLab project path.`) }
-  if (url.username || url.password || url.search || url.hash) throw new CliError(`--project "${project}": give the project's URL alone (no user, query or fragment).`)
+  if (url.username || url.password || url.search || url.hash) {
+    throw new CliError(`--project "${project}": give the project's URL alone (no user, query or fragment).`)
+  }
   const href = `${url.origin}${url.pathname}`.replace(/\/+$/, '')
   let issuer = [...issuers].sort((a, b) => b.length - a.length).find(i => href.startsWith(`${i}/`))
   if (!issuer && issuers.length > 0) {
@@ -71,7 +76,8 @@ function projectCandidates (opts: ListOptions): { url: string; candidates: strin
   }
   if (!issuer) {
     issuer = url.origin
-    say(err.dim(`The broker's issuers are not known here: taking ${issuer} as the project's GitLab (pass --issuer if its URL has a path, such as https://host/gitlab).`))
+    say(err.dim(`The broker's issuers are not known here: taking ${issuer} as the project's GitLab (pass --issuer if its URL has a path, ` +
+      'such as https://host/gitlab).'))
   }
   const path = href.slice(issuer.length + 1)
   if (!isGitLabPath(path)) throw new CliError(`--project "${project}" is not a project URL on ${issuer}.`)
@@ -95,7 +101,8 @@ async function list (opts: ListOptions): Promise<void> {
       if (opts.json) return printJson(entries.map(e => ({ ...entryJson(e), decides: decider.get(e.role) === e.scope })))
       if (entries.length === 0) {
         const filter = opts.scope ? ` at --scope ${opts.scope}` : ''
-        say(`No mapping${opts.role ? ` for the role "${opts.role}"` : ''}${filter} covers ${project.url} in ${target.label}. Its candidate scopes (exact, case included): ${project.candidates.join(', ')}.`)
+        say(`No mapping${opts.role ? ` for the role "${opts.role}"` : ''}${filter} covers ${project.url} in ${target.label}. Its candidate scopes (exact, ` +
+          `case included): ${project.candidates.join(', ')}.`)
         return
       }
       say(err.dim(`Mappings that cover ${project.url}; for each role, the most specific one decides alone (no fallback):`))
@@ -144,7 +151,9 @@ async function readEntry (target: Target, opts: TargetOptions, scope: string, ro
   if (!entry && !parseScope(scope)) {
     throw new CliError(`No mapping for "${scope}": a scope is ${SCOPE_FORM}.`)
   }
-  if (!entry) throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list ${targetFlags(opts)}\` shows what there is.)`)
+  if (!entry) {
+    throw new CliError(`No mapping for ${scope} role "${role}" in ${target.label}. (\`tanuki-sts mappings list ${targetFlags(opts)}\` shows what there is.)`)
+  }
   return entry
 }
 
@@ -156,7 +165,7 @@ async function get (scope: string, role: string, opts: TargetOptions & { json?: 
     const { fileForm, toYaml } = await import('./mapping-file')
     const updated = updatedText(entry.item)
     if (entry.mapping instanceof MappingInvalid) {
-      print(out.red(`# INVALID: the broker denies every request this mapping decides.`))
+      print(out.red('# INVALID: the broker denies every request this mapping decides.'))
       for (const p of entry.mapping.problems) print(out.red(`#   ${p.path.length ? formatPath(p.path) + ': ' : ''}${p.message}`))
       print(toYaml({ mappings: [entry.item] }))
       return

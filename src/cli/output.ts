@@ -33,7 +33,6 @@ export const out = paint(useColour(process.stdout))
 export const err = paint(useColour(process.stderr))
 
 // The colour codes paint() writes, and every other control character (C0 but tab and line feed, DEL, C1).
-// eslint-disable-next-line no-control-regex
 const OUR_SGR_OR_CONTROL = new RegExp(`(\x1b\\[(?:${Object.values(SGR).flat().join('|')})m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]`, 'g')
 
 /** A character as JSON writes an escaped one: `\u009b`. */
@@ -62,7 +61,7 @@ export function printJson (value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, unicodeEscape) + '\n')
 }
 
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- matches the ESC-led colour codes on purpose
 const ANSI = /\x1b\[[0-9;]*m/g
 const width = (s: string) => [...s.replace(ANSI, '')].length
 

@@ -56,7 +56,9 @@ function checkImpactOptions (opts: PlanFilesOptions): void {
 
 async function planFiles (paths: string[], opts: PlanFilesOptions): Promise<void> {
   const json = Boolean(opts.json)
-  if (!opts.from || opts.from.length === 0) throw new CliError('--from is required: the files (or directory) the plan starts from, e.g. the target branch\'s mappings/.')
+  if (!opts.from || opts.from.length === 0) {
+    throw new CliError('--from is required: the files (or directory) the plan starts from, e.g. the target branch\'s mappings/.')
+  }
   checkImpactOptions(opts)
   const skipped: string[] = []
   const fromFiles = opts.from.flatMap(p => mappingFilesAt(p, skipped))
@@ -65,11 +67,13 @@ async function planFiles (paths: string[], opts: PlanFilesOptions): Promise<void
 
   const read = await readMappingFiles(files)
   if (read.problems.length) reportProblems(read, json, false)
-  const warnings = [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers({ issuer: opts.issuer })), ...uncoveredRoleWarnings(read.mappings, {})]
+  const warnings = [...read.warnings, ...untrustedScopeWarnings(read.mappings, trustedIssuers({ issuer: opts.issuer })),
+    ...uncoveredRoleWarnings(read.mappings, {})]
   reportWarnings({ ...read, warnings })
   const before = await beforeEntries(fromFiles)
   if (before.problems.length) {
-    say(err.yellow(`warning: the --from files have ${before.problems.length} problem(s); the mappings they touch are left out, so the plan may show them as new:`))
+    say(err.yellow(`warning: the --from files have ${before.problems.length} problem(s); the mappings they touch are left out, ` +
+      'so the plan may show them as new:'))
     for (const p of before.problems) say(err.dim(`  ${formatProblem(p)}`))
   }
 
@@ -96,7 +100,8 @@ async function planFiles (paths: string[], opts: PlanFilesOptions): Promise<void
   print(out.bold(planSummary(plan)))
   if (plan.kept.length > 0) {
     // As `mappings apply` without --prune (the pipeline's) does: a mapping dropped from the files stays in the table.
-    print(out.yellow(`${plan.kept.length} mapping(s) in --from but no longer in the files: \`mappings apply\` without --prune keeps them in the table, still granting ` +
+    print(out.yellow(`${plan.kept.length} mapping(s) in --from but no longer in the files: \`mappings apply\` without --prune keeps them in the table, ` +
+      'still granting ' +
       '(delete them with `tanuki-sts mappings delete`, or plan with --prune):'))
     for (const k of plan.kept) print(out.yellow(`  = kept    ${k.scope}  ${k.role}`))
   }
@@ -105,12 +110,14 @@ async function planFiles (paths: string[], opts: PlanFilesOptions): Promise<void
 
 export function registerPlanFiles (mappings: Command): void {
   addTargetOptions(mappings.command('plan')
-    .description('the plan between two sets of mapping files, offline (no table, no AWS): what applying the files where the --from files were applied would change')
+    .description('the plan between two sets of mapping files, offline (no table, no AWS): what applying the files where the --from files were applied would ' +
+      'change')
     .argument('<path...>', 'mapping files, or directories (their *.yaml files)')
     .option('--from <path>', 'the files, or directory, the plan starts from, e.g. the target branch\'s mappings/ (repeatable)', collect)
     .option('--prune', 'as `apply --prune`: mappings only in --from are deleted, not kept')
     .option('--issuer <url>', 'an issuer the broker trusts, to warn of scopes on none (repeatable; default $BROKER_ISSUERS)', collect)
-    .option('--impact <period>', 'also replay the audit records of this period (30d, 7d, or since an ISO date) of the target below against the --from files and the plan, ' +
+    .option('--impact <period>',
+      'also replay the audit records of this period (30d, 7d, or since an ISO date) of the target below against the --from files and the plan, ' +
       'and list every decision that would flip (reads the audit table; needs --local or --region and --env)')
     .option('--json', 'print the plan as JSON'))
     .addHelpText('after', '\nExamples:\n  $ git worktree add /tmp/main main && tanuki-sts mappings plan --from /tmp/main/mappings mappings\n' +

@@ -14,7 +14,10 @@ export interface Change {
 
 export type PlanStep =
   | { readonly action: 'create'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly changes: Change[] }
-  | { readonly action: 'update'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly stored: StoredEntry; readonly changes: Change[] }
+  | {
+    readonly action: 'update'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly stored: StoredEntry
+    readonly changes: Change[]
+  }
   | { readonly action: 'delete'; readonly scope: string; readonly role: string; readonly stored: StoredEntry }
   | { readonly action: 'unchanged'; readonly scope: string; readonly role: string; readonly mapping: Mapping; readonly stored: StoredEntry }
 
@@ -136,14 +139,14 @@ export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boo
     const what = `${step.scope}  ${p.bold(step.role)}`
     switch (step.action) {
       case 'create':
-        lines.push(p.green(`+ create  `) + what)
+        lines.push(p.green('+ create  ') + what)
         for (const c of step.changes) {
           // The key is on the header line; enabled: true is every mapping's default.
           if (c.field !== 'scope' && c.field !== 'role' && !(c.field === 'enabled' && c.new === true)) lines.push(p.green(`    + ${c.field}: ${show(c.new)}`))
         }
         break
       case 'update':
-        lines.push(p.yellow(`~ update  `) + what + (step.stored.mapping instanceof MappingInvalid ? p.dim('  (stored mapping is invalid)') : ''))
+        lines.push(p.yellow('~ update  ') + what + (step.stored.mapping instanceof MappingInvalid ? p.dim('  (stored mapping is invalid)') : ''))
         for (const c of step.changes) {
           if (c.old !== undefined) lines.push(p.red(`    - ${c.field}: ${show(c.old)}`))
           if (c.new !== undefined) lines.push(p.green(`    + ${c.field}: ${show(c.new)}`))
@@ -152,7 +155,7 @@ export function renderPlan (plan: Plan, p: Paint, options: { showUnchanged?: boo
       case 'delete': {
         // What is about to stop granting: the role it gave, not just its key.
         const arn = typeof step.stored.item.roleArn === 'string' ? `  (${step.stored.item.roleArn})` : ''
-        lines.push(p.red(`- delete  `) + what + p.dim(arn))
+        lines.push(p.red('- delete  ') + what + p.dim(arn))
         break
       }
       case 'unchanged':

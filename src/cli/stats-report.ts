@@ -112,7 +112,8 @@ export function renderStats (stats: Stats, where: string, p: Paint): string[] {
     p.bold(`Issuances and denials per day (UTC), ${readableTime(stats.since, 'minute')} to ${readableTime(stats.until, 'minute')}, in ${where}`),
     '',
     renderTable(['DAY', 'ISSUED', 'DENIED', 'FAILED', ''], stats.days.map(d => [d.day, ...countCells(d), bar(d, per, p)]), p.bold),
-    p.dim(`${MARKS.issued} issued  ${MARKS.denied} denied  ${MARKS.failed} failed (STS refused); one mark is ${per === 1 ? 'one request' : `up to ${per} requests`}`),
+    p.dim(`${MARKS.issued} issued  ${MARKS.denied} denied  ${MARKS.failed} failed (STS refused); one mark is ${per === 1 ? 'one request' : `up to ${per} ` +
+      'requests'}`),
     '',
     p.bold(`Total: ${stats.totals.issued} issued, ${stats.totals.denied} denied, ${stats.totals.failed} failed`),
   ]

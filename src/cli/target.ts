@@ -32,7 +32,8 @@ const SANDBOX_TABLES_PORT = 5555
 /** Adds --local / --region / --env / --app to a command that reads or writes the tables. */
 export function addTargetOptions (cmd: Command): Command {
   return cmd
-    .option('--local', 'the running sandbox (npm start): its DynamoDB on the port npm start recorded in .tanuki/local.json ($ARC_TABLES_PORT overrides; default 5555)')
+    .option('--local',
+      'the running sandbox (npm start): its DynamoDB on the port npm start recorded in .tanuki/local.json ($ARC_TABLES_PORT overrides; default 5555)')
     .option('--region <region>', 'a deployed stack: its AWS region (credentials from the usual AWS provider chain)')
     .option('--env <env>', 'with --region: staging or production')
     .option('--app <name>', 'the Architect app name (default: @app in ./app.arc, else tanuki-sts)')
@@ -129,7 +130,8 @@ async function openDeployed (opts: TargetOptions & { region: string; env: string
     const name = e instanceof Error ? e.name : ''
     const text = e instanceof Error ? e.message : String(e)
     if (name === 'CredentialsProviderError') {
-      throw new CliError(`No AWS credentials to read ${where}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or get credentials from the broker first (${text})`)
+      throw new CliError(`No AWS credentials to read ${where}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ` +
+        `or get credentials from the broker first (${text})`)
     }
     if (name === 'AccessDeniedException') {
       throw new CliError(`Not allowed to read the table names of ${where}: the caller needs ssm:GetParameters on ${params.stack}/tables/* (${text})`)
@@ -148,7 +150,8 @@ async function openDeployed (opts: TargetOptions & { region: string; env: string
   explainFailures(db, label, 'check the region and that the stack is deployed.')
   return {
     db,
-    tables: { mappings: values.get(params.mappings) as string, audit: values.get(params.audit) as string, issuerKeys: values.get(params.issuerKeys) || undefined },
+    tables: { mappings: values.get(params.mappings) as string, audit: values.get(params.audit) as string,
+      issuerKeys: values.get(params.issuerKeys) || undefined },
     label, local: false, close: () => db.destroy(),
   }
 }

@@ -22,7 +22,9 @@ export function checkLoopback (text: string): URL {
 }
 
 /** The body the local issuer's /-/mint takes: claim overrides, plus `audience` and `expiresIn`. */
-export function mintBody (opts: { claims?: string; set?: string[]; audience?: string; expiresIn?: string }, readFile = (p: string) => readFileSync(p, 'utf8')): Record<string, unknown> {
+export function mintBody (
+  opts: { claims?: string; set?: string[]; audience?: string; expiresIn?: string }, readFile = (p: string) => readFileSync(p, 'utf8')
+): Record<string, unknown> {
   let claims: Record<string, unknown> = {}
   if (opts.claims) {
     let raw: unknown
@@ -36,7 +38,10 @@ export function mintBody (opts: { claims?: string; set?: string[]; audience?: st
     if (eq <= 0) throw new CliError(`--set ${pair}: write it as claim=value (e.g. ref=feature).`)
     const name = pair.slice(0, eq)
     // A typo would mint a token that looks tested and is not: say so (the token is still minted, as asked).
-    if (!isKnownClaim(name)) say(err.dim(`warning: --set ${name}: "${name}" is not a GitLab ID-token claim, so no mapping condition can test it${didYouMean(name, KNOWN_CLAIMS) || '.'}`))
+    if (!isKnownClaim(name)) {
+      say(err.dim(`warning: --set ${name}: "${name}" is not a GitLab ID-token claim, ` +
+        `so no mapping condition can test it${didYouMean(name, KNOWN_CLAIMS) || '.'}`))
+    }
     claims[name] = pair.slice(eq + 1)
   }
   // A project elsewhere lives in another group: unless told otherwise, its namespace_path is its path's parent (the
@@ -47,7 +52,8 @@ export function mintBody (opts: { claims?: string; set?: string[]; audience?: st
   // IDs cannot be derived from paths: another project keeps the demo project's, which a pin on its own would refuse.
   for (const [path, id] of [['project_path', 'project_id'], ['namespace_path', 'namespace_id']] as const) {
     if (claims[path] !== undefined && claims[path] !== DEFAULT_CLAIMS[path] && claims[id] === undefined) {
-      say(err.dim(`warning: ${path} is not the demo project's, but ${id} still is (${DEFAULT_CLAIMS[id]}): a mapping pinned to the real ${id} refuses this token; add --set ${id}=ID.`))
+      say(err.dim(`warning: ${path} is not the demo project's, but ${id} still is (${DEFAULT_CLAIMS[id]}): ` +
+        `a mapping pinned to the real ${id} refuses this token; add --set ${id}=ID.`))
     }
   }
   let expiresIn: number | undefined
@@ -66,7 +72,8 @@ async function mint (opts: { claims?: string; set?: string[]; audience?: string;
   const url = new URL('/-/mint', base)
   let response: Response
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000) })
   }
   catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message
@@ -89,7 +96,8 @@ export function registerToken (program: Command): void {
     .option('--claims <file>', 'a JSON file of claims overriding the defaults (acme/payments/api on main)')
     .option('--set <claim=value>', 'one claim (a string); repeatable, applied after --claims', collect)
     .option('--audience <aud>', 'the token\'s aud (default: the audience npm start uses)')
-    .option('--issuer-url <url>', `the local issuer (default $TANUKI_ISSUER_URL, else the one npm start recorded in .tanuki/local.json, else ${DEFAULT_ISSUER_URL}); loopback only`)
+    .option('--issuer-url <url>',
+      `the local issuer (default $TANUKI_ISSUER_URL, else the one npm start recorded in .tanuki/local.json, else ${DEFAULT_ISSUER_URL}); loopback only`)
     .option('--expires-in <seconds>', 'lifetime (default 300, as GitLab)')
     .addHelpText('after', '\nExample:\n  $ TOKEN=$(npx tanuki-sts token mint --set ref=feature/x --set ref_protected=false)\n' +
       '  $ curl -X POST -H "Authorization: Bearer $TOKEN" "http://localhost:3333/credentials?role=deploy"')

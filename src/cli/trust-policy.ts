@@ -6,7 +6,7 @@ import { DEFAULT_SESSION_TAGS, ROLE_ARN } from '../broker/role'
 import { err, printJson, say } from './output'
 
 // The deploy plugin is plain JS (Architect loads plugins with require()).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
 const { stsStatement } = require('../plugins/tanuki-sts') as { stsStatement (roles: string[]): { Action: string[] } }
 
 export function checkBrokerRoleArn (arn: string): string {

@@ -26,7 +26,10 @@ export function parseMembers (name: string, text: string | undefined): Members {
     const [kind, value = ''] = entry.split(/:(.*)/s)
     if (kind === 'group' && isGitLabPath(value)) groups.add(value.toLowerCase())
     else if (kind === 'user' && LOGIN.test(value)) users.add(value.toLowerCase())
-    else throw new TypeError(`${name} has "${entry}": write each entry as group:GROUP/PATH or user:LOGIN (GitLab's full group path, or a username), separated by commas`)
+    else {
+      throw new TypeError(`${name} has "${entry}": write each entry as group:GROUP/PATH or user:LOGIN (GitLab's full group path, or a username), ` +
+      'separated by commas')
+    }
   }
   return { groups, users }
 }

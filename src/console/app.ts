@@ -107,7 +107,8 @@ export function createConsole (deps: ConsoleDeps) {
     const session = readSession(req.session, now)
     if (session.kind !== 'user') {
       if (req.method === 'GET') return redirect(consoleHref('/console/sign-in', { return_to: `${req.path}${req.query.size ? `?${req.query}` : ''}` }), deployed)
-      return say(401, 'Signed out', 'Your session has ended (sessions last 8 hours), so nothing was done. Sign in again, then repeat what you were doing.', undefined, SIGN_IN_AGAIN)
+      return say(401, 'Signed out', 'Your session has ended (sessions last 8 hours), so nothing was done. Sign in again, then repeat what you were doing.',
+        undefined, SIGN_IN_AGAIN)
     }
     const role = roleOf(session.user, config.access)
     const viewer: Viewer = { login: session.user.login, csrf: session.csrf, ...(role && { role }) }
@@ -115,7 +116,9 @@ export function createConsole (deps: ConsoleDeps) {
       const foreign = refuseForeignForm(req, session)
       if (foreign) {
         log('warn', 'console form refused', { requestId: req.requestId, path: req.path, login: session.user.login, why: foreign })
-        return say(403, 'Refused', 'This form did not come from this console session (it is stale, or was sent from elsewhere), so nothing was done. Go back, reload the page, and try again.', viewer)
+        return say(403, 'Refused',
+          'This form did not come from this console session (it is stale, or was sent from elsewhere), so nothing was done. Go back, reload the page, ' +
+            'and try again.', viewer)
       }
       if (signOut) {
         log('info', 'console sign-out', { requestId: req.requestId, login: session.user.login })
@@ -128,7 +131,8 @@ export function createConsole (deps: ConsoleDeps) {
     }
     if (!target) return say(404, 'Not found', 'The console has no such page.', viewer)
     if (target.need === 'editor' && role !== 'editor') {
-      return say(403, 'Not allowed', `You are signed in as ${session.user.login}, a viewer: only editors (CONSOLE_EDITORS) may change mappings. Nothing was changed.`, viewer)
+      return say(403, 'Not allowed',
+        `You are signed in as ${session.user.login}, a viewer: only editors (CONSOLE_EDITORS) may change mappings. Nothing was changed.`, viewer)
     }
     return target.handle({ req, deps, session, role, viewer, now })
   }
@@ -141,7 +145,8 @@ export function createConsole (deps: ConsoleDeps) {
       response = failure(err, req, log, deployed)
     }
     // Path and status only: a query or form may hold claims, and a pasted token is never logged.
-    log(response.statusCode >= 500 ? 'error' : 'info', 'console answered', { requestId: req.requestId, method: req.method, path: req.path.slice(0, 200), status: response.statusCode })
+    log(response.statusCode >= 500 ? 'error' : 'info', 'console answered',
+      { requestId: req.requestId, method: req.method, path: req.path.slice(0, 200), status: response.statusCode })
     return response
   }
 }

@@ -4,7 +4,8 @@
 declare const TANUKI_CONSOLE_SCRIPT: string | undefined
 
 /** Outside a bundle (tsx in tests), there is no built script: the pages still work, without its conveniences. */
-export const CONSOLE_SCRIPT: string = typeof TANUKI_CONSOLE_SCRIPT === 'string' ? TANUKI_CONSOLE_SCRIPT : '/* the console script is built into the Lambda bundle */'
+export const CONSOLE_SCRIPT: string = typeof TANUKI_CONSOLE_SCRIPT === 'string' ? TANUKI_CONSOLE_SCRIPT : '/* the console script is built into the Lambda ' +
+  'bundle */'
 
 /** A tanuki-purple square with a T, so browsers stop asking for /favicon.ico (which only the broker's 404 answers). */
 export const CONSOLE_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#5b3cc4"/>' +

@@ -48,10 +48,14 @@ function consoleUrl (env: Env, broker: Config, deployed: boolean): URL {
 function consoleIssuer (env: Env, broker: Config): string {
   const named = env.CONSOLE_ISSUER?.trim()
   if (named) {
-    if (!broker.issuers.includes(named)) bad('CONSOLE_ISSUER', `is "${named}", which is not one of BROKER_ISSUERS (${broker.issuers.join(', ')}): users sign in with a GitLab the broker trusts`)
+    if (!broker.issuers.includes(named)) {
+      bad('CONSOLE_ISSUER', `is "${named}", which is not one of BROKER_ISSUERS (${broker.issuers.join(', ')}): users sign in with a GitLab the broker trusts`)
+    }
     return named
   }
-  if (broker.issuers.length !== 1) bad('CONSOLE_ISSUER', `is required when BROKER_ISSUERS names several issuers: which GitLab do users sign in with? (${broker.issuers.join(', ')})`)
+  if (broker.issuers.length !== 1) {
+    bad('CONSOLE_ISSUER', `is required when BROKER_ISSUERS names several issuers: which GitLab do users sign in with? (${broker.issuers.join(', ')})`)
+  }
   return broker.issuers[0]
 }
 
@@ -66,11 +70,18 @@ export function loadConsoleConfig (env: Env = process.env): ConsoleConfig {
   const clientId = env.CONSOLE_CLIENT_ID?.trim()
   if (!clientId) bad('CONSOLE_CLIENT_ID', 'is required: the Application ID of the OAuth application registered in GitLab for the console')
   const clientSecret = env.CONSOLE_CLIENT_SECRET?.trim()
-  if (!clientSecret) bad('CONSOLE_CLIENT_SECRET', 'is required: the Secret of the OAuth application registered in GitLab (set it with `arc env`, never in the repository)')
+  if (!clientSecret) {
+    bad('CONSOLE_CLIENT_SECRET', 'is required: the Secret of the OAuth application registered in GitLab (set it with `arc env`, never in the repository)')
+  }
   // Without it, Architect encrypts sessions with a key everyone knows; shorter, it refuses to start.
   const secret = env.ARC_APP_SECRET ?? ''
-  if (secret.length < APP_SECRET_LENGTH) bad('ARC_APP_SECRET', `must be at least ${APP_SECRET_LENGTH} random characters: it encrypts the console's session cookies (e.g. \`openssl rand -base64 33\`)`)
-  if (env.ARC_SESSION_TABLE_NAME && env.ARC_SESSION_TABLE_NAME !== 'jwe') bad('ARC_SESSION_TABLE_NAME', 'must be jwe (or unset): the console keeps its sessions in encrypted cookies')
+  if (secret.length < APP_SECRET_LENGTH) {
+    bad('ARC_APP_SECRET',
+      `must be at least ${APP_SECRET_LENGTH} random characters: it encrypts the console's session cookies (e.g. \`openssl rand -base64 33\`)`)
+  }
+  if (env.ARC_SESSION_TABLE_NAME && env.ARC_SESSION_TABLE_NAME !== 'jwe') {
+    bad('ARC_SESSION_TABLE_NAME', 'must be jwe (or unset): the console keeps its sessions in encrypted cookies')
+  }
   const url = consoleUrl(env, broker, deployed)
   const base = url.href.replace(/\/+$/, '')
   const access = { viewers: parseMembers('CONSOLE_VIEWERS', env.CONSOLE_VIEWERS), editors: parseMembers('CONSOLE_EDITORS', env.CONSOLE_EDITORS) }

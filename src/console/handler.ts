@@ -45,7 +45,8 @@ export function consoleHandler (build: () => ConsoleDeps = wireConsole): Console
       // consoleRequest refuses a body it cannot read; anything else was logged by the app.
       const status = err instanceof Error && 'status' in err && typeof err.status === 'number' ? err.status : 500
       if (status === 500) log('error', 'console failed', { requestId, ...errorFields(err, true) })
-      return page(status, messagePage('Cannot do that', html`${err instanceof Error && status < 500 ? err.message : 'The console failed; the error was logged.'}`), true)
+      return page(status,
+        messagePage('Cannot do that', html`${err instanceof Error && status < 500 ? err.message : 'The console failed; the error was logged.'}`), true)
     }
   })
   return lambda as unknown as ConsoleLambda

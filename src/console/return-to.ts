@@ -13,7 +13,7 @@ const BASE = 'https://console.invalid'
  */
 export function safeReturnTo (value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX) return HOME
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- refuses control characters in a return path on purpose
   if (!/^\/console(?:[/?]|$)/.test(value) || /[\\\x00-\x20\x7f]/.test(value) || value.includes('//')) return HOME
   let url: URL
   try { url = new URL(value, BASE) }

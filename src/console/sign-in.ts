@@ -51,10 +51,17 @@ function stringList (value: unknown, claim: string): string[] {
 export function signInClaimsReader (clientId: string) {
   return (payload: Record<string, unknown>): SignInClaims => {
     const { sub, nonce, name, aud, azp } = payload
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw new InvalidToken('The sign-in ID token has no "sub".', { reason: 'gitlab_claims' })
-    if (Array.isArray(aud) && aud.length > 1 && azp !== clientId) throw new InvalidToken('The sign-in ID token names several audiences and is not authorized for this console (azp).', { reason: 'audience' })
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) {
+      throw new InvalidToken('The sign-in ID token has no "sub".', { reason: 'gitlab_claims' })
+    }
+    if (Array.isArray(aud) && aud.length > 1 && azp !== clientId) {
+      throw new InvalidToken('The sign-in ID token names several audiences and is not authorized for this console (azp).', { reason: 'audience' })
+    }
     const login = payload.preferred_username ?? payload.nickname
-    if (typeof login !== 'string' || !LOGIN.test(login)) throw new InvalidToken('The sign-in ID token has no GitLab username (preferred_username or nickname): ask for the profile scope.', { reason: 'gitlab_claims' })
+    if (typeof login !== 'string' || !LOGIN.test(login)) {
+      throw new InvalidToken('The sign-in ID token has no GitLab username (preferred_username or nickname): ask for the profile scope.',
+        { reason: 'gitlab_claims' })
+    }
     return {
       sub,
       login,
@@ -67,7 +74,8 @@ export function signInClaimsReader (clientId: string) {
 
 export function createSignInVerifier (config: ConsoleConfig): JwtVerifier<SignInClaims> {
   // The broker's verifier: this issuer only, RS256, keys from its discovery, and the console's client id as audience.
-  return createJwtVerifier({ issuers: [config.issuer], audience: config.clientId, allowHttpIssuers: config.broker.allowHttpIssuers }, signInClaimsReader(config.clientId))
+  return createJwtVerifier({ issuers: [config.issuer], audience: config.clientId, allowHttpIssuers: config.broker.allowHttpIssuers },
+    signInClaimsReader(config.clientId))
 }
 
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url')
@@ -97,7 +105,8 @@ export interface SignInDeps {
   readonly now: Date
 }
 
-const REFUSED = 'GitLab\'s answer could not be verified, so you are not signed in. Try again; if it keeps failing, the console\'s operators will find why in its logs.'
+const REFUSED = 'GitLab\'s answer could not be verified, so you are not signed in. Try again; if it keeps failing, ' +
+  'the console\'s operators will find why in its logs.'
 
 /** GitLab's token endpoint: the code, with this console's credentials and the PKCE verifier, for an access and an ID token. */
 async function redeem (config: ConsoleConfig, code: string, verifier: string): Promise<{ accessToken: string; idToken: string }> {
@@ -116,7 +125,9 @@ async function redeem (config: ConsoleConfig, code: string, verifier: string): P
       err instanceof FetchRefused ? err.message : String(err))
   }
   const { access_token: accessToken, id_token: idToken } = (body ?? {}) as Record<string, unknown>
-  if (typeof accessToken !== 'string' || typeof idToken !== 'string') throw new SignInRefused('code_refused', REFUSED, 'the token answer has no access_token or id_token')
+  if (typeof accessToken !== 'string' || typeof idToken !== 'string') {
+    throw new SignInRefused('code_refused', REFUSED, 'the token answer has no access_token or id_token')
+  }
   return { accessToken, idToken }
 }
 
@@ -147,7 +158,9 @@ export async function finishSignIn (deps: SignInDeps, pending: SigningIn | undef
   if (typeof query.state !== 'string' || !sameSecret(query.state, pending.state)) {
     throw new SignInRefused('state_mismatch', 'This sign-in answer was not meant for this browser, so it was ignored. Sign in again.')
   }
-  if (query.error !== undefined) throw new SignInRefused('cancelled', 'GitLab did not sign you in (the sign-in was cancelled or refused).', query.error.slice(0, 64))
+  if (query.error !== undefined) {
+    throw new SignInRefused('cancelled', 'GitLab did not sign you in (the sign-in was cancelled or refused).', query.error.slice(0, 64))
+  }
   if (typeof query.code !== 'string' || query.code.length === 0 || query.code.length > 512) throw new SignInRefused('code_refused', REFUSED, 'no code')
   const { accessToken, idToken } = await redeem(deps.config, query.code, pending.verifier)
   let claims: SignInClaims

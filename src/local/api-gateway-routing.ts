@@ -8,7 +8,7 @@ type RouterFactory = ((options?: Record<string, unknown>) => unknown) & { protot
 /** Sets the options of every router sandbox creates from now on; call it before sandbox is loaded. Idempotent. */
 export function useApiGatewayRouting (): void {
   const path = require.resolve('router', { paths: [dirname(require.resolve('@architect/sandbox/package.json'))] })
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- sandbox's own copy of router, found by path at run time
   const Router = require(path) as RouterFactory
   if (Router.apiGatewayRouting) return
   const apiGateway = function (options?: Record<string, unknown>) {

@@ -35,7 +35,8 @@ export function awsCliHint (stsUrl: string, env: NodeJS.ProcessEnv = process.env
   const cli = awsCliCandidates(env)[0]
   const another = `${AWS_CLI_VARIABLE}=/path/to/aws npm start names another`
   if (cli === undefined) {
-    return `Or with the AWS CLI, once installed (none is on PATH: see docs/prerequisites.md; ${AWS_CLI_VARIABLE}=/path/to/aws npm start names one):\n\naws ${command}\n`
+    return `Or with the AWS CLI, once installed (none is on PATH: see docs/prerequisites.md; ${AWS_CLI_VARIABLE}=/path/to/aws npm start names one):\n\naws ` +
+      `${command}\n`
   }
   const which = env[AWS_CLI_VARIABLE] ? `the one ${AWS_CLI_VARIABLE} names` : `the first on PATH; ${another}`
   return `Or with the AWS CLI (${which}):\n\n${shellWord(cli)} ${command}\n`

@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { SignJWT, UnsecuredJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose'
+import {
+  SignJWT, UnsecuredJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTHeaderParameters,
+} from 'jose'
 import { DEFAULT_CLAIMS } from './default-claims'
 import { LOCAL_USERS, createLocalOAuth } from './oauth'
 import type { LocalOAuth, LocalUser, OAuthClient } from './oauth'
@@ -139,7 +141,8 @@ export async function startLocalIssuer (opts: LocalIssuerOptions = {}): Promise<
       if (audience !== undefined && typeof audience !== 'string' && !Array.isArray(audience)) throw new TypeError('audience must be a string or a list')
       if (expiresIn !== undefined && typeof expiresIn !== 'number') throw new TypeError('expiresIn must be a number of seconds')
       json(res, 200, { token: await mint(claims, { audience: audience as string | string[] | undefined, expiresIn }) })
-    } catch (err) {
+    }
+    catch (err) {
       json(res, 400, { error: (err as Error).message })
     }
   }
@@ -177,12 +180,13 @@ export async function mintWithKeyFile (
   keyFile: string,
   issuerUrl: string,
   claims: Record<string, unknown> = {},
-  opts: MintOptions = {},
+  opts: MintOptions = {}
 ): Promise<string> {
   let text: string
   try {
     text = await readFile(keyFile, 'utf8')
-  } catch (err) {
+  }
+  catch (err) {
     throw new Error(`no issuer key at ${keyFile}; start the local issuer (npm start) first`, { cause: err })
   }
   return signIdToken(await keyFromJwk(JSON.parse(text) as JWK), issuerUrl.replace(/\/+$/, ''), undefined, claims, opts)
@@ -193,7 +197,7 @@ async function signIdToken (
   issuerUrl: string,
   audience: string | undefined,
   claims: Record<string, unknown> = {},
-  opts: MintOptions = {},
+  opts: MintOptions = {}
 ): Promise<string> {
   const iat = opts.iat ?? Math.floor(Date.now() / 1000)
   const merged: Record<string, unknown> = { ...DEFAULT_CLAIMS, ...claims }
@@ -236,7 +240,8 @@ function discoveryDocument (issuer: string, keysOrigin: string): Record<string, 
     introspection_endpoint: `${issuer}/oauth/introspect`,
     userinfo_endpoint: `${issuer}/oauth/userinfo`,
     jwks_uri: `${keysOrigin}${KEYS_PATH}`,
-    scopes_supported: ['api', 'read_api', 'read_user', 'read_repository', 'write_repository', 'read_registry', 'write_registry', 'sudo', 'openid', 'profile', 'email'],
+    scopes_supported: ['api', 'read_api', 'read_user', 'read_repository', 'write_repository', 'read_registry', 'write_registry', 'sudo', 'openid', 'profile',
+      'email'],
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'fragment', 'form_post'],
     grant_types_supported: ['authorization_code', 'password', 'client_credentials', 'device_code', 'refresh_token'],
@@ -244,7 +249,8 @@ function discoveryDocument (issuer: string, keysOrigin: string): Record<string, 
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     claim_types_supported: ['normal'],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'sub_legacy', 'name', 'nickname', 'preferred_username', 'email', 'email_verified', 'website', 'profile', 'picture', 'groups', 'groups_direct'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'sub_legacy', 'name', 'nickname', 'preferred_username', 'email', 'email_verified', 'website',
+      'profile', 'picture', 'groups', 'groups_direct'],
     code_challenge_methods_supported: ['plain', 'S256'],
   }
 }
@@ -275,7 +281,8 @@ async function keyFromJwk (privateJwk: JWK): Promise<SigningKey> {
 async function loadOrCreateKeyFile (keyFile: string): Promise<SigningKey> {
   try {
     return await keyFromJwk(JSON.parse(await readFile(keyFile, 'utf8')) as JWK)
-  } catch (err) {
+  }
+  catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   const fresh = await newKey()

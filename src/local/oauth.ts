@@ -126,7 +126,8 @@ ${o.users.map(u => html`<form method="post" action="/oauth/authorize">${hidden}<
     if (!user) back.searchParams.set('error', 'access_denied')
     else {
       const code = secret()
-      codes.set(code, { clientId: p.client.clientId, redirectUri: p.redirectUri, user, challenge: p.challenge, nonce: p.nonce, expiresAt: now() + CODE_SECONDS, used: false })
+      codes.set(code, { clientId: p.client.clientId, redirectUri: p.redirectUri, user, challenge: p.challenge, nonce: p.nonce, expiresAt: now() + CODE_SECONDS,
+        used: false })
       back.searchParams.set('code', code)
     }
     if (p.state !== undefined) back.searchParams.set('state', p.state)
@@ -141,7 +142,8 @@ ${o.users.map(u => html`<form method="post" action="/oauth/authorize">${hidden}<
     if (basic) [id, pass] = Buffer.from(basic[1], 'base64').toString().split(':').map(decodeURIComponent)
     const client = o.clients.find(c => c.clientId === id)
     if (!client || pass === null || pass === undefined || !same(pass, client.clientSecret)) {
-      throw new OAuthError(401, 'invalid_client', 'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.')
+      throw new OAuthError(401, 'invalid_client',
+        'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.')
     }
     return client
   }
@@ -154,7 +156,9 @@ ${o.users.map(u => html`<form method="post" action="/oauth/authorize">${hidden}<
     if (form.get('grant_type') !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', 'Only authorization_code.')
     const code = form.get('code') ?? ''
     const grant = codes.get(code)
-    const invalid = () => new OAuthError(400, 'invalid_grant', 'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.')
+    const invalid = () => new OAuthError(400, 'invalid_grant',
+      'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, ' +
+        'or was issued to another client.')
     if (!grant || grant.clientId !== client.clientId || grant.redirectUri !== form.get('redirect_uri') || grant.expiresAt < now()) throw invalid()
     // RFC 6749 §4.1.2: a code is used once; a second use is refused (and its tokens would be revoked).
     if (grant.used) throw invalid()

@@ -101,7 +101,8 @@ export async function verifySigV4 (req: SignedRequest, lookup: SecretLookup, opt
   if (expected.signedHeaders !== auth.signedHeaders.join(';') || !timingSafeEqual(Buffer.from(expected.signature, 'hex'), given)) {
     throw new SigV4Error(
       'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. ' +
+        'Consult the service documentation for details.'
     )
   }
   return { accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service, signedHeaders: auth.signedHeaders }
@@ -154,7 +155,8 @@ function parseQuery (raw: string): Record<string, string | string[]> {
 function decode (component: string): string {
   try {
     return decodeURIComponent(component.replace(/\+/g, ' '))
-  } catch {
+  }
+  catch {
     throw new SigV4Error('MalformedQueryString', `The query string contains an invalid percent-encoding: '${component}'.`)
   }
 }
@@ -165,7 +167,7 @@ function parseAuthorization (headers: Map<string, string[]>, query: Record<strin
     const presigned = Object.keys(query).some(k => k.toLowerCase() === 'x-amz-signature')
     throw new SigV4Error(
       'MissingAuthenticationToken',
-      presigned ? 'Query-string (presigned) authentication is not supported here; sign the Authorization header.' : 'Request is missing Authentication Token',
+      presigned ? 'Query-string (presigned) authentication is not supported here; sign the Authorization header.' : 'Request is missing Authentication Token'
     )
   }
   // The signer leaves X-Amz-Signature out of the canonical query, so a second signature could ride along unsigned.
@@ -224,7 +226,8 @@ function checkScope (auth: Authorization, date: { long: string }, opts: VerifyOp
   if (auth.scopeDate !== date.long.slice(0, 8)) {
     throw new SigV4Error(
       'SignatureDoesNotMatch',
-      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${date.long.slice(0, 8)}', from '${date.long}'.`,
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${date.long.slice(0, 8)}', ` +
+        `from '${date.long}'.`
     )
   }
   if (opts.service !== undefined && auth.service !== opts.service) {
@@ -243,7 +246,8 @@ function checkSkew (date: { long: string; at: Date }, opts: VerifyOptions): void
     throw new SigV4Error('RequestExpired', `Signature expired: ${date.long} is now earlier than ${amzDate(now - skewMs)} (${amzDate(now)} - ${minutes})`)
   }
   if (date.at.getTime() > now + skewMs) {
-    throw new SigV4Error('RequestExpired', `Signature not yet current: ${date.long} is still later than ${amzDate(now + skewMs)} (${amzDate(now)} + ${minutes})`)
+    throw new SigV4Error('RequestExpired',
+      `Signature not yet current: ${date.long} is still later than ${amzDate(now + skewMs)} (${amzDate(now)} + ${minutes})`)
   }
 }
 
@@ -256,7 +260,7 @@ function checkSessionToken (
   headers: Map<string, string[]>,
   signedHeaders: string[],
   secret: NonNullable<ReturnType<SecretLookup>>,
-  opts: VerifyOptions,
+  opts: VerifyOptions
 ): string | undefined {
   const sent = headers.get('x-amz-security-token')
   if (sent && sent.length !== 1) throw new SigV4Error('InvalidToken', INVALID_TOKEN)
@@ -303,7 +307,7 @@ async function resignature (
   query: Record<string, string | string[]>,
   auth: Authorization,
   date: { at: Date },
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 ): Promise<{ signature: string; signedHeaders: string }> {
   const toSign: Record<string, string> = Object.create(null)
   for (const name of auth.signedHeaders) {
@@ -323,10 +327,9 @@ async function resignature (
   })
   const signed = await signer.sign(
     { method: req.method, protocol: 'https:', hostname: 'localhost', path: req.path, query, headers: toSign, body: req.body },
-    { signingDate: date.at, signableHeaders: new Set(auth.signedHeaders) },
+    { signingDate: date.at, signableHeaders: new Set(auth.signedHeaders) }
   )
   const m = /SignedHeaders=([^,]*), Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization))
   if (!m) throw new Error('the SDK signer produced no Authorization header')
   return { signedHeaders: m[1], signature: m[2] }
 }
-

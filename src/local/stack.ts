@@ -13,10 +13,10 @@ import type { LocalSts, Principal } from './sts'
 // Before sandbox loads: its HTTP routes then match paths as API Gateway does (case and trailing slash).
 useApiGatewayRouting()
 // Architect's sandbox ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- @architect/sandbox ships no types
 const sandbox: { start (o: object): Promise<unknown>; end (): Promise<unknown> } = require('@architect/sandbox')
 /** The Lambda invocations sandbox has under way (its runtime API's table), by request id: empty when none runs. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module of sandbox, untyped
 const invocations: Record<string, unknown> = require('@architect/sandbox/src/arc/_runtime-api').invocations
 
 /**
@@ -98,7 +98,8 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
   // with a secret (and a session key) made for this run only.
   const consoleUrl = `http://localhost:${o.httpPort}/console`
   const client = { clientId: 'tanuki-sts-console-local', clientSecret: randomBytes(24).toString('base64url'), redirectUris: [`${consoleUrl}/oauth/callback`] }
-  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, oauthClients: [client], ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
+  const issuer = await startLocalIssuer({ port: o.issuerPort, audience: o.audience, oauthClients: [client],
+    ...(o.issuerKeyFile && { keyFile: o.issuerKeyFile }) })
   const sts = await startLocalSts({ port: o.stsPort, principals: [LOCAL_BROKER_PRINCIPAL] })
   const lambdaEnv = {
     BROKER_ISSUERS: [issuer.url, ...o.extraIssuers ?? []].join(','),

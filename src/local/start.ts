@@ -34,8 +34,8 @@ async function main () {
   }
   // Architect's updater exits on SIGINT before anything else runs; stop in order instead.
   for (const listener of process.listeners('SIGINT')) if (listener.name === '_arcRestoreCursor') process.off('SIGINT', listener)
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
 
   const demo = parseMapping({
     scope: `${stack.issuer.url}/acme/payments/api`,
@@ -75,7 +75,8 @@ eval "$(curl -sS --fail-with-body -X POST -H "Authorization: Bearer $BROKER_ID_T
 
 Then show that the local STS accepts them (GetCallerIdentity, SigV4-signed by curl):
 
-curl -sS --aws-sigv4 'aws:amz:us-east-1:sts' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" -d 'Action=GetCallerIdentity&Version=2011-06-15' '${stack.sts.url}/'
+curl -sS --aws-sigv4 'aws:amz:us-east-1:sts' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" ` +
+    `-d 'Action=GetCallerIdentity&Version=2011-06-15' '${stack.sts.url}/'
 
 ${awsCliHint(stack.sts.url)}
 Press Ctrl-C to stop.

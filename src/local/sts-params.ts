@@ -134,7 +134,8 @@ function packedSize (policy: string | undefined, tags: Record<string, string>): 
   if (policy !== undefined) {
     try {
       compact = JSON.stringify(JSON.parse(policy))
-    } catch {
+    }
+    catch {
       throw new StsError(400, 'MalformedPolicyDocument', 'The policy is not in the valid JSON format.')
     }
   }

@@ -156,7 +156,7 @@ export async function startLocalSts (opts: LocalStsOptions): Promise<LocalSts> {
     })
     return assumeRoleXml(
       { accessKeyId, secretAccessKey, sessionToken, expiration, assumedRoleArn, assumedRoleId, sourceIdentity, packedPolicySize: input.packedPolicySize },
-      requestId,
+      requestId
     )
   }
 
@@ -188,7 +188,8 @@ export async function startLocalSts (opts: LocalStsOptions): Promise<LocalSts> {
       if (action === 'AssumeRole') return send(200, assumeRole(readAssumeRole(params, caller.chained), caller, requestId))
       if (action === undefined) throw new StsError(400, 'MissingAction', 'Missing Action')
       throw new StsError(400, 'InvalidAction', `Could not find operation ${action} for version 2011-06-15`)
-    } catch (err) {
+    }
+    catch (err) {
       if (err instanceof SigV4Error || err instanceof StsError) return send(err.status, errorXml(err.status, err.code, err.message, requestId))
       // A bug here, not the caller's fault: say so on stderr (errors carry no secrets; requests are not logged).
       console.error(`local STS: internal error for request ${requestId}:`, err)

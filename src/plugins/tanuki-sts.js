@@ -89,7 +89,8 @@ function consoleStatements (writes) {
   const audit = [tableArn('AuditTable'), tableArn('AuditTable', '/index/*')]
   return [
     // Query: the roles mapped at a project's scopes, as Explain words a "no mapping" denial (mapped-roles.ts).
-    { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: [tableArn('MappingsTable')] },
+    { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      Resource: [tableArn('MappingsTable')] },
     { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
     // Explain verifies a pasted token with the keys the broker uses: read, never written (console/deps.ts).
     { Sid: 'ConsoleReadIssuerKeys', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('IssuerKeysTable')] },
@@ -274,16 +275,19 @@ function alarms (ns, actions) {
     AlarmUpstreamErrors: alarm('upstream-errors', 'STS refused or failed AssumeRole 3 times or more in 5 minutes (502 upstream_error).', {
       Threshold: 3, ...metric(ns, 'UpstreamErrors'), Statistic: 'Sum', Period: ALARM_PERIOD,
     }, actions),
-    AlarmAuditFailures: alarm('audit-failures', 'An audit record could not be written (the credentials Lambdas then answer 503 and issue nothing; the event Lambda cannot add the AccessKeyId).', {
-      Threshold: 1, ...metric(ns, 'AuditFailures'), Statistic: 'Sum', Period: ALARM_PERIOD,
-    }, actions),
+    AlarmAuditFailures: alarm('audit-failures',
+      'An audit record could not be written (the credentials Lambdas then answer 503 and issue nothing; the event Lambda cannot add the AccessKeyId).', {
+        Threshold: 1, ...metric(ns, 'AuditFailures'), Statistic: 'Sum', Period: ALARM_PERIOD,
+      }, actions),
     AlarmThrottling: alarm('throttling', 'Something throttled the broker in 5 minutes: the credentials Lambdas (concurrency), a table, or STS.', {
       Threshold: 1,
-      Metrics: [...throttleSeries, { Id: 'throttled', Label: 'throttled requests', Expression: throttleSeries.map(s => `FILL(${s.Id}, 0)`).join(' + '), ReturnData: true }],
+      Metrics: [...throttleSeries, { Id: 'throttled', Label: 'throttled requests', Expression: throttleSeries.map(s => `FILL(${s.Id}, 0)`).join(' + '),
+        ReturnData: true }],
     }, actions),
-    AlarmEventLambdaErrors: alarm('event-lambda-errors', 'The credentials-issued event Lambda failed (an invocation error): issuances may lack their AccessKeyId in the audit record.', {
-      Threshold: 1, ...metric('AWS/Lambda', 'Errors', { FunctionName: { Ref: EVENTS_LAMBDA } }), Statistic: 'Sum', Period: ALARM_PERIOD,
-    }, actions),
+    AlarmEventLambdaErrors: alarm('event-lambda-errors',
+      'The credentials-issued event Lambda failed (an invocation error): issuances may lack their AccessKeyId in the audit record.', {
+        Threshold: 1, ...metric('AWS/Lambda', 'Errors', { FunctionName: { Ref: EVENTS_LAMBDA } }), Statistic: 'Sum', Period: ALARM_PERIOD,
+      }, actions),
   }
 }
 
@@ -324,7 +328,8 @@ function monitoring (config, resources) {
     if (resource.Type !== 'AWS::Serverless::Function') continue
     const props = resource.Properties
     props.Environment = props.Environment ?? {}
-    props.Environment.Variables = { ...props.Environment.Variables, BROKER_METRICS_NAMESPACE: namespace, BROKER_METRICS_PER_PROJECT: settings.perProject ? 'on' : 'off' }
+    props.Environment.Variables = { ...props.Environment.Variables, BROKER_METRICS_NAMESPACE: namespace,
+      BROKER_METRICS_PER_PROJECT: settings.perProject ? 'on' : 'off' }
   }
   // Architect's template has none of these; a template the plugin already ran on (tests apply it again) has.
   for (const id of Object.keys(resources)) if (id === 'AlarmTopic' || id.startsWith('AlarmEmail')) delete resources[id]

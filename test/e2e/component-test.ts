@@ -33,8 +33,10 @@ const GIT_PORT = BASE + 4
 const SSM_PORT = BASE + 5
 
 // This project (the copy gitlab-ci-local sees as tanuki/tanuki-sts) and the new project of the docs' example.
-const SELF = { project_path: 'tanuki/tanuki-sts', project_id: '6100001', namespace_path: 'tanuki', namespace_id: '6100', ref: 'main', ref_type: 'branch', ref_protected: 'true' }
-const NEW_PROJECT = { project_path: 'acme/new-project', project_id: '6200001', namespace_path: 'acme', namespace_id: '6200', ref: 'main', ref_type: 'branch', ref_protected: 'true' }
+const SELF = { project_path: 'tanuki/tanuki-sts', project_id: '6100001', namespace_path: 'tanuki', namespace_id: '6100', ref: 'main', ref_type: 'branch',
+  ref_protected: 'true' }
+const NEW_PROJECT = { project_path: 'acme/new-project', project_id: '6200001', namespace_path: 'acme', namespace_id: '6200', ref: 'main', ref_type: 'branch',
+  ref_protected: 'true' }
 const DEPLOY_ARN = 'arn:aws:iam::111122223333:role/gitlab-deploy'
 // Another account: several accounts in one job.
 const READ_ONLY_ARN = 'arn:aws:iam::444455556666:role/gitlab-readonly'
@@ -64,7 +66,7 @@ const jobVariables = (token: string) => ({
 const TEST_PIPELINE = 'component-test.gitlab-ci.yml'
 function testPipeline (): string {
   const include = (jobName: string, inputs: Record<string, string | number>) =>
-    `  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/aws-credentials@$CI_COMMIT_SHA\n    inputs:\n` +
+    '  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/aws-credentials@$CI_COMMIT_SHA\n    inputs:\n' +
     Object.entries({ ...inputs, 'job-name': jobName }).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}\n`).join('')
   const job = (name: string, template: string, script: string[]) =>
     `${name}:\n  extends: ${template}\n  script:\n${script.map(l => `    - ${JSON.stringify(l)}\n`).join('')}`
@@ -86,7 +88,8 @@ function testPipeline (): string {
     // A visible job-name: the project gives the component's job its script by naming a job the same (GitLab merges them).
     `visible:\n  script:\n    - ${JSON.stringify(whoami)}\n`,
     job('shell', '.shell', ['echo "AWS_SESSION_TOKEN is ${#AWS_SESSION_TOKEN} characters"', whoami]),
-    job('container', '.container', ['test -z "${AWS_ACCESS_KEY_ID:-}" && echo "no keys in the environment"', 'echo "FULL_URI=$AWS_CONTAINER_CREDENTIALS_FULL_URI"', whoami, whoami]),
+    job('container', '.container', ['test -z "${AWS_ACCESS_KEY_ID:-}" && echo "no keys in the environment"',
+      'echo "FULL_URI=$AWS_CONTAINER_CREDENTIALS_FULL_URI"', whoami, whoami]),
     job('profile', '.profile', ['echo "AWS_PROFILE=$AWS_PROFILE"', whoami]),
     job('two-roles', '.profiles', [whoami, `${whoami} --profile read-only`, `AWS_PROFILE=read-only ${whoami}`]),
     job('shell-and-profile', '.shell-and-profile', [whoami, `${whoami} --profile audit`]),
@@ -143,7 +146,8 @@ async function runNewProject (files: Record<string, string>, jobName: string, jo
     const token = await env.mint({ ...NEW_PROJECT, job_id: jobId }, { audience: BROKER_URL })
     const r = await project.run([jobName], { ...jobVariables(token), BROKER_ID_TOKEN: token })
     if (process.env.TANUKI_TEST_VERBOSE) console.log(r.output)
-    const fetched = join(project.dir, '.gitlab-ci-local', 'includes', '127.0.0.1', release.path, release.version, 'templates', 'aws-credentials', 'template.yml')
+    const fetched = join(project.dir, '.gitlab-ci-local', 'includes', '127.0.0.1', release.path, release.version, 'templates', 'aws-credentials',
+      'template.yml')
     return { r, token, fetched: existsSync(fetched) ? readFileSync(fetched, 'utf8') : undefined }
   }
   finally { project.remove() }
@@ -171,7 +175,8 @@ test('a new project: the include and one input of docs/gitlab-component.md, as w
   t.ok(git.requests.some(q => q.startsWith(`POST /${release.path}.git/git-upload-pack`)), `gitlab-ci-local cloned ${release.path} from the git server`)
   t.equal(fetched, readFileSync(join(repo.dir, 'templates', 'aws-credentials', 'template.yml'), 'utf8'), `at ${release.version}: this worktree's template.yml`)
   t.ok(r.output.includes(`"Arn": "${arnOf(NEW_PROJECT_ARN, NEW_PROJECT, jobId)}"`), 'aws sts get-caller-identity in the job printed the mapped role')
-  t.match(r.output, /tanuki-sts: role "deploy" from http:\/\/localhost:\d+: credentials exported, valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/, 'the component said what it did')
+  t.match(r.output, /tanuki-sts: role "deploy" from http:\/\/localhost:\d+: credentials exported, valid until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/,
+    'the component said what it did')
   const { records } = await issuedFor(jobId)
   t.deepEqual(records.map(a => `${a.outcome} ${a.roleArn}`), [`issued ${NEW_PROJECT_ARN}`], 'one issuance, audited')
   t.notOk(r.output.includes(token), 'the ID token never appears in the job log')
@@ -247,7 +252,8 @@ test('mode container: no keys in the job; the AWS CLI fetches them itself from t
   const { r, token } = await runJob('container', jobId)
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
   t.ok(r.output.includes('no keys in the environment'), 'no AWS_ACCESS_KEY_ID in the environment')
-  t.ok(r.output.includes(`FULL_URI=${BROKER_URL}/credentials?role=deploy&duration=3600`), 'AWS_CONTAINER_CREDENTIALS_FULL_URI is the broker\'s GET /credentials')
+  t.ok(r.output.includes(`FULL_URI=${BROKER_URL}/credentials?role=deploy&duration=3600`),
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI is the broker\'s GET /credentials')
   t.equal(r.output.split(`"Arn": "${arnOf(DEPLOY_ARN, SELF, jobId)}"`).length - 1, 2, 'both aws sts get-caller-identity calls: the deploy role')
   t.equal(env.sts.calls.GetCallerIdentity - whoamiBefore, 2, 'each signed with the fetched credentials, verified by the local STS')
   const { records, assumed } = await issuedFor(jobId)
@@ -271,7 +277,8 @@ test('two roles in one job, in two accounts: two identities, switched with --pro
   const jobId = '7100000005'
   const { r } = await runJob('two-roles', jobId)
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
-  t.deepEqual(twoIdentities(r.output, SELF, jobId, DEPLOY_ARN), ['deploy', 'read-only', 'read-only'], 'default profile: deploy in 111122223333; --profile read-only and AWS_PROFILE=read-only: read-only in 444455556666')
+  t.deepEqual(twoIdentities(r.output, SELF, jobId, DEPLOY_ARN), ['deploy', 'read-only', 'read-only'],
+    'default profile: deploy in 111122223333; --profile read-only and AWS_PROFILE=read-only: read-only in 444455556666')
   const { assumed } = await issuedFor(jobId)
   t.deepEqual([...new Set(assumed.map(a => a.roleArn))].sort(), [DEPLOY_ARN, READ_ONLY_ARN], 'the local STS assumed both roles')
 })
@@ -309,14 +316,16 @@ test('with several roles, one refused stops the job at the start, before any too
 })
 
 test('an unreachable broker fails the job at once, before any AWS call', async t => {
-  const { r, assumed } = await assertStopped(t, 'unreachable', '7100000009', /tanuki-sts: cannot reach the broker at http:\/\/127\.0\.0\.1:9 \(the curl error above\); no credentials/)
+  const { r, assumed } = await assertStopped(t, 'unreachable', '7100000009',
+    /tanuki-sts: cannot reach the broker at http:\/\/127\.0\.0\.1:9 \(the curl error above\); no credentials/)
   t.match(r.output, /curl: \(7\) Failed to connect/, 'after curl\'s own error')
   t.equal(assumed, 0, 'nothing was assumed')
 })
 
 test('the inputs are checked before the ID token goes anywhere: plain http off this machine, a role list that is not one', async t => {
   const stopped = [
-    await assertStopped(t, 'plain-http', '7100000010', /tanuki-sts: the broker URL "http:\/\/sts\.example\.com" must start with https:\/\/ \(http:\/\/ only for localhost\)/),
+    await assertStopped(t, 'plain-http', '7100000010',
+      /tanuki-sts: the broker URL "http:\/\/sts\.example\.com" must start with https:\/\/ \(http:\/\/ only for localhost\)/),
     await assertStopped(t, 'bad-roles', '7100000011', /tanuki-sts: roles "read-only \*": space-separated ROLE or PROFILE=ROLE entries/),
     await assertStopped(t, 'twice', '7100000016', /tanuki-sts: profile "deploy" is named twice/),
   ]
@@ -346,7 +355,8 @@ test('the component\'s script is POSIX sh: /bin/sh runs it (dash on Debian), as 
 })
 
 test('release-component: a protected semantic-version tag releases the component with GitLab\'s release keyword, once tested', async t => {
-  const tag = async (name: string, isProtected: boolean) => (await repo.list({ CI_COMMIT_TAG: name, CI_COMMIT_REF_NAME: name, CI_COMMIT_REF_PROTECTED: String(isProtected) }, ['CI_COMMIT_BRANCH'])).map(j => j.name)
+  const tag = async (name: string, isProtected: boolean) =>
+    (await repo.list({ CI_COMMIT_TAG: name, CI_COMMIT_REF_NAME: name, CI_COMMIT_REF_PROTECTED: String(isProtected) }, ['CI_COMMIT_BRANCH'])).map(j => j.name)
   t.ok((await tag('1.2.0', true)).includes('release-component'), 'protected tag 1.2.0: released')
   t.notOk((await tag('1.2.0', false)).includes('release-component'), 'unprotected tag 1.2.0: not')
   t.notOk((await tag('v1.2.0', true)).includes('release-component'), 'tag v1.2.0 (the broker\'s release, deploy-production): not')
@@ -428,7 +438,8 @@ test('mappings-review fails a merge request with an invalid mapping file, saying
   const problem = 'mappings/team.yaml:8:7: mappings[0].conditions.reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'
   t.notEqual(r.code, 0, `the job failed (${r.seconds.toFixed(1)} s)`)
   t.ok(r.output.includes(problem), 'its log names the problem, at its line and column')
-  t.equal(artifact, `${docSnippet('review-invalid')}\n`, 'so does the artifact mappings-plan.txt (kept when the job fails), as docs/gitlab-component.md shows it')
+  t.equal(artifact, `${docSnippet('review-invalid')}\n`,
+    'so does the artifact mappings-plan.txt (kept when the job fails), as docs/gitlab-component.md shows it')
   t.notOk(r.output.includes('Plan: '), 'and there is no plan')
 })
 
@@ -478,7 +489,8 @@ const notMapped = () => `  - scope: ${env.issuer.url}/${SELF.project_path}
 
 /** The review job's variables with a read role: the role, the broker, an ID token of a merge-request pipeline, and where its AWS is. */
 async function readAccess (role: string, jobId: string) {
-  const token = await env.mint({ ...SELF, ref: 'mr-impact', ref_protected: 'false', pipeline_source: 'merge_request_event', job_id: jobId }, { audience: BROKER_URL })
+  const token = await env.mint({ ...SELF, ref: 'mr-impact', ref_protected: 'false', pipeline_source: 'merge_request_event', job_id: jobId },
+    { audience: BROKER_URL })
   return {
     token,
     variables: {
@@ -511,12 +523,14 @@ test('mappings-review with TANUKI_STS_REVIEW_ROLE: the plan and its impact, the 
   const { r, artifact } = await review(variables)
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
   t.ok(artifact.includes('Plan: 1 to create, 1 to update, 0 to delete, 2 unchanged.'), 'the plan, as without the role')
-  t.match(artifact, /\nImpact: \d+ requests from .* replayed against the --from files and the planned ones\n {2}\d+ decisions would flip: \d+ issued → denied, \d+ denied → issued/,
+  t.match(artifact,
+    /\nImpact: \d+ requests from .* replayed against the --from files and the planned ones\n {2}\d+ decisions would flip: \d+ issued → denied, \d+ denied → issued/,
     'then the impact, replayed against the target branch\'s files and the merge request\'s')
   t.match(artifact, new RegExp(`Issued → denied:\\n {2}${SELF.project_path} {2}deploy {2}\\d+ requests \\(\\d+ jobs\\)\\n {4}e\\.g\\. job 71000000\\d\\d `),
     'issued → denied: this project\'s deploy jobs on main, with a sample job')
   t.match(artifact, /planned: {2}denied by \S+: ref must be "release", the token had "main"/, 'and the rule that would deny them')
-  t.match(artifact, new RegExp(`Denied → issued:\\n {2}${SELF.project_path} {2}not-mapped {2}\\d+ requests? \\(\\d+ jobs?\\)`), 'denied → issued: the refused role, now mapped')
+  t.match(artifact, new RegExp(`Denied → issued:\\n {2}${SELF.project_path} {2}not-mapped {2}\\d+ requests? \\(\\d+ jobs?\\)`),
+    'denied → issued: the refused role, now mapped')
   t.notOk(artifact.includes('Impact: skipped'), 'not skipped')
   const { records, assumed } = await issuedFor(jobId)
   t.deepEqual(records.map(a => `${a.outcome} ${a.role}`), [`issued ${REVIEW_ROLE}`], 'the job got credentials for the review role, audited')

@@ -14,7 +14,8 @@ import { ROLE_ARN, ROOT, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console')
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync']
 
 let env: BrokerEnv
 let context: BrowserContext
@@ -27,7 +28,10 @@ const problems: string[] = []
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
 
 /** What the checks read of an element in the page (the test is compiled without the DOM's types). */
-interface Element { textContent: string | null; outerHTML: string; classList: { contains (name: string): boolean }; getAttribute (name: string): string | null; labels?: { length: number } | null }
+interface Element {
+  textContent: string | null; outerHTML: string; classList: { contains (name: string): boolean }; getAttribute (name: string): string | null
+  labels?: { length: number } | null
+}
 
 /** Every visible form field has a label (a <label>, or aria-label): what a screen reader reads out for it. */
 async function unlabelled (): Promise<string[]> {
@@ -44,9 +48,12 @@ test('Set up env', async t => {
   mkdirSync(ARTIFACTS, { recursive: true })
   env = await startBrokerEnv()
   scope = `${env.issuer.url}/acme/payments/api`
-  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' }, description: 'deploy the payments API', updatedAt: '2026-11-01T09:00:00.000Z', updatedBy: 'ada.lovelace' })
-  await env.putMapping({ scope: `${env.issuer.url}/acme/payments/*`, role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/gitlab-payments-any', pin: { namespace_id: '72815' }, description: 'any payments project, shadowed for api' })
-  await env.putMapping({ scope: `${env.issuer.url}/acme/**`, role: 'read-only', roleArn: 'arn:aws:iam::111122223333:role/gitlab-readonly', pin: 'none', conditions: { ref_protected: ['true', 'false'] } })
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' },
+    description: 'deploy the payments API', updatedAt: '2026-11-01T09:00:00.000Z', updatedBy: 'ada.lovelace' })
+  await env.putMapping({ scope: `${env.issuer.url}/acme/payments/*`, role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/gitlab-payments-any',
+    pin: { namespace_id: '72815' }, description: 'any payments project, shadowed for api' })
+  await env.putMapping({ scope: `${env.issuer.url}/acme/**`, role: 'read-only', roleArn: 'arn:aws:iam::111122223333:role/gitlab-readonly', pin: 'none',
+    conditions: { ref_protected: ['true', 'false'] } })
   // Some history for the audit: two issuances and a denial.
   for (const ref of ['main', 'main', 'feature']) {
     await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint({ ref })}` } })
@@ -85,13 +92,16 @@ test('finding what a project can get', async t => {
   await page.getByLabel('Project (path or URL)').fill('acme/payments/api')
   await page.getByRole('button', { name: 'Show its roles' }).click()
   await page.waitForSelector('#coverage-table')
-  const rows = await page.$$eval('#coverage-table tbody tr', (trs: Array<{ querySelectorAll (s: string): ArrayLike<Element> }>) => trs.map(tr => Array.from(tr.querySelectorAll('td')).map(td => (td.textContent ?? '').trim())))
+  const rows = await page.$$eval('#coverage-table tbody tr',
+    (trs: Array<{ querySelectorAll (s: string): ArrayLike<Element> }>) =>
+      trs.map(tr => Array.from(tr.querySelectorAll('td')).map(td => (td.textContent ?? '').trim())))
   t.deepEqual(rows.map(r => [r[0], r[4]]), [
     ['deploy', 'decides'],
     ['deploy', `shadowed by ${scope}`],
     ['read-only', 'decides'],
   ], 'per role, the deciding mapping, and the one it shadows')
-  t.match(await page.locator('#coverage + p, section[aria-labelledby=coverage] > p').first().textContent() ?? '', /Roles it may get.*deploy.*read-only/s, 'the roles it may get, in a sentence')
+  t.match(await page.locator('#coverage + p, section[aria-labelledby=coverage] > p').first().textContent() ?? '', /Roles it may get.*deploy.*read-only/s,
+    'the roles it may get, in a sentence')
   await shot('3-project-roles')
   // The search box filters the table as one types (the console's script), and submits for the same on the server.
   await page.getByLabel('Search scope, role, ARN, description').fill('readonly')
@@ -101,7 +111,8 @@ test('finding what a project can get', async t => {
 
 test('editing a mapping: its words, the plan, the save, and a concurrent edit refused', async t => {
   await page.goto(`${env.url}/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`)
-  t.match(await page.locator('ul.words').textContent() ?? '', /ref is main.*ref_type is branch.*ref_protected is true/s, 'the mapping in words, the default ref_protected too')
+  t.match(await page.locator('ul.words').textContent() ?? '', /ref is main.*ref_type is branch.*ref_protected is true/s,
+    'the mapping in words, the default ref_protected too')
   await shot('4-mapping-in-words')
   await page.getByRole('link', { name: 'Edit this mapping' }).click()
   const yaml = page.getByLabel(/The mapping, as a mapping file/)
@@ -129,9 +140,11 @@ test('editing a mapping: its words, the plan, the save, and a concurrent edit re
   t.match(flip[3] ?? '', /^job \d+ \(pipeline \d+, ref main\) at /, 'with a sample job')
   t.match(flip[5] ?? '', /environment must be "staging", the token had "production"/, 'and why it would be denied')
   await shot('5b-plan-impact')
-  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' }, description: 'changed by the CLI meanwhile', updatedAt: new Date().toISOString(), updatedBy: 'someone-else' })
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' },
+    description: 'changed by the CLI meanwhile', updatedAt: new Date().toISOString(), updatedBy: 'someone-else' })
   await page.getByRole('button', { name: 'Save' }).click()
-  t.match(await page.locator('[role=alert]').textContent() ?? '', /Refused:.*changed by someone else since you planned.*Nothing was written/s, 'the save is refused')
+  t.match(await page.locator('[role=alert]').textContent() ?? '', /Refused:.*changed by someone else since you planned.*Nothing was written/s,
+    'the save is refused')
   await shot('6-concurrent-edit-refused')
   const stored = (await env.auditRecords()).map(r => r as unknown as Record<string, unknown>).filter(r => r.kind === 'mapping-change')
   t.deepEqual(stored.map(r => [r.actor, r.outcome]).sort(), [['local-admin', 'changed'], ['local-admin', 'conflict']], 'both attempts are in the audit')
@@ -168,7 +181,8 @@ test('reading the audit chart and a project\'s timeline', async t => {
 })
 
 test('keyboard and labels: every field labelled, every page usable by keyboard', async t => {
-  for (const path of ['/console/mappings?project=acme/payments/api', '/console/explain', '/console/audit', `/console/mappings/edit?scope=${encodeURIComponent(scope)}&role=deploy`, '/console/mappings/new']) {
+  for (const path of ['/console/mappings?project=acme/payments/api', '/console/explain', '/console/audit',
+    `/console/mappings/edit?scope=${encodeURIComponent(scope)}&role=deploy`, '/console/mappings/new']) {
     await page.goto(`${env.url}${path}`)
     t.deepEqual(await unlabelled(), [], `${path}: every field has a label`)
   }

@@ -22,7 +22,8 @@ import { post as postTo } from '../helpers/post'
 
 // The broker's URL is also the ID token's audience (`aud: $TANUKI_STS_URL` in the file), so the broker must expect it.
 const BROKER_URL = `http://localhost:${Number(process.env.TANUKI_TEST_PORT_BASE || 3430)}`
-// The mapping docs/deploying.md ("The mapping that lets the pipeline deploy") tells admins to apply for this pipeline, as shown (its GitLab is the local issuer here).
+// The mapping docs/deploying.md ("The mapping that lets the pipeline deploy") tells admins to apply for this pipeline, as shown
+// (its GitLab is the local issuer here).
 const DEPLOY_MAPPING = (parse(docSnippet('deploy-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
 const ROLE = String(DEPLOY_MAPPING.role)
 const ROLE_ARN = String(DEPLOY_MAPPING.roleArn)
@@ -152,7 +153,8 @@ test('deploy-staging gets credentials from the broker, is the mapped role in AWS
   t.ok(r.output.includes(`"Arn": "arn:aws:sts::111122223333:assumed-role/tanuki-sts-deploy/${session}"`),
     'aws sts get-caller-identity in the job printed the assumed role')
   t.equal(env.sts.calls.GetCallerIdentity - whoamiBefore, 1, 'the local STS verified that call\'s signature with the issued credentials')
-  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND\n').includes(`| Stack ... ${STAGING}\n`), `then ${DEPLOY_COMMAND} ran, with the credentials in place, for ${STAGING}`)
+  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND\n').includes(`| Stack ... ${STAGING}\n`),
+    `then ${DEPLOY_COMMAND} ran, with the credentials in place, for ${STAGING}`)
   t.match(r.output, /Success! Deployed app/, 'and reported success')
   staging = await moto.describe(STAGING)
   t.equal(staging.status, 'CREATE_COMPLETE', `the stack ${STAGING} reached CREATE_COMPLETE`)
@@ -197,7 +199,8 @@ test('the deployed stack: each Lambda runs nodejs22.x as its role, and only the 
   t.deepEqual(sts.map(s => [s.Effect, actions(s).sort(), s.Resource]),
     [['Allow', ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'], readTargetRoles(ROOT)]],
     'Role\'s TanukiStsPolicy: AssumeRole, TagSession and SetSourceIdentity on exactly app.arc\'s target roles')
-  const callsSts = Object.entries(staging.roles).filter(([, r]) => Object.values(r.policies).some(p => statements(p).some(s => actions(s).some(a => a.startsWith('sts:')))))
+  const callsSts = Object.entries(staging.roles)
+    .filter(([, r]) => Object.values(r.policies).some(p => statements(p).some(s => actions(s).some(a => a.startsWith('sts:')))))
   t.deepEqual(callsSts.map(([name]) => name), ['Role'], 'no other role of the stack may call STS')
   t.notOk(role?.policies.ArcDynamoPolicy, 'Architect\'s dynamodb:* policy is gone')
 })
@@ -206,35 +209,45 @@ test('the deployed stack: the table statements name the deployed tables: read ma
   const { Role: role, PlainRole: plain, EventsRole: events } = staging.roles
   const arn = (table: string, suffix = '') => tableArn(staging, table, suffix)
   const tables = bySid(role?.policies.TanukiStsTables)
-  t.deepEqual(Object.keys(tables), ['ReadMappings', 'ReadIssuerKeys', 'StoreFetchedIssuerKeys', 'AppendAudit', 'NeverDelete'], 'Role\'s TanukiStsTables: five statements')
+  t.deepEqual(Object.keys(tables), ['ReadMappings', 'ReadIssuerKeys', 'StoreFetchedIssuerKeys', 'AppendAudit', 'NeverDelete'],
+    'Role\'s TanukiStsTables: five statements')
   t.deepEqual(tables.ReadMappings, ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], [arn('MappingsTable')]],
     'ReadMappings: GetItem, BatchGetItem and Query on the mappings table')
-  t.deepEqual(tables.ReadIssuerKeys, ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn('IssuerKeysTable')]], 'ReadIssuerKeys: GetItem, BatchGetItem on the issuer-keys table')
+  t.deepEqual(tables.ReadIssuerKeys, ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn('IssuerKeysTable')]],
+    'ReadIssuerKeys: GetItem, BatchGetItem on the issuer-keys table')
   const store = statements(role?.policies.TanukiStsTables).find(s => s.Sid === 'StoreFetchedIssuerKeys')
-  t.deepEqual(tables.StoreFetchedIssuerKeys, ['Allow', ['dynamodb:PutItem'], [arn('IssuerKeysTable')]], 'StoreFetchedIssuerKeys: PutItem on the issuer-keys table')
+  t.deepEqual(tables.StoreFetchedIssuerKeys, ['Allow', ['dynamodb:PutItem'], [arn('IssuerKeysTable')]],
+    'StoreFetchedIssuerKeys: PutItem on the issuer-keys table')
   t.deepEqual(store?.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...KEYS_ITEM_ATTRIBUTES] } },
     'only of a key item: no attribute but the five the broker\'s parser reads (KEYS_ITEM_ATTRIBUTES)')
-  t.deepEqual(tables.AppendAudit, ['Allow', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], [arn('AuditTable'), arn('AuditTable', '/index/*')]],
-    'AppendAudit: put, update, get and query the audit table and its indexes')
-  t.deepEqual(tables.NeverDelete, ['Deny', ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:UpdateTimeToLive'],
-    [arn('MappingsTable'), arn('AuditTable'), arn('IssuerKeysTable')]], 'NeverDelete: deleting records or tables, or turning TTL off, is denied on all three')
+  t.deepEqual(tables.AppendAudit, ['Allow', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    [arn('AuditTable'), arn('AuditTable', '/index/*')]],
+  'AppendAudit: put, update, get and query the audit table and its indexes')
+  t.deepEqual(tables.NeverDelete, ['Deny', ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable',
+    'dynamodb:UpdateTimeToLive'],
+  [arn('MappingsTable'), arn('AuditTable'), arn('IssuerKeysTable')]], 'NeverDelete: deleting records or tables, or turning TTL off, is denied on all three')
   t.deepEqual(Object.keys(plain?.policies ?? {}), ['TanukiStsPlain'], 'PlainRole: its own policy only')
-  t.deepEqual(statements(plain?.policies.TanukiStsPlain).flatMap(actions).sort(), ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], 'PlainRole: its logs')
-  t.deepEqual(bySid(events?.policies.TanukiStsPlain).AnnotateAudit, ['Allow', ['dynamodb:UpdateItem'], [arn('AuditTable')]], 'EventsRole: UpdateItem on the audit table alone')
+  t.deepEqual(statements(plain?.policies.TanukiStsPlain).flatMap(actions).sort(), ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+    'PlainRole: its logs')
+  t.deepEqual(bySid(events?.policies.TanukiStsPlain).AnnotateAudit, ['Allow', ['dynamodb:UpdateItem'], [arn('AuditTable')]],
+    'EventsRole: UpdateItem on the audit table alone')
 })
 
-test('the deployed stack: the console\'s roles read mappings, audit and issuer keys, its write role puts a mapping and its record; no role but Role may write the issuer keys', async t => {
+test('the deployed stack: the console\'s roles read mappings, audit and issuer keys, its write role puts a mapping and its record; ' +
+  'no role but Role may write the issuer keys', async t => {
   const { ConsoleReadRole: read, ConsoleWriteRole: write } = staging.roles
   const arn = (table: string, suffix = '') => tableArn(staging, table, suffix)
   const audit = [arn('AuditTable'), arn('AuditTable', '/index/*')]
   const reads = {
-    OwnLogs: ['Allow', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], `arn:aws:logs:${REGION}:${accountOf(read?.arn ?? '')}:log-group:/aws/lambda/*`],
+    OwnLogs: ['Allow', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+      `arn:aws:logs:${REGION}:${accountOf(read?.arn ?? '')}:log-group:/aws/lambda/*`],
     ConsoleReadMappings: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], [arn('MappingsTable')]],
     ConsoleReadAudit: ['Allow', ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], audit],
     ConsoleReadIssuerKeys: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn('IssuerKeysTable')]],
   }
   t.deepEqual(Object.keys(read?.policies ?? {}), ['TanukiStsPlain'], 'ConsoleReadRole: one policy')
-  t.deepEqual(bySid(read?.policies.TanukiStsPlain), reads, 'ConsoleReadRole: its logs, and reads of the mappings, the audit and the issuer keys (tables as deployed)')
+  t.deepEqual(bySid(read?.policies.TanukiStsPlain), reads,
+    'ConsoleReadRole: its logs, and reads of the mappings, the audit and the issuer keys (tables as deployed)')
   t.deepEqual(bySid(write?.policies.TanukiStsPlain), {
     ...reads,
     ConsoleWriteMappings: ['Allow', ['dynamodb:PutItem'], [arn('MappingsTable')]],
@@ -243,9 +256,11 @@ test('the deployed stack: the console\'s roles read mappings, audit and issuer k
   // Whoever can put a key item can make the broker accept tokens they sign (SECURITY.md, "Issuer keys in a table").
   const keysTable = staging.tables.IssuerKeysTable?.name ?? 'IssuerKeysTable'
   const touching = Object.entries(staging.roles).filter(([, r]) => JSON.stringify(r.policies).includes(keysTable)).map(([name]) => name)
-  t.deepEqual(touching.sort(), ['ConsoleReadRole', 'ConsoleWriteRole', 'Role'], 'the issuer-keys table is named in Role\'s policies and the console\'s (its Explain verifies as the broker does)')
+  t.deepEqual(touching.sort(), ['ConsoleReadRole', 'ConsoleWriteRole', 'Role'],
+    'the issuer-keys table is named in Role\'s policies and the console\'s (its Explain verifies as the broker does)')
   const writers = Object.entries(staging.roles).filter(([, r]) => Object.values(r.policies).flatMap(statements)
-    .some(st => JSON.stringify(st.Resource).includes(keysTable) && actions(st).some(a => !['dynamodb:GetItem', 'dynamodb:BatchGetItem'].includes(a)))).map(([name]) => name)
+    .some(st => JSON.stringify(st.Resource).includes(keysTable) && actions(st).some(a => !['dynamodb:GetItem', 'dynamodb:BatchGetItem'].includes(a))))
+    .map(([name]) => name)
   t.deepEqual(writers, ['Role'], 'only Role may write it (and only key items)')
 })
 
@@ -255,7 +270,8 @@ test('the deployed stack: three tables, with their keys, the byProject index, TT
   t.deepEqual(mappings?.keys, [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }], 'mappings: keyed by scope and role')
   t.deepEqual(audit?.keys, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'audit: keyed by pk and sk')
   t.deepEqual(keys?.keys, [{ AttributeName: 'issuer', KeyType: 'HASH' }], 'issuer-keys: keyed by issuer alone')
-  t.deepEqual(audit?.indexes, { byProject: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }] }, 'audit: the byProject index')
+  t.deepEqual(audit?.indexes, { byProject: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }] },
+    'audit: the byProject index')
   t.deepEqual([mappings?.indexes, keys?.indexes], [{}, {}], 'mappings and issuer-keys: no index')
   t.deepEqual(audit?.ttl, { TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' }, 'audit: TTL on expiresAt')
   t.deepEqual([mappings?.ttl.TimeToLiveStatus, keys?.ttl.TimeToLiveStatus], ['DISABLED', 'DISABLED'], 'mappings and issuer-keys: no TTL')
@@ -270,8 +286,9 @@ test('the deployed stack: three tables, with their keys, the byProject index, TT
   }, 'SSM names the tables and the topic, where the CLI\'s --region --env looks them up')
   for (const [name, f] of Object.entries(staging.functions)) {
     const e = f.environment
-    t.deepEqual([e.BROKER_TABLE_MAPPINGS, e.BROKER_TABLE_AUDIT, e.BROKER_TABLE_ISSUER_KEYS, e.BROKER_EVENTS_TOPIC, e.BROKER_METRICS_NAMESPACE, e.BROKER_METRICS_PER_PROJECT, e.ARC_ENV],
-      [mappings?.name, audit?.name, keys?.name, topic, `TanukiSts/${STAGING}`, 'off', 'staging'],
+    t.deepEqual([e.BROKER_TABLE_MAPPINGS, e.BROKER_TABLE_AUDIT, e.BROKER_TABLE_ISSUER_KEYS, e.BROKER_EVENTS_TOPIC, e.BROKER_METRICS_NAMESPACE,
+      e.BROKER_METRICS_PER_PROJECT, e.ARC_ENV],
+    [mappings?.name, audit?.name, keys?.name, topic, `TanukiSts/${STAGING}`, 'off', 'staging'],
       `${name}: the table names, the topic ARN, the metrics namespace (per-project off), ARC_ENV staging`)
   }
 })
@@ -279,7 +296,8 @@ test('the deployed stack: three tables, with their keys, the byProject index, TT
 test('the deployed stack: the credentials-issued topic with the event Lambda subscribed, and the HTTP API\'s routes and throttling', async t => {
   const topic = staging.topics.CredentialsIssuedEventTopic
   const eventFn = staging.functions.CredentialsIssuedEventLambda?.name ?? ''
-  t.deepEqual(topic?.subscriptions.map(s => [s.protocol, s.endpoint.endsWith(`:function:${eventFn}`)]), [['lambda', true]], 'one subscription: the event Lambda')
+  t.deepEqual(topic?.subscriptions.map(s => [s.protocol, s.endpoint.endsWith(`:function:${eventFn}`)]), [['lambda', true]],
+    'one subscription: the event Lambda')
   const apis = Object.values(staging.apis)
   t.equal(apis.length, 1, 'one HTTP API')
   const routes = apis[0]?.routes ?? {}
@@ -290,7 +308,8 @@ test('the deployed stack: the credentials-issued topic with the event Lambda sub
     ['POST /console/{proxy+}', 'PostConsoleCatchallHTTPLambda'], ['POST /credentials', 'PostCredentialsHTTPLambda'],
   ], 'seven routes, the console\'s three among them, each to its Lambda')
   const stage = apis[0]?.stages.$default
-  t.deepEqual(stage?.defaultRouteSettings, { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 100 }, 'the $default stage throttles every route: 100 a second, bursts of 500')
+  t.deepEqual(stage?.defaultRouteSettings, { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 100 },
+    'the $default stage throttles every route: 100 a second, bursts of 500')
   t.equal(stage?.accessLogSettings, null, 'no access log (opt-in)')
 })
 
@@ -298,7 +317,9 @@ test('the deployed stack: the credentials-issued topic with the event Lambda sub
 const metricLine = (m: { Namespace?: string; MetricName?: string; Dimensions?: Array<{ Name: string; Value: string }> }, stat?: string, period?: number) =>
   `${m.Namespace} ${m.MetricName} {${(m.Dimensions ?? []).map(d => `${d.Name}=${d.Value}`).join(',')}} ${stat}/${period}`
 /** A metric-math query as one line: `id: <metric line>`, or `id = expression`. */
-const query = (q: MetricQuery) => q.MetricStat ? `${q.Id}: ${metricLine(q.MetricStat.Metric, q.MetricStat.Stat, q.MetricStat.Period)}` : `${q.Id} = ${q.Expression}`
+const query = (q: MetricQuery) => q.MetricStat
+  ? `${q.Id}: ${metricLine(q.MetricStat.Metric, q.MetricStat.Stat, q.MetricStat.Period)}`
+  : `${q.Id} = ${q.Expression}`
 /** An alarm on one metric as one line: `<metric line> >= threshold`. */
 const single = (a: DeployedAlarm | undefined) => `${metricLine(a ?? {}, a?.Statistic, a?.Period)} >= ${a?.Threshold}`
 const ALARMS = {
@@ -306,7 +327,8 @@ const ALARMS = {
   AlarmThrottling: 'throttling', AlarmEventLambdaErrors: 'event-lambda-errors',
 }
 /** Each alarm's name, and where its alarm and recovery go. */
-const alarmTargets = (stack: DeployedStack) => Object.fromEntries(Object.entries(stack.alarms).map(([id, a]) => [id, [a.AlarmName, a.AlarmActions, a.OKActions]]))
+const alarmTargets = (stack: DeployedStack) => Object.fromEntries(Object.entries(stack.alarms).map(([id, a]) => [id,
+  [a.AlarmName, a.AlarmActions, a.OKActions]]))
 const expectedTargets = (stack: DeployedStack) => Object.fromEntries(Object.entries(ALARMS).map(([id, name]) => {
   const topic = [stack.topics.AlarmTopic?.arn]
   return [id, [`${stack.name}-${name}`, topic, topic]]
@@ -324,7 +346,8 @@ test('the deployed stack: five alarms on the deployed API, functions and tables 
       ['GreaterThanOrEqualToThreshold', 1, 1, 'notBreaching', []], `${id}: one period at or over the threshold alarms; no data is no alarm`)
     t.match(String(a.AlarmDescription), /What to do: docs\/operations\.md#[a-z-]+\.$/, `${id}: its description says where the runbook is`)
   }
-  t.equal(single(alarms.AlarmUpstreamErrors), `${ns} UpstreamErrors {} Sum/300 >= 3`, 'upstream errors: the broker\'s UpstreamErrors, in the namespace the Lambdas write to')
+  t.equal(single(alarms.AlarmUpstreamErrors), `${ns} UpstreamErrors {} Sum/300 >= 3`,
+    'upstream errors: the broker\'s UpstreamErrors, in the namespace the Lambdas write to')
   t.equal(single(alarms.AlarmAuditFailures), `${ns} AuditFailures {} Sum/300 >= 1`, 'audit failures: the broker\'s AuditFailures, from one')
   t.equal(single(alarms.AlarmEventLambdaErrors), `AWS/Lambda Errors {FunctionName=${fn.CredentialsIssuedEventLambda?.name}} Sum/300 >= 1`,
     'event Lambda errors: Lambda\'s Errors of the deployed event function')
@@ -399,10 +422,11 @@ test('issuers keys push, through --region --env, stores a key set in the deploye
   writeFileSync(file, jwks)
   const issuer = 'https://gitlab.internal.example'
   // As an admin or a job runs it: credentials in the environment, the emulator's SSM and DynamoDB as the job's mapping step has them.
-  const r = await runCli(['issuers', 'keys', 'push', '--issuer', issuer, '--from-file', file, '--region', REGION, '--env', 'staging', '--actor', 'release.bot'], {
-    PATH: process.env.PATH, HOME: repo.dir, NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ACCESS_KEY_ID: 'tanuki-admin', AWS_SECRET_ACCESS_KEY: 'tanuki-admin', AWS_ENDPOINT_URL_SSM: moto.url, AWS_ENDPOINT_URL_DYNAMODB: moto.url,
-  })
+  const r = await runCli(['issuers', 'keys', 'push', '--issuer', issuer, '--from-file', file, '--region', REGION, '--env', 'staging', '--actor', 'release.bot'],
+    {
+      PATH: process.env.PATH, HOME: repo.dir, NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: 'tanuki-admin', AWS_SECRET_ACCESS_KEY: 'tanuki-admin', AWS_ENDPOINT_URL_SSM: moto.url, AWS_ENDPOINT_URL_DYNAMODB: moto.url,
+    })
   t.equal(r.code, 0, `it succeeded${r.code ? `: ${r.stderr}` : ''}`)
   t.match(r.stdout + r.stderr, /Stored \d+ keys? for https:\/\/gitlab\.internal\.example from file:/, 'and said what it stored')
   const items = (await moto.describe(STAGING)).tables.IssuerKeysTable?.items ?? []
@@ -430,7 +454,8 @@ test('a second deploy, after app.arc names a new target role and turns every opt
     'Role may now assume the new target role too')
   t.deepEqual(Object.keys(updated.tables).map(k => updated.tables[k]?.name), Object.keys(staging.tables).map(k => staging.tables[k]?.name),
     'the same tables: nothing replaced')
-  t.deepEqual([updated.tables.MappingsTable?.items.length, updated.tables.IssuerKeysTable?.items.length], [1, 1], 'still holding the mapping and the pushed keys')
+  t.deepEqual([updated.tables.MappingsTable?.items.length, updated.tables.IssuerKeysTable?.items.length], [1, 1],
+    'still holding the mapping and the pushed keys')
 
   // permissions-boundary: on every role of the stack.
   const boundary = option('permissions-boundary')
@@ -440,7 +465,8 @@ test('a second deploy, after app.arc names a new target role and turns every opt
   const days = Number(option('log-retention-days'))
   for (const [name, f] of Object.entries(updated.functions)) {
     const group = updated.logGroups[`${name}Logs`]
-    t.ok(group && f.loggingConfig?.LogGroup === group.name && group.retentionInDays === days, `log-retention-days: ${name} logs to ${group?.name}, kept ${days} days`)
+    t.ok(group && f.loggingConfig?.LogGroup === group.name && group.retentionInDays === days,
+      `log-retention-days: ${name} logs to ${group?.name}, kept ${days} days`)
   }
   // access-log-retention-days: the stage's access log goes to its group.
   const access = updated.logGroups.HttpAccessLogs
@@ -458,7 +484,8 @@ test('a second deploy, after app.arc names a new target role and turns every opt
   t.equal(updated.topics.AlarmTopic?.arn, staging.topics.AlarmTopic?.arn, 'the same alarm topic')
   t.deepEqual(alarmTargets(updated), expectedTargets(updated), 'the five alarms still go to it')
   // metrics-per-project: every Lambda is told to add the Project dimension.
-  t.deepEqual(Object.values(updated.functions).map(f => f.environment.BROKER_METRICS_PER_PROJECT), Object.keys(updated.functions).map(() => option('metrics-per-project')),
+  t.deepEqual(Object.values(updated.functions).map(f => f.environment.BROKER_METRICS_PER_PROJECT),
+    Object.keys(updated.functions).map(() => option('metrics-per-project')),
     'metrics-per-project: every function has BROKER_METRICS_PER_PROJECT on')
 })
 
@@ -466,12 +493,14 @@ test('deploy-production deploys its own stack, beside staging\'s', async t => {
   const production = { ...PROJECT, ref: 'v1.4.0', ref_type: 'tag', environment: 'production', deployment_tier: 'production' }
   const r = await runDeploy('deploy-production', await env.mint({ ...production, job_id: '7000000006' }, { audience: env.url }))
   t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
-  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND --production\n').includes(`| Stack ... ${PRODUCTION}\n`), `it ran ${DEPLOY_COMMAND} --production, for ${PRODUCTION}`)
+  t.ok(after(r.output, '$ $TANUKI_DEPLOY_COMMAND --production\n').includes(`| Stack ... ${PRODUCTION}\n`),
+    `it ran ${DEPLOY_COMMAND} --production, for ${PRODUCTION}`)
   const prod = await moto.describe(PRODUCTION)
   t.equal(prod.status, 'CREATE_COMPLETE', `${PRODUCTION} reached CREATE_COMPLETE`)
   const names = (stack: DeployedStack) => Object.values(stack.tables).map(tb => tb.name)
   t.ok(names(prod).every(n => n.startsWith(`${PRODUCTION}-`) && !names(staging).includes(n)), `its own tables: ${names(prod).join(', ')}`)
-  t.ok(Object.values(prod.functions).every(f => f.environment.ARC_ENV === 'production' && f.runtime === 'nodejs22.x'), 'its functions run nodejs22.x with ARC_ENV production')
+  t.ok(Object.values(prod.functions).every(f => f.environment.ARC_ENV === 'production' && f.runtime === 'nodejs22.x'),
+    'its functions run nodejs22.x with ARC_ENV production')
   t.equal(prod.tables.MappingsTable?.items.length, 1, 'the mapping step applied the mapping file to production\'s table')
   // Alarm names are unique in an account and region, dashboard names in an account: the stack's name keeps them apart.
   t.deepEqual(alarmTargets(prod), expectedTargets(prod), `its own five alarms, named after ${PRODUCTION}, to its own alarm topic`)
@@ -483,7 +512,8 @@ test('deploy-production deploys its own stack, beside staging\'s', async t => {
 })
 
 test('the documented mapping: a protected v* tag deploying production is let through, a protected feature branch is not', async t => {
-  const post = async (claims: Record<string, string>) => (await postTo(env.url, await env.mint({ ...PROJECT, ...claims }, { audience: env.url }), `role=${ROLE}`)).status
+  const post = async (claims: Record<string, string>) =>
+    (await postTo(env.url, await env.mint({ ...PROJECT, ...claims }, { audience: env.url }), `role=${ROLE}`)).status
   t.equal(await post({ ref: 'v1.4.0', ref_type: 'tag', environment: 'production', job_id: '7000000010' }), 200, 'tag v1.4.0, production: 200')
   t.equal(await post({ ref: 'feature/x', environment: 'staging', job_id: '7000000011' }), 403, 'branch feature/x, even protected: 403')
   t.equal(await post({ environment: 'review/x', job_id: '7000000012' }), 403, 'main, but environment review/x: 403')

@@ -15,12 +15,13 @@ export interface AppArc { readonly http: readonly ArcRoute[]; readonly tables: r
 
 interface Inventory { inv: { http?: ArcRoute[] | null; tables?: ArcTable[] | null; 'tables-indexes'?: ArcIndex[] | null } }
 // @architect/inventory ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- @architect/inventory ships no types
 const inventory = require('@architect/inventory') as (options: { cwd: string }) => Promise<Inventory>
 
 let read: Promise<AppArc> | undefined
 export function appArc (): Promise<AppArc> {
-  read ??= inventory({ cwd: join(__dirname, '..', '..') }).then(({ inv }) => ({ http: inv.http ?? [], tables: inv.tables ?? [], indexes: inv['tables-indexes'] ?? [] }))
+  read ??= inventory({ cwd: join(__dirname, '..', '..') }).then(({ inv }) => ({ http: inv.http ?? [], tables: inv.tables ?? [],
+    indexes: inv['tables-indexes'] ?? [] }))
   return read
 }
 

@@ -12,7 +12,9 @@ const DAY_MS = 86_400_000
 export const dayOf = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10)
 
 /** Writes a record `daysAgo` days back (noon UTC that day), for a project of the local issuer (acme/payments/api unless given). */
-export async function seedAuditRecord (env: BrokerEnv, daysAgo: number, fields: Partial<AuditRecord> & Pick<AuditRecord, 'outcome' | 'role'>): Promise<AuditRecord> {
+export async function seedAuditRecord (
+  env: BrokerEnv, daysAgo: number, fields: Partial<AuditRecord> & Pick<AuditRecord, 'outcome' | 'role'>
+): Promise<AuditRecord> {
   const at = `${dayOf(daysAgo)}T12:00:00.000Z`
   const requestId = randomUUID()
   const projectPath = fields.project_path ?? 'acme/payments/api'

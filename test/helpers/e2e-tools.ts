@@ -62,7 +62,10 @@ export function findE2eTools (env: NodeJS.ProcessEnv = process.env): E2eTools {
   }
   if (!existsSync(GITLAB_CI_LOCAL)) problems.push('gitlab-ci-local: not in node_modules; it runs the pipeline. To fix: npm install.')
   const chromium = env.TANUKI_CHROMIUM || '/usr/bin/chromium'
-  if (!existsSync(chromium)) problems.push(`chromium: no ${chromium}; the console's browser test drives it. To fix: ${DEBIAN} chromium, or name one with TANUKI_CHROMIUM=/path/to/chromium.`)
+  if (!existsSync(chromium)) {
+    problems.push(`chromium: no ${chromium}; the console's browser test drives it. To fix: ${DEBIAN} chromium, ` +
+      'or name one with TANUKI_CHROMIUM=/path/to/chromium.')
+  }
   const moto = env.TANUKI_MOTO_PYTHON || MOTO_PYTHON
   if (!existsSync(moto)) problems.push(`moto: no ${moto}; the pipeline test deploys to moto server. To fix: bash scripts/python-venvs.sh.`)
   return { found, problems }

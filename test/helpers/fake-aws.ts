@@ -48,7 +48,8 @@ export async function startFakeAws (o: { port?: number; lookup: SecretLookup; pa
       catch (err) {
         if (process.env.BENCH_DEBUG) console.error('fake AWS refused', req.method, req.url, req.headers, body.toString().slice(0, 300), err)
         calls.rejected++
-        res.writeHead(403, { 'content-type': 'text/xml' }).end(`<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>${String(err)}</Message></Error></ErrorResponse>`)
+        res.writeHead(403, { 'content-type': 'text/xml' })
+          .end(`<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>${String(err)}</Message></Error></ErrorResponse>`)
         return
       }
       signers.push({ accessKeyId: verified.accessKeyId, region: verified.region, service: verified.service })
@@ -82,7 +83,8 @@ export async function startFakeAws (o: { port?: number; lookup: SecretLookup; pa
           `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`)
         return
       }
-      res.writeHead(400, { 'content-type': 'text/xml' }).end('<ErrorResponse><Error><Code>InvalidAction</Code><Message>not faked</Message></Error></ErrorResponse>')
+      res.writeHead(400, { 'content-type': 'text/xml' }).end('<ErrorResponse><Error><Code>InvalidAction</Code><Message>not ' +
+        'faked</Message></Error></ErrorResponse>')
     })())
   })
   await new Promise<void>((resolve, reject) => {

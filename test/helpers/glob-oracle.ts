@@ -13,7 +13,7 @@ export function compileGlob (pattern: string): RegExp {
       }
       else source += '[^/]*'
     }
-    else source += c.replace(/[\\^$.|?+()[\]{}\-]/g, '\\$&')
+    else source += c.replace(/[\\^$.|?+()[\]{}-]/g, '\\$&')
   }
   return new RegExp(`^${source}$`)
 }

@@ -82,7 +82,8 @@ export interface DeployedAlarm {
 
 export interface PolicyDocument {
   Version?: string
-  Statement: Array<{ Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }>
+  Statement: Array<{ Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string,
+    Record<string, string | string[]>> }>
 }
 
 export async function startMoto (port: number): Promise<Moto> {

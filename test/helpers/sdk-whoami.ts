@@ -11,5 +11,5 @@ client.send(new GetCallerIdentityCommand({})).then(
   (err: unknown) => {
     console.error(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
     process.exit(1)
-  },
+  }
 )

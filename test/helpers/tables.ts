@@ -9,7 +9,7 @@ import { appArc, keyNames, tableKey } from './app-arc'
 import type { ArcIndex, ArcTable } from './app-arc'
 
 // dynalite ships no types; this is the part used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- dynalite ships no types
 const dynalite: (o: { createTableMs: number }) => Server = require('dynalite')
 
 export interface TableNames { readonly mappings: string; readonly audit: string; readonly issuerKeys: string }
@@ -28,7 +28,8 @@ function createTableInput (table: ArcTable, indexes: readonly ArcIndex[], TableN
   const types = new Map([table, ...indexes].flatMap(t => [[t.partitionKey, t.partitionKeyType], [t.sortKey, t.sortKeyType]]))
   return {
     TableName,
-    AttributeDefinitions: [...types].flatMap(([name, type]) => name && type ? [{ AttributeName: name, AttributeType: type === 'Number' ? 'N' as const : 'S' as const }] : []),
+    AttributeDefinitions: [...types].flatMap(([name, type]) =>
+      name && type ? [{ AttributeName: name, AttributeType: type === 'Number' ? 'N' as const : 'S' as const }] : []),
     KeySchema: keySchema(table),
     ProvisionedThroughput: throughput,
     ...(indexes.length > 0 && {

@@ -8,7 +8,8 @@ import type { BrokerEnv } from '../helpers/broker-env'
 import { post as postTo } from '../helpers/post'
 
 let env: BrokerEnv
-const project = { scope: 'http://placeholder/acme/payments/api', role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } }
+const project = { scope: 'http://placeholder/acme/payments/api', role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' },
+  conditions: { ref: 'main' } }
 
 const post = (token: string, query: string, init: RequestInit = {}) => postTo(env.url, token, query, init)
 
@@ -134,7 +135,8 @@ test('401 for tokens that do not verify, with no STS call and no audit record', 
   const [h, p] = good.split('.')
   const cases: Array<[string, string, RegExp]> = [
     ['a forged signature', `${h}.${p}.${Buffer.from('forged').toString('base64url')}`, /^The ID token's signature does not verify\.$/],
-    ['a wrong audience', await env.mint({}, { audience: 'https://someone-else.example' }), /^The ID token has the audience "https:\/\/someone-else\.example"; /],
+    ['a wrong audience', await env.mint({}, { audience: 'https://someone-else.example' }),
+      /^The ID token has the audience "https:\/\/someone-else\.example"; /],
     ['an expired token', await env.mint({}, { iat: Math.floor(Date.now() / 1000) - 3600, expiresIn: 300 }), /^The ID token has expired; /],
     ['an untrusted issuer', await env.mint({ iss: 'https://gitlab.evil.example' }), /^The ID token's issuer "https:\/\/gitlab\.evil\.example" is not trusted /],
   ]
@@ -183,7 +185,8 @@ test('403 messages say what to change: a disabled mapping, a glob that does not 
   t.equal(off.body.message, `The mapping ${project.scope} for the role "off" is disabled (enabled: false), so it grants nothing; an admin must enable it.`,
     'which says it is disabled, not that enabled must be "true"')
   t.equal(hotfix.status, 403, 'a tag v1/hotfix against ref v*: 403')
-  t.equal(hotfix.body.message, `The mapping ${project.scope} for the role "release" requires ref to match "v*" (* does not cross /; ** does); this token has "v1/hotfix".`,
+  t.equal(hotfix.body.message,
+    `The mapping ${project.scope} for the role "release" requires ref to match "v*" (* does not cross /; ** does); this token has "v1/hotfix".`,
     'which says the pattern must match, and how * works')
   const twice = await post(await env.mint({ ref: 'develop', ref_protected: 'false' }), 'role=deploy')
   t.match(String(twice.body.message), /; this token has "[^"]+"\. It fails 1 more condition of this mapping too \(tanuki-sts explain lists every one\)\.$/,
@@ -214,6 +217,7 @@ test('Teardown: an issuance\'s event Lambda, still running, ends before sandbox 
   t.equal(r.status, 200, 'issued just before the teardown')
   await env.stop()
   // Ended under it, the Lambda would print "Lambda init error" and an unhandled ECONNREFUSED after the suite.
-  t.ok(env.logs.some(l => l.includes('"msg":"credentials-issued"') && l.includes(String(r.body.IssuanceId))), 'its event Lambda finished and logged the issuance first')
+  t.ok(env.logs.some(l => l.includes('"msg":"credentials-issued"') && l.includes(String(r.body.IssuanceId))),
+    'its event Lambda finished and logged the issuance first')
   t.pass('sandbox, issuer and STS stopped')
 })

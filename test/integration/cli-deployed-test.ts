@@ -16,10 +16,12 @@ import type { LocalTables } from '../helpers/tables'
 
 /** What CloudFormation named the staging stack's tables, and where Architect wrote those names. */
 const PHYSICAL = {
-  mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S', issuerKeys: 'TanukiStsStaging-IssuerKeysTable-3D4F5G6H7J8K',
+  mappings: 'TanukiStsStaging-MappingsTable-1Q2W3E4R5T6Y', audit: 'TanukiStsStaging-AuditTable-7U8I9O0P1A2S',
+  issuerKeys: 'TanukiStsStaging-IssuerKeysTable-3D4F5G6H7J8K',
 }
 const PARAMETERS = {
-  '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit, '/TanukiStsStaging/tables/issuer-keys': PHYSICAL.issuerKeys,
+  '/TanukiStsStaging/tables/mappings': PHYSICAL.mappings, '/TanukiStsStaging/tables/audit': PHYSICAL.audit,
+  '/TanukiStsStaging/tables/issuer-keys': PHYSICAL.issuerKeys,
 }
 /** The admin's credentials (in a pipeline: the ones the broker issued to the apply job). */
 const ADMIN = { accessKeyId: 'AKIAADMINFORTESTS001', secretAccessKey: 'admin-secret-for-tests-only' }
@@ -83,7 +85,8 @@ test('apply and list reach the stack\'s tables through the names SSM holds', asy
   t.equal(apply.code, 0, `apply succeeds${apply.code ? `: ${apply.stderr}` : ''}`)
   t.match(apply.stdout, /Plan: 1 to create/, 'and prints its plan')
   t.equal(stored, 1, 'the mapping is in the stack\'s physical mappings table')
-  t.deepEqual((JSON.parse(list.stdout) as Array<Record<string, unknown>>).map(m => [m.scope, m.role, m.updatedBy]), [[SCOPE, 'deploy', 'pipeline']], 'list reads it back')
+  t.deepEqual((JSON.parse(list.stdout) as Array<Record<string, unknown>>).map(m => [m.scope, m.role, m.updatedBy]), [[SCOPE, 'deploy', 'pipeline']],
+    'list reads it back')
   t.equal(audit.code, 0, 'audit list reads the stack\'s audit table')
   t.equal(aws.calls.GetParameters, 3, 'each command looked the table names up once')
   t.ok(ssm.every(s => s.accessKeyId === ADMIN.accessKeyId && s.region === 'eu-west-1'), 'signed with the caller\'s credentials for --region')
@@ -93,11 +96,13 @@ test('apply and list reach the stack\'s tables through the names SSM holds', asy
 test('apply and put to a deployed stack warn of a roleArn app.arc\'s target-roles do not cover (its broker could never assume it)', async t => {
   // This repository's app.arc: target-roles arn:aws:iam::111122223333:role/gitlab-* and .../tanuki-sts-*.
   const uncovered = await cli(['mappings', 'apply', mappingsFile(), ...deployed, '--dry-run'])
-  const put = (roleArn: string) => cli(['mappings', 'put', ...deployed, '--scope', SCOPE, '--role', 'deploy', '--role-arn', roleArn, '--pin', 'project_id=4301877', '--condition', 'ref=main'])
+  const put = (roleArn: string) => cli(['mappings', 'put', ...deployed, '--scope', SCOPE, '--role', 'deploy', '--role-arn', roleArn, '--pin',
+    'project_id=4301877', '--condition', 'ref=main'])
   const putUncovered = await put('arn:aws:iam::111122223333:role/payments-deploy')
   const putCovered = await put('arn:aws:iam::111122223333:role/gitlab-payments-deploy')
   t.plan(4)
-  t.match(uncovered.stderr, /warning: .*mappings\[0\]\.roleArn: arn:aws:iam::111122223333:role\/payments-deploy matches none of app\.arc's @tanuki-sts target-roles \(arn:aws:iam::111122223333:role\/gitlab-\* /,
+  t.match(uncovered.stderr,
+    /warning: .*mappings\[0\]\.roleArn: arn:aws:iam::111122223333:role\/payments-deploy matches none of app\.arc's @tanuki-sts target-roles \(arn:aws:iam::111122223333:role\/gitlab-\* /,
     'apply: at the mapping\'s roleArn, naming the patterns')
   t.match(putUncovered.stderr, /warning: --role-arn: .*502 upstream_error/, 'put: at --role-arn, saying what would happen')
   t.notOk(/target-roles/.test(putCovered.stderr), 'a roleArn a pattern covers: no warning')
@@ -110,8 +115,9 @@ test('a stack that is not deployed is named, and nothing is written', async t =>
   const production = await cli(['mappings', 'list', '--region', 'eu-west-1', '--env', 'production'])
   t.plan(5)
   t.equal(otherApp.code, 1, 'apply for an app with no parameters fails')
-  t.ok(otherApp.stderr.includes('No table for app payments-broker in staging/eu-west-1: is it deployed? (looked for SSM parameter /PaymentsBrokerStaging/tables/mappings'),
-    'naming the app, where it looked, and the parameter')
+  t.ok(otherApp.stderr.includes('No table for app payments-broker in staging/eu-west-1: ' +
+    'is it deployed? (looked for SSM parameter /PaymentsBrokerStaging/tables/mappings'),
+  'naming the app, where it looked, and the parameter')
   t.equal(production.code, 1, 'so does an environment that was never deployed')
   t.match(production.stderr, /\/TanukiStsProduction\/tables\/mappings/, 'naming production\'s parameter')
   t.equal(await mappingItems(), before, 'nothing was written')
@@ -127,7 +133,8 @@ test('no AWS credentials, or no right to read SSM: says which, writes nothing', 
   t.equal(bare.code, 1, 'without credentials the CLI fails')
   t.match(bare.stderr, /No AWS credentials to read staging\/eu-west-1: set AWS_PROFILE or AWS_ACCESS_KEY_ID/, 'and says how to give some')
   t.equal(denied.code, 1, 'without ssm:GetParameters it fails')
-  t.match(denied.stderr, /Not allowed to read the table names of staging\/eu-west-1: the caller needs ssm:GetParameters on TanukiStsStaging\/tables\/\*/, 'naming the permission')
+  t.match(denied.stderr, /Not allowed to read the table names of staging\/eu-west-1: the caller needs ssm:GetParameters on TanukiStsStaging\/tables\/\*/,
+    'naming the permission')
   t.notOk(`${bare.stderr}${denied.stderr}`.includes('    at '), 'without a stack trace')
   t.notOk(`${bare.stderr}${denied.stderr}`.includes(ADMIN.secretAccessKey), 'and without a secret')
   t.equal(await mappingItems(), before, 'nothing was written')
@@ -143,7 +150,8 @@ test('issuers keys push stores a key set in the stack\'s issuer-keys table (name
   const list = await cli(['issuers', 'keys', 'list', ...deployed, '--json'])
   t.plan(4)
   t.equal(push.code, 0, `push succeeds${push.code ? `: ${push.stderr}` : ''}`)
-  t.deepEqual(Items?.map(i => [i.issuer?.S, i.updatedBy?.S]), [['https://gitlab.internal.example', 'pipeline']], 'the item is in the stack\'s physical issuer-keys table')
+  t.deepEqual(Items?.map(i => [i.issuer?.S, i.updatedBy?.S]), [['https://gitlab.internal.example', 'pipeline']],
+    'the item is in the stack\'s physical issuer-keys table')
   t.deepEqual((JSON.parse(list.stdout) as Array<{ issuer: string; keys: Array<{ kid: string }> }>).map(e => [e.issuer, e.keys.map(k => k.kid)]),
     [['https://gitlab.internal.example', ['gitlab-internal-1']]], 'list reads it back')
   t.equal(aws.calls.rejected, 0, 'every SSM signature verified')

@@ -16,7 +16,8 @@ function cli (args: string[]): Promise<Run> {
   return new Promise(resolve => {
     execFile(process.execPath, [join(ROOT, 'bin', 'tanuki-sts.js'), ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1', AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_EC2_METADATA_DISABLED: 'true' },
+      env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1', AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+        AWS_EC2_METADATA_DISABLED: 'true' },
       timeout: 60_000,
     }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }))
   })
@@ -64,27 +65,33 @@ test('plan --from DIR DIR: what merging would create, update and keep, field by 
   const r = await cli(['mappings', 'plan', '--from', join(dir, 'before'), join(dir, 'after')])
   t.plan(7)
   t.equal(r.code, 0, 'exit 0: the files are valid')
-  t.ok(r.stdout.includes('+ create  https://gitlab.com/acme/web/**  deploy\n    + roleArn: "arn:aws:iam::111122223333:role/gitlab-web"'), 'the new mapping, with its fields')
+  t.ok(r.stdout.includes('+ create  https://gitlab.com/acme/web/**  deploy\n    + roleArn: "arn:aws:iam::111122223333:role/gitlab-web"'),
+    'the new mapping, with its fields')
   t.ok(r.stdout.includes('~ update  https://gitlab.com/acme/payments/api  deploy\n    + maxDuration: 1800'), 'the changed one, field by field')
   t.notOk(r.stdout.includes('read-only'), 'the unchanged one is only counted')
   t.ok(r.stdout.includes('Plan: 1 to create, 1 to update, 0 to delete, 1 unchanged.'), 'the summary')
-  t.match(r.stdout, /1 mapping\(s\) in --from but no longer in the files: `mappings apply` without --prune keeps them in the table, still granting[^\n]*\n {2}= kept {4}https:\/\/gitlab\.com\/acme\/tools\/\*\* {2}deploy/,
+  t.match(r.stdout,
+    /1 mapping\(s\) in --from but no longer in the files: `mappings apply` without --prune keeps them in the table, still granting[^\n]*\n {2}= kept {4}https:\/\/gitlab\.com\/acme\/tools\/\*\* {2}deploy/,
     'the dropped one: kept in the table by the pipeline\'s apply (no --prune), and said so')
-  t.ok(r.stderr.includes(`Plan: ${join(dir, 'after', 'new.yaml')}, ${join(dir, 'after', 'payments.yaml')} against ${join(dir, 'before', 'payments.yaml')}, ${join(dir, 'before', 'tools.yaml')}`),
-    'it names the files it compared: a directory\'s *.yaml, in name order')
+  t.ok(r.stderr.includes(`Plan: ${join(dir, 'after', 'new.yaml')}, ${join(dir, 'after', 'payments.yaml')} against ${join(dir, 'before', 'payments.yaml')}, ` +
+    `${join(dir, 'before', 'tools.yaml')}`),
+  'it names the files it compared: a directory\'s *.yaml, in name order')
 })
 
 test('plan --prune: a mapping only in --from is a delete, as apply --prune would make it', async t => {
   const r = await cli(['mappings', 'plan', '--prune', '--from', join(dir, 'before'), join(dir, 'after')])
   t.plan(3)
   t.equal(r.code, 0, 'exit 0')
-  t.ok(r.stdout.includes('- delete  https://gitlab.com/acme/tools/**  deploy  (arn:aws:iam::111122223333:role/gitlab-tools)'), 'the delete names the role it stops granting')
+  t.ok(r.stdout.includes('- delete  https://gitlab.com/acme/tools/**  deploy  (arn:aws:iam::111122223333:role/gitlab-tools)'),
+    'the delete names the role it stops granting')
   t.ok(r.stdout.includes('Plan: 1 to create, 1 to update, 1 to delete, 1 unchanged.'), 'and is counted')
 })
 
 test('plan --json: every step and the files compared, for a bot to read', async t => {
   const r = await cli(['mappings', 'plan', '--json', '--from', join(dir, 'before', 'payments.yaml'), join(dir, 'after', 'payments.yaml')])
-  const body = JSON.parse(r.stdout) as { steps: Array<{ action: string; role: string; changes?: unknown[] }>; summary: Record<string, number>; files: string[]; from: string[] }
+  const body = JSON.parse(r.stdout) as {
+    steps: Array<{ action: string; role: string; changes?: unknown[] }>; summary: Record<string, number>; files: string[]; from: string[]
+  }
   t.plan(4)
   t.equal(r.code, 0, 'exit 0')
   t.deepEqual(body.steps.map(s => `${s.action} ${s.role}`), ['unchanged read-only', 'update deploy'], 'the steps, in scope order')
@@ -106,8 +113,10 @@ test('the files\' advice is printed and does not fail the plan: a role app.arc\'
   const r = await cli(['mappings', 'plan', '--issuer', 'https://gitlab.example.com', '--from', join(dir, 'before'), risky])
   t.plan(3)
   t.equal(r.code, 0, 'exit 0: advice, not a problem')
-  t.ok(r.stderr.includes(`warning: ${risky}:2:5: mappings[0].roleArn: arn:aws:iam::111122223333:role/payments-deploy matches none of app.arc's @tanuki-sts target-roles`), 'the uncovered role')
-  t.ok(r.stderr.includes(`warning: ${risky}:2:5: mappings[0].scope: no issuer this broker trusts (https://gitlab.example.com) begins this scope`), 'the scope no trusted issuer begins')
+  t.ok(r.stderr.includes(`warning: ${risky}:2:5: mappings[0].roleArn: arn:aws:iam::111122223333:role/payments-deploy matches none of app.arc's @tanuki-sts ` +
+    'target-roles'), 'the uncovered role')
+  t.ok(r.stderr.includes(`warning: ${risky}:2:5: mappings[0].scope: no issuer this broker trusts (https://gitlab.example.com) begins this scope`),
+    'the scope no trusted issuer begins')
 })
 
 test('a --from side with problems still gets a plan, which says what it left out', async t => {
@@ -115,7 +124,8 @@ test('a --from side with problems still gets a plan, which says what it left out
   const r = await cli(['mappings', 'plan', '--from', broken, join(dir, 'after', 'payments.yaml')])
   t.plan(3)
   t.equal(r.code, 0, 'exit 0: the files under review are valid')
-  t.ok(r.stderr.includes(`warning: the --from files have 1 problem(s); the mappings they touch are left out, so the plan may show them as new:\n  ${broken}:2:5: mappings[0].pin: is required`), 'the --from problem, named')
+  t.ok(r.stderr.includes('warning: the --from files have 1 problem(s); the mappings they touch are left out, ' +
+    `so the plan may show them as new:\n  ${broken}:2:5: mappings[0].pin: is required`), 'the --from problem, named')
   t.ok(r.stdout.includes('+ create  https://gitlab.com/acme/payments/api  deploy'), 'and the mapping it touches shows as new')
 })
 
@@ -124,7 +134,8 @@ test('a .yml file in a directory is named as not read (the pipeline applies *.ya
   const r = await cli(['mappings', 'plan', '--from', join(dir, 'yml'), join(dir, 'after')])
   t.plan(3)
   t.equal(r.code, 0, 'exit 0')
-  t.ok(r.stderr.includes(`warning: ${join(dir, 'yml', 'old.yml')}: not read; the pipeline applies *.yaml files only (rename it to .yaml)`), 'the .yml file is named')
+  t.ok(r.stderr.includes(`warning: ${join(dir, 'yml', 'old.yml')}: not read; the pipeline applies *.yaml files only (rename it to .yaml)`),
+    'the .yml file is named')
   t.ok(r.stdout.includes('Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged.'), 'and the plan starts from nothing')
 })
 

@@ -95,14 +95,16 @@ test('put, get, list and delete round trip', async t => {
   t.ok(parseMapping({ ...(parseMappingFromYaml(yaml.stdout)) }), 'get without --json prints a mapping file that parses')
   t.match(again.stderr, /Unchanged/, 'putting the same mapping again writes nothing')
   t.match(change.stdout, /- maxDuration: 1800\n\s+\+ maxDuration: 900/, 'a changed put prints its diff')
-  t.deepEqual((JSON.parse(list.stdout) as Array<Record<string, unknown>>).map(m => [m.scope, m.role, m.valid]), [[scope, 'deploy', true]], 'list --json shows it')
+  t.deepEqual((JSON.parse(list.stdout) as Array<Record<string, unknown>>).map(m => [m.scope, m.role, m.valid]), [[scope, 'deploy', true]],
+    'list --json shows it')
   t.match(table.stdout, /SCOPE\s+ROLE\s+ROLE ARN\s+PIN\s+CONDITIONS\s+UPDATED/, 'list prints a table')
   t.equal(refused.code, 1, 'delete without a terminal and without --yes is refused')
   t.match(refused.stderr, /--yes/, 'and says how to confirm')
   t.equal(stillThere, 1, 'the refused delete deleted nothing')
   t.equal(deleted.code, 0, 'delete --yes succeeds')
   t.equal(gone.code, 1, 'get of a deleted mapping fails')
-  t.match(gone.stderr, /No mapping for .*\(`tanuki-sts mappings list --local` shows what there is\.\)/, 'and says there is none, with a list command that runs as written')
+  t.match(gone.stderr, /No mapping for .*\(`tanuki-sts mappings list --local` shows what there is\.\)/,
+    'and says there is none, with a list command that runs as written')
   t.notOk(gone.stderr.includes('    at '), 'without a stack trace')
 })
 
@@ -113,12 +115,13 @@ test('a scope given as a path says that a scope is a URL', async t => {
   const get = await cli(['mappings', 'get', 'acme/payments/api', 'deploy', ...local])
   t.plan(3)
   t.equal(list.code, 0, 'a list that matches nothing is not an error')
-  t.match(list.stderr, /No mappings match in .*\. --scope takes a whole scope: a GitLab project URL \(https:\/\/gitlab\.example\.com\/group\/project\)/, 'but says what --scope takes')
+  t.match(list.stderr, /No mappings match in .*\. --scope takes a whole scope: a GitLab project URL \(https:\/\/gitlab\.example\.com\/group\/project\)/,
+    'but says what --scope takes')
   t.match(get.stderr, /No mapping for "acme\/payments\/api": a scope is a GitLab project URL/, 'as get does')
 })
 
 function parseMappingFromYaml (text: string): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by the test that reads YAML back
   const { parse } = require('yaml') as { parse (s: string): { mappings: Array<Record<string, unknown>> } }
   return parse(text).mappings[0]
 }
@@ -127,7 +130,8 @@ test('bad input writes nothing and says what to fix', async t => {
   await env.reset()
   await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' } })
   const before = await scanAll(env.db, env.tables.mappings)
-  const badPut = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877', '--condition', 'reff=main'])
+  const badPut = await cli(['mappings', 'put', ...local, '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877',
+    '--condition', 'reff=main'])
   const badFile = file('bad.yaml', `${mappingsYaml(1800)}  - scope: ${env.issuer.url}/acme/tools/cli
     role: deploy
     roleArn: ${ROLE_ARN}
@@ -181,7 +185,8 @@ test('apply creates, updates with a diff, prunes; --dry-run writes nothing', asy
   t.deepEqual(plan.summary, { create: 0, update: 0, delete: 0, unchanged: 1, kept: 1 }, 'without --prune a dropped mapping is kept (--json)')
   t.deepEqual(plan.kept, [{ scope: groupScope, role: 'read-only' }], 'and named, since it still grants')
   t.equal(plan.applied, false, 'and nothing is applied')
-  t.match(prune.stdout, /- delete {2}.*acme\/payments\/\* {2}read-only.*\(arn:aws:iam::111122223333:role\/readonly\)/, 'with --prune it is deleted, its role ARN shown')
+  t.match(prune.stdout, /- delete {2}.*acme\/payments\/\* {2}read-only.*\(arn:aws:iam::111122223333:role\/readonly\)/,
+    'with --prune it is deleted, its role ARN shown')
   t.equal(pruned.length, 1, 'one mapping is left')
   t.equal(pruned[0].scope, scope, 'the one the file names')
 })
@@ -258,7 +263,8 @@ test('apply warns about a scope on no issuer the broker trusts (it could never m
   const out = JSON.parse(run.stdout) as { applied: boolean; warnings: Array<{ text: string }> }
   t.equal(run.code, 0, 'applied: a warning does not stop it')
   t.ok(out.applied, 'and written')
-  t.match(out.warnings.map(w => w.text).join('\n'), /localhost\.yaml:2:5: mappings\[0\]\.scope: no issuer this broker trusts \(http:\/\/127\.0\.0\.1:\d+\) begins this scope, so it can never match/,
+  t.match(out.warnings.map(w => w.text).join('\n'),
+    /localhost\.yaml:2:5: mappings\[0\]\.scope: no issuer this broker trusts \(http:\/\/127\.0\.0\.1:\d+\) begins this scope, so it can never match/,
     'the warning names the scope, the trusted issuer and the consequence')
   t.end()
 })
@@ -279,7 +285,8 @@ test('put warns, as apply does, about a scope on no issuer the broker trusts, an
 
 test('an invalid stored mapping is listed as invalid, and apply rewrites it', async t => {
   await env.reset()
-  await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { reff: 'main' } }) }))
+  await env.db.send(new PutItemCommand({ TableName: env.tables.mappings,
+    Item: marshall({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { reff: 'main' } }) }))
   const list = await cli(['mappings', 'list', ...local, '--json'])
   const table = await cli(['mappings', 'list', ...local])
   const apply = await cli(['mappings', 'apply', file('fix.yaml', mappingsYaml(3600, false)), ...local])
@@ -289,7 +296,8 @@ test('an invalid stored mapping is listed as invalid, and apply rewrites it', as
   t.equal(entry.valid, false, 'list --json marks it invalid')
   t.deepEqual(entry.problems, [{ path: 'conditions.reff', message: '"reff" is not a GitLab ID-token claim; did you mean "ref"?' }], 'with its problems')
   t.match(table.stdout, /invalid/, 'the table marks it too')
-  t.match(apply.stdout, /~ update .*\(stored mapping is invalid\)\n\s+\+ conditions\.ref: \["main"\]\n\s+- conditions\.reff: "main"/, 'apply plans an update against the stored item')
+  t.match(apply.stdout, /~ update .*\(stored mapping is invalid\)\n\s+\+ conditions\.ref: \["main"\]\n\s+- conditions\.reff: "main"/,
+    'apply plans an update against the stored item')
   t.equal(fixed?.mapping instanceof Error, false, 'after which it parses')
 })
 
@@ -331,7 +339,8 @@ test('explain agrees with the broker', async t => {
   const cases: Array<{ name: string; claims: Record<string, unknown>; role: string; status: number; condition?: string }> = [
     { name: 'a matching token is allowed', claims: {}, role: 'deploy', status: 200 },
     { name: 'a role with no mapping is denied', claims: {}, role: 'nothing', status: 403, condition: 'mapping' },
-    { name: 'a failed condition is denied, and the broader group mapping does not take over', claims: { ref: 'feature' }, role: 'deploy', status: 403, condition: 'ref' },
+    { name: 'a failed condition is denied, and the broader group mapping does not take over', claims: { ref: 'feature' }, role: 'deploy', status: 403,
+      condition: 'ref' },
     { name: 'an unprotected ref is denied by default', claims: { ref_protected: 'false' }, role: 'deploy', status: 403, condition: 'ref_protected' },
     { name: 'a wrong pin is denied', claims: { project_id: '1' }, role: 'deploy', status: 403, condition: 'pin.project_id' },
   ]
@@ -346,24 +355,30 @@ test('explain agrees with the broker', async t => {
     t.equal(out.verdict.denial?.condition, c.condition, `${c.name}: for the expected reason`)
   }
   const once = await env.mint()
-  const beforeUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number } }
+  const beforeUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as
+    { verdict: { status: number } }
   const firstUse = (await post(env.url, once, 'role=once')).status
-  const afterUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number; denial?: { condition: string } } }
+  const afterUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as
+    { verdict: { status: number; denial?: { condition: string } } }
   const secondUse = (await post(env.url, once, 'role=once')).status
   t.deepEqual([beforeUse.verdict.status, firstUse], [200, 200], 'maxUses: before the use, explain and the broker allow')
   t.deepEqual([afterUse.verdict.status, afterUse.verdict.denial?.condition, secondUse], [403, 'maxUses', 403], 'after it, both deny for maxUses')
 
   const forged = await env.mint({}, { audience: 'https://someone-else.example' })
   const invalid = await cli(['explain', ...local, ...verify, '--token', forged, '--role', 'deploy'])
-  t.deepEqual([invalid.code, (await post(env.url, forged, 'role=deploy')).status], [1, 401], 'a token with the wrong audience: explain fails, the broker answers 401')
-  t.match(invalid.stderr, /The ID token has the audience "https:\/\/someone-else\.example"; this broker accepts only "[^"]+"/, 'explain says which audience it has and which it needs')
+  t.deepEqual([invalid.code, (await post(env.url, forged, 'role=deploy')).status], [1, 401],
+    'a token with the wrong audience: explain fails, the broker answers 401')
+  t.match(invalid.stderr, /The ID token has the audience "https:\/\/someone-else\.example"; this broker accepts only "[^"]+"/,
+    'explain says which audience it has and which it needs')
 
   const human = await cli(['explain', ...local, ...verify, '--token', await env.mint({ ref: 'feature' }), '--role', 'deploy'])
   t.match(human.stdout, /1\. .*acme\/payments\/api .*← decides\n(.*\n)*\s+✗ ref\s+expected "main", actual "feature"/, 'the human form marks the failed check')
   t.match(human.stdout, /not consulted/, 'and says the broader mapping was not consulted')
   const feature = await env.mint({ ref: 'feature' })
-  const explained = JSON.parse((await cli(['explain', ...local, ...verify, '--token', feature, '--role', 'deploy', '--json'])).stdout) as { verdict: { message?: string } }
-  const answered = await (await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${feature}` } })).json() as { message: string }
+  const explained = JSON.parse((await cli(['explain', ...local, ...verify, '--token', feature, '--role', 'deploy', '--json'])).stdout) as
+    { verdict: { message?: string } }
+  const answered = await (await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${feature}` } })).json() as
+    { message: string }
   t.equal(explained.verdict.message, answered.message, 'explain --json gives the very message the broker answers')
   const claimsFile = file('claims.json', JSON.stringify({ ...decodeJwt(await env.mint()) }))
   const asGiven = await cli(['explain', ...local, '--claims', claimsFile, '--role', 'deploy'])
@@ -374,12 +389,15 @@ test('explain of "no mapping" shows where the role is mapped instead (a near mis
   await env.reset()
   await env.putMapping({ scope: groupScope, role: 'read-only', roleArn: ROLE_ARN, pin: { namespace_id: '72815' } })
   const deeper = await env.mint({ project_path: 'acme/payments/sub/tool', namespace_path: 'acme/payments/sub', namespace_id: '72816' })
-  const json = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only', '--json'])).stdout) as { mappedElsewhere?: string[] }
+  const json = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only', '--json'])).stdout) as
+    { mappedElsewhere?: string[] }
   const human = await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'read-only'])
-  const nowhere = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'admin', '--json'])).stdout) as { mappedElsewhere?: string[] }
+  const nowhere = JSON.parse((await cli(['explain', ...local, ...verify, '--token', deeper, '--role', 'admin', '--json'])).stdout) as
+    { mappedElsewhere?: string[] }
   t.plan(3)
   t.deepEqual(json.mappedElsewhere, [groupScope], 'the /* of the parent group is named: it covers only projects directly in acme/payments')
-  t.match(human.stdout, /is mapped only at scopes that do not cover this project[^\n]*\n\s+http:\/\/127\.0\.0\.1:\d+\/acme\/payments\/\*/, 'the human form says so')
+  t.match(human.stdout, /is mapped only at scopes that do not cover this project[^\n]*\n\s+http:\/\/127\.0\.0\.1:\d+\/acme\/payments\/\*/,
+    'the human form says so')
   t.deepEqual(nowhere.mappedElsewhere, [], 'a role mapped nowhere: an empty list')
 })
 
@@ -412,8 +430,10 @@ test('mappings list --project: the mappings that cover a project, and per role t
     { BROKER_ISSUERS: '', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' })
   const notUrl = await cli(['mappings', 'list', ...local, '--project', 'https://'])
   t.plan(13)
-  t.match(elsewhere.stderr, /is on none of the issuers the broker trusts .*: no mapping can grant it anything/, 'a project on an untrusted GitLab is refused, not listed')
-  t.match(unknownIssuers.stderr, /taking https:\/\/gitlab\.example\.com as the project's GitLab \(pass --issuer/, 'with no issuer known, the origin is taken, and said so')
+  t.match(elsewhere.stderr, /is on none of the issuers the broker trusts .*: no mapping can grant it anything/,
+    'a project on an untrusted GitLab is refused, not listed')
+  t.match(unknownIssuers.stderr, /taking https:\/\/gitlab\.example\.com as the project's GitLab \(pass --issuer/,
+    'with no issuer known, the origin is taken, and said so')
   t.notOk(/443\/acme/.test(unknownIssuers.stderr), 'a default port is not taken for a path segment')
   t.equal(notUrl.code, 1, 'a URL that does not parse is refused')
   t.match(notUrl.stderr, /is neither a project URL nor a GitLab project path/, 'saying so, with no TypeError')
@@ -422,10 +442,13 @@ test('mappings list --project: the mappings that cover a project, and per role t
   t.deepEqual((JSON.parse(json.stdout) as Array<{ role: string; scope: string; decides: boolean }>).map(e => [e.role, e.scope, e.decides]), [
     ['deploy', scope, true], ['deploy', groupScope, false], ['read', `${issuer}/acme/**`, true], ['read', `${issuer}/**`, false],
   ], 'by role, most specific first; another group\'s /* is left out')
-  t.match(human.stdout, new RegExp(`deploy\\s+${groupScope.replace(/[.*/]/g, '\\$&')}.*shadowed by ${scope.replace(/[.*/]/g, '\\$&')}`), 'the human form says what shadows what')
+  t.match(human.stdout, new RegExp(`deploy\\s+${groupScope.replace(/[.*/]/g, '\\$&')}.*shadowed by ${scope.replace(/[.*/]/g, '\\$&')}`),
+    'the human form says what shadows what')
   t.match(human.stdout, /decides: disabled, grants nothing/, 'and that a disabled mapping still decides (no fallback to /**)')
   t.match(human.stderr, /the most specific one decides alone/, 'with the rule on stderr')
-  t.match(oneRole.stderr, /No mapping for the role "admin" covers .*Its candidate scopes \(exact, case included\): .*\/acme\/payments\/api, .*\/acme\/payments\/\*, /, 'none: the scopes that could hold one')
+  t.match(oneRole.stderr,
+    /No mapping for the role "admin" covers .*Its candidate scopes \(exact, case included\): .*\/acme\/payments\/api, .*\/acme\/payments\/\*, /,
+    'none: the scopes that could hold one')
   t.equal(group.code, 1, 'a glob as --project is refused')
   t.match(group.stderr, /names one project; for the mappings of a group scope, use --scope/, 'pointing at --scope')
 })
@@ -437,14 +460,16 @@ test('audit list shows what the broker issued and denied', async t => {
     const res = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint()}` } })
     return (await res.json() as { IssuanceId: string }).IssuanceId
   }))
-  const deniedAnswer = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${await env.mint({ ref: 'feature' })}` } })
+  const deniedAnswer = await fetch(`${env.url}/credentials?role=deploy`,
+    { method: 'POST', headers: { authorization: `Bearer ${await env.mint({ ref: 'feature' })}` } })
   const deniedRequest = (await deniedAnswer.json() as { requestId: string }).requestId
   const byUrl = await cli(['audit', 'list', ...local, '--project', scope, '--json'])
   const byRequest = await cli(['audit', 'list', ...local, '--id', deniedRequest, '--json'])
   const byIssuance = await cli(['audit', 'list', ...local, '--project', scope, '--id', issued[0], '--json'])
   const otherGitLab = await cli(['audit', 'list', ...local, '--issuer', 'https://gitlab.example.com', '--json'])
   const group = await cli(['audit', 'list', ...local, '--project', 'acme/payments/*'])
-  const byPath = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api', '--issuer', env.issuer.url, '--outcome', 'denied', '--since', '1h', '--json'])
+  const byPath = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api', '--issuer', env.issuer.url, '--outcome', 'denied', '--since', '1h',
+    '--json'])
   const scan = await cli(['audit', 'list', ...local, '--limit', '2', '--json'])
   const table = await cli(['audit', 'list', ...local, '--project', scope])
   const noIssuer = await cli(['audit', 'list', ...local, '--project', 'acme/payments/api'], { BROKER_ISSUERS: 'https://a.example,https://b.example' })
@@ -480,7 +505,7 @@ test('claims with terminal control characters reach the screen escaped: audit li
     cli(['explain', ...local, ...verify, '--token', token, '--role', 'deploy']),
     cli(['explain', ...local, ...verify, '--token', token, '--role', 'deploy', '--json']),
   ])
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- looks for control characters on purpose
   const control = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/
   t.plan(runs.length * 2 + 2)
   for (const [i, run] of runs.entries()) {

@@ -59,8 +59,10 @@ test('Set up env', async t => {
     await post('web', { project_path: 'acme/web/app', namespace_path: 'acme/web', project_id: '5550001', namespace_id: '5550' }),
   ]
   // Older records: written before the audit kept claims (no `claims`); one denied for maxUses.
-  await seedAuditRecord(env, 2, { outcome: 'denied', role: 'deploy', project_path: 'acme/ledger/api', project_id: '777', condition: 'mapping', reason: 'No mapping' })
-  await seedAuditRecord(env, 2, { outcome: 'denied', role: 'read-only', project_path: 'acme/ledger/api', project_id: '777', condition: 'mapping', reason: 'No mapping' })
+  await seedAuditRecord(env, 2, { outcome: 'denied', role: 'deploy', project_path: 'acme/ledger/api', project_id: '777', condition: 'mapping',
+    reason: 'No mapping' })
+  await seedAuditRecord(env, 2, { outcome: 'denied', role: 'read-only', project_path: 'acme/ledger/api', project_id: '777', condition: 'mapping',
+    reason: 'No mapping' })
   await seedAuditRecord(env, 3, { outcome: 'denied', role: 'deploy', condition: 'maxUses', reason: 'used up' })
   await seedAuditRecord(env, 40, { outcome: 'denied', role: 'deploy', ref: 'release', condition: 'ref', reason: 'ref' })
   t.plan(1)
@@ -101,7 +103,8 @@ test('--impact: decisions that flip both ways, grouped by project and role with 
   const json = await cli(['mappings', 'apply', file, ...local, '--dry-run', '--impact', '30d', '--json'])
   const text = await cli(['mappings', 'apply', file, ...local, '--dry-run', '--impact', '30d'])
   const impact = (JSON.parse(json.stdout) as { impact: Impact }).impact
-  const group = (direction: string, project: string, role: string) => impact.groups.find(g => g.direction === direction && g.project_path === project && g.role === role)
+  const group = (direction: string, project: string, role: string) =>
+    impact.groups.find(g => g.direction === direction && g.project_path === project && g.role === role)
   t.plan(16)
   t.equal(json.code, 0, 'exit 0')
   t.equal(impact.records, 7, 'seven requests in the last 30 days (the one 40 days back is outside)')
@@ -109,8 +112,9 @@ test('--impact: decisions that flip both ways, grouped by project and role with 
   t.equal(impact.unchanged, 2, 'two unchanged: main still matches, and acme/web/app\'s mapping is not changed')
   const toDenied = group('issued→denied', 'acme/payments/api', 'deploy')
   t.deepEqual([toDenied?.count, toDenied?.sample.job_id], [1, jobs.staging], 'issued → denied: the staging job on acme/payments/api')
-  t.deepEqual(toDenied?.sample.planned, { allow: false, scope: `${iss}/acme/payments/api`, denial: { condition: 'environment', expected: ['production'], actual: 'staging' } },
-    'denied under the plan by the environment condition')
+  t.deepEqual(toDenied?.sample.planned, { allow: false, scope: `${iss}/acme/payments/api`,
+    denial: { condition: 'environment', expected: ['production'], actual: 'staging' } },
+  'denied under the plan by the environment condition')
   const toIssued = group('denied→issued', 'acme/payments/api', 'deploy')
   t.deepEqual([toIssued?.count, toIssued?.sample.job_id, toIssued?.sample.now.allow], [1, jobs.release, false], 'denied → issued: the release job')
   const ledger = group('denied→issued', 'acme/ledger/api', 'deploy')
@@ -123,12 +127,15 @@ test('--impact: decisions that flip both ways, grouped by project and role with 
   t.deepEqual(await scanAll(env.db, env.tables.mappings), before, 'nothing written to the mappings table')
   t.equal((await env.auditRecords()).length, auditBefore, 'nor to the audit table')
   t.equal(text.code, 0, 'the text form: exit 0')
-  t.match(text.stdout, /Impact: 7 requests from .* replayed against the stored mappings and the planned ones\n {2}3 decisions would flip: 1 issued → denied, 2 denied → issued; 2 unchanged; 2 could not be replayed\./,
+  t.match(text.stdout,
+    /Impact: 7 requests from .* replayed against the stored mappings and the planned ones\n {2}3 decisions would flip: 1 issued → denied, 2 denied → issued; 2 unchanged; 2 could not be replayed\./,
     'a summary line')
-  t.match(text.stdout, new RegExp(`Issued → denied:\\n {2}acme/payments/api {2}deploy {2}1 request \\(1 job\\)\\n {4}e\\.g\\. job ${jobs.staging} \\(pipeline \\d+, ref main\\)`),
+  t.match(text.stdout,
+    new RegExp(`Issued → denied:\\n {2}acme/payments/api {2}deploy {2}1 request \\(1 job\\)\\n {4}e\\.g\\. job ${jobs.staging} \\(pipeline \\d+, ref main\\)`),
     'issued → denied, by project and role, with a sample job')
   t.match(text.stdout, /planned: {2}denied by .*acme\/payments\/api: environment must be "production", the token had "staging"/, 'and why it would be denied')
-  t.match(text.stdout, /Not replayed \(counted, never guessed\):\n {2}1 request: .*\n {4}acme\/\w+\/api \w+(-only)? \(1\)/, 'then what was not replayed, and where')
+  t.match(text.stdout, /Not replayed \(counted, never guessed\):\n {2}1 request: .*\n {4}acme\/\w+\/api \w+(-only)? \(1\)/,
+    'then what was not replayed, and where')
 })
 
 test('--impact: a claim the record withheld (the e-mail) makes the replay one not made, and says which', async t => {
@@ -172,13 +179,16 @@ test('mappings plan --from OLD NEW --impact: the same replay between two sets of
   const planned = JSON.parse(json.stdout) as { summary: Record<string, number>; impact: Impact }
   t.plan(10)
   t.equal(json.code, 0, 'exit 0')
-  t.deepEqual(planned.summary, { create: 2, update: 1, delete: 0, unchanged: 1, kept: 0 }, 'the plan between the files: two created, one updated, one unchanged')
+  t.deepEqual(planned.summary, { create: 2, update: 1, delete: 0, unchanged: 1, kept: 0 },
+    'the plan between the files: two created, one updated, one unchanged')
   t.deepEqual(planned.impact.flips, { 'issued→denied': 1, 'denied→issued': 2 }, 'one decision flips to denied, two to issued')
   t.deepEqual(impactOf(json), impactOf(applied), 'the same impact as `mappings apply --dry-run --impact` against the table the OLD files made')
   t.equal(text.code, 0, 'the text form: exit 0')
-  t.match(text.stdout, /Plan: 2 to create, 1 to update, 0 to delete, 1 unchanged\.\n\nImpact: 7 requests from .* replayed against the --from files and the planned ones\n/,
+  t.match(text.stdout,
+    /Plan: 2 to create, 1 to update, 0 to delete, 1 unchanged\.\n\nImpact: 7 requests from .* replayed against the --from files and the planned ones\n/,
     'the plan, then the impact, replayed against the --from files')
-  t.match(text.stdout, new RegExp(`Issued → denied:\\n {2}acme/payments/api {2}deploy {2}1 request \\(1 job\\)\\n {4}e\\.g\\. job ${jobs.staging} `), 'issued → denied, with its sample job')
+  t.match(text.stdout, new RegExp(`Issued → denied:\\n {2}acme/payments/api {2}deploy {2}1 request \\(1 job\\)\\n {4}e\\.g\\. job ${jobs.staging} `),
+    'issued → denied, with its sample job')
   t.match(text.stderr, /Replaying the audit records since .* \(a Scan of table [\w-]+-audit\)/, 'saying which table it reads')
   t.deepEqual(await scanAll(env.db, env.tables.mappings), before, 'nothing written to the mappings table')
   t.equal((await env.auditRecords()).length, auditBefore, 'nor to the audit table')
@@ -192,7 +202,8 @@ test('mappings plan: --impact needs a target to read, and a target goes only wit
   const invalid = await cli(['mappings', 'plan', '--from', old, mappingFile('bad.yaml', '      reff: main'), '--impact', '30d', ...local])
   t.plan(6)
   t.equal(untargeted.code, 1, '--impact without --local or --region: exit 1')
-  t.match(untargeted.stderr, /--impact replays a broker's audit records: say whose, with --local .* or --region REGION --env staging\|production\./, 'saying how to name one')
+  t.match(untargeted.stderr, /--impact replays a broker's audit records: say whose, with --local .* or --region REGION --env staging\|production\./,
+    'saying how to name one')
   t.equal(targeted.code, 1, '--local without --impact: exit 1')
   t.match(targeted.stderr, /--local, --region, --env and --app go with --impact .*; the plan itself is offline and reads no table\./, 'the plan stays offline')
   t.equal(invalid.code, 1, 'an invalid file: exit 1, before any replay')

@@ -16,7 +16,9 @@ import { apiEvent, brokerVars } from '../security/helpers/harness'
 let env: BrokerEnv
 const secrets = new Set<string>()
 
-type Emf = Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } }
+type Emf = Record<string, unknown> & {
+  _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> }
+}
 
 /** Problems with a line as the EMF specification reads it (empty: a valid line). */
 function emfProblems (line: Emf): string[] {
@@ -29,7 +31,11 @@ function emfProblems (line: Emf): string[] {
     if (d.Metrics.length > 100) problems.push('more than 100 metrics in a directive')
     for (const set of d.Dimensions) {
       if (set.length > 30) problems.push('more than 30 dimensions in a set')
-      for (const key of set) if (typeof line[key] !== 'string' || (line[key] as string).length === 0 || (line[key] as string).length > 1024) problems.push(`dimension ${key} is not a string value`)
+      for (const key of set) {
+        if (typeof line[key] !== 'string' || (line[key] as string).length === 0 || (line[key] as string).length > 1024) {
+          problems.push(`dimension ${key} is not a string value`)
+        }
+      }
     }
     for (const m of d.Metrics) {
       if (typeof line[m.Name] !== 'number') problems.push(`metric ${m.Name} has no number`)
@@ -64,7 +70,8 @@ async function post (token: string | undefined, query = 'role=deploy'): Promise<
 
 test('Set up env', async t => {
   env = await startBrokerEnv()
-  await env.putMapping({ scope: `${env.issuer.url}/acme/payments/api`, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  await env.putMapping({ scope: `${env.issuer.url}/acme/payments/api`, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' },
+    conditions: { ref: 'main' } })
   t.plan(1)
   t.ok(env.url, 'sandbox, the local issuer and the local STS are up, with a deploy mapping for acme/payments/api on main')
 })
@@ -75,8 +82,10 @@ test('an issuance: Requests, Issued by role, latency, no failures, and the Lambd
   t.equal(status, 200, 'issued')
   t.deepEqual(emfProblems(line!), [], 'a valid EMF line')
   t.equal(line?._aws.CloudWatchMetrics[0].Namespace, 'TanukiSts', 'in the TanukiSts namespace (the deploy plugin adds the stack name)')
-  t.deepEqual(metricsOf(line!), ['AuditFailures[Function]', 'AuditFailures[]', 'ColdStart[Function]', 'Issued[Role]', 'Issued[]', 'Latency[Outcome]', 'Latency[]',
-    'PublishFailures[Function]', 'PublishFailures[]', 'Requests[Outcome]', 'Requests[]', 'ServerErrors[Function]', 'ServerErrors[]'], 'the metrics and their dimensions')
+  t.deepEqual(metricsOf(line!), ['AuditFailures[Function]', 'AuditFailures[]', 'ColdStart[Function]', 'Issued[Role]', 'Issued[]', 'Latency[Outcome]',
+    'Latency[]',
+    'PublishFailures[Function]', 'PublishFailures[]', 'Requests[Outcome]', 'Requests[]', 'ServerErrors[Function]', 'ServerErrors[]'],
+  'the metrics and their dimensions')
   t.deepEqual([line?.Function, line?.Outcome, line?.Role, line?.Requests, line?.Issued, line?.ServerErrors, line?.AuditFailures, line?.PublishFailures],
     ['post-credentials', 'issued', 'deploy', 1, 1, 0, 0, 0], 'post-credentials issued one for deploy, nothing failed')
   t.ok(typeof line?.Latency === 'number' && line.Latency > 0, `latency ${String(line?.Latency)} ms`)
@@ -107,10 +116,12 @@ test('denials: by the condition that denied, and a role no mapping names counted
   const ref = await post(await env.mint({ ref: 'feature' }))
   const unmapped = await post(await env.mint(), 'role=no-such-role-a1b2c3')
   t.plan(5)
-  t.deepEqual([ref.status, ref.line?.Outcome, ref.line?.Denied, ref.line?.Condition, ref.line?.Role], [403, 'denied', 1, 'ref', 'deploy'], 'denied by ref, for deploy')
+  t.deepEqual([ref.status, ref.line?.Outcome, ref.line?.Denied, ref.line?.Condition, ref.line?.Role], [403, 'denied', 1, 'ref', 'deploy'],
+    'denied by ref, for deploy')
   t.deepEqual(metricsOf(ref.line!).filter(m => m.startsWith('Denied')), ['Denied[Condition]', 'Denied[Role]', 'Denied[]'], 'Denied, by condition and by role')
   t.equal(ref.line?.ServerErrors, 0, 'a denial is no server error')
-  t.deepEqual([unmapped.status, unmapped.line?.Condition, unmapped.line?.Role], [403, 'mapping', 'unmapped'], 'no mapping: the role is "unmapped", never the requested name')
+  t.deepEqual([unmapped.status, unmapped.line?.Condition, unmapped.line?.Role], [403, 'mapping', 'unmapped'],
+    'no mapping: the role is "unmapped", never the requested name')
   t.notOk(JSON.stringify(unmapped.line).includes('no-such-role-a1b2c3'), 'the requested name is nowhere in the line')
 })
 
@@ -141,7 +152,8 @@ test('upstream errors, by STS\'s code', async t => {
   const throttled = await post(await env.mint())
   env.sts.clearFaults()
   t.plan(3)
-  t.deepEqual([denied.status, denied.line?.Outcome, denied.line?.UpstreamErrors, denied.line?.StsCode, denied.line?.ServerErrors], [502, 'error', 1, 'AccessDenied', 1],
+  t.deepEqual([denied.status, denied.line?.Outcome, denied.line?.UpstreamErrors, denied.line?.StsCode, denied.line?.ServerErrors],
+    [502, 'error', 1, 'AccessDenied', 1],
     'STS AccessDenied: an upstream error and a server error')
   t.deepEqual([throttled.status, throttled.line?.StsCode], [502, 'Throttling'], 'STS throttling on every attempt: StsCode Throttling')
   t.deepEqual(metricsOf(denied.line!).filter(m => m.startsWith('Upstream')), ['UpstreamErrors[StsCode]', 'UpstreamErrors[]'], 'by code and in all')
@@ -156,13 +168,16 @@ test('every EMF line on sandbox is valid, and holds no token, secret key or sess
   t.ok(lines.length >= 15, `${lines.length} lines`)
   t.deepEqual(lines.flatMap(emfProblems), [], 'all valid')
   t.deepEqual([...new Set(lines.flatMap(l => Object.keys(l)).filter(k => !known.has(k)))], [], 'no field but the metrics, their dimensions and the request id')
-  t.deepEqual([...secrets].filter(s => s.length >= 16 && text.some(l => l.includes(s))), [], `none of the ${secrets.size} tokens and secrets used or issued is in any`)
+  t.deepEqual([...secrets].filter(s => s.length >= 16 && text.some(l => l.includes(s))), [],
+    `none of the ${secrets.size} tokens and secrets used or issued is in any`)
 })
 
 // ---- In this process, as composeBroker builds the broker: what sandbox cannot stage -------------------------------
 
 /** Runs a handler on one request, with console.log captured: its EMF line. */
-async function inProcess (options: Omit<Seams, 'metrics'>, settings = loadMetricsSettings({}), query = 'role=deploy'): Promise<{ status: number; lines: Emf[] }> {
+async function inProcess (
+  options: Omit<Seams, 'metrics'>, settings = loadMetricsSettings({}), query = 'role=deploy'
+): Promise<{ status: number; lines: Emf[] }> {
   // The publisher is always given here: the topic is named only because composeBroker requires one outside sandbox.
   const vars = brokerVars(env, { BROKER_EVENTS_TOPIC: 'arn:aws:sns:us-east-1:000000000000:unused' })
   const handler = createCredentialsHandler('POST', metrics => composeBroker(vars, { publish: async () => {}, ...options, metrics }).exchange, settings)
@@ -182,7 +197,9 @@ async function inProcess (options: Omit<Seams, 'metrics'>, settings = loadMetric
 function auditWritesFail (client: DynamoDBClient | STSClient): void {
   if (!('middlewareStack' in client) || !(client.config as { serviceId?: string }).serviceId?.startsWith('DynamoDB')) return
   (client as DynamoDBClient).middlewareStack.add((next, context) => async args => {
-    if (context.commandName === 'PutItemCommand') throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' })
+    if (context.commandName === 'PutItemCommand') {
+      throw Object.assign(new Error('Throughput exceeds the current capacity of your table'), { name: 'ProvisionedThroughputExceededException' })
+    }
     return next(args)
   }, { step: 'initialize', name: 'auditWritesFail' })
 }
@@ -206,7 +223,8 @@ test('per-project dimensions only when turned on (BROKER_METRICS_PER_PROJECT), a
   const denied = await inProcess({}, loadMetricsSettings({ BROKER_METRICS_PER_PROJECT: 'on' }), 'role=no-such-role')
   const off = await inProcess({}, loadMetricsSettings({ BROKER_METRICS: 'off' }))
   t.plan(5)
-  t.deepEqual([on.lines[0]?.Project, metricsOf(on.lines[0]).filter(m => m.startsWith('Issued'))], ['acme/payments/api', ['Issued[Project]', 'Issued[Role]', 'Issued[]']],
+  t.deepEqual([on.lines[0]?.Project, metricsOf(on.lines[0]).filter(m => m.startsWith('Issued'))],
+    ['acme/payments/api', ['Issued[Project]', 'Issued[Role]', 'Issued[]']],
     'Issued by project too')
   t.equal(on.lines[0]?._aws.CloudWatchMetrics[0].Namespace, 'TanukiSts/TanukiStsProduction', 'in the namespace set')
   t.deepEqual([denied.lines[0]?.Project, denied.lines[0]?.Condition], ['acme/payments/api', 'mapping'], 'a denial by project too (a verified token\'s project)')

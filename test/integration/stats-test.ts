@@ -30,13 +30,15 @@ interface Stats {
 
 test('Set up env', async t => {
   env = await startBrokerEnv()
-  await env.putMapping({ scope: `${env.issuer.url}/acme/payments/api`, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } })
+  await env.putMapping({ scope: `${env.issuer.url}/acme/payments/api`, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' },
+    conditions: { ref: 'main' } })
   const statuses = [await post({}), await post({}), await post({ ref: 'feature' }), await post({ ref: 'dev' })]
   await seed(3, { outcome: 'issued', role: 'read-only', project_path: 'acme/ledger/api' })
   await seed(3, { outcome: 'issued', role: 'read-only', project_path: 'acme/ledger/api' })
   await seed(3, { outcome: 'denied', role: 'deploy', project_path: 'acme/ledger/api', condition: 'mapping',
     reason: `No mapping lets ${env.issuer.url}/acme/ledger/api use the role "deploy".` })
-  await seed(10, { outcome: 'failed', role: 'deploy', reason: `STS refused AssumeRole for ${ROLE_ARN}: AccessDenied (User: arn:aws:sts::1:assumed-role/x is not authorized)` })
+  await seed(10, { outcome: 'failed', role: 'deploy',
+    reason: `STS refused AssumeRole for ${ROLE_ARN}: AccessDenied (User: arn:aws:sts::1:assumed-role/x is not authorized)` })
   await seed(45, { outcome: 'issued', role: 'deploy' })
   t.plan(1)
   t.deepEqual(statuses, [200, 200, 403, 403], 'today: two issuances and two denials through the broker; seeded: 3, 10 and 45 days back')
@@ -74,7 +76,8 @@ test('stats as text: a chart per day, then projects, roles and the top denial re
   t.match(run.stdout, /█ issued {2}░ denied {2}▒ failed \(STS refused\); one mark is one request/, 'a legend with the scale')
   t.match(run.stdout, /Total: 4 issued, 3 denied, 1 failed/, 'the totals')
   t.match(run.stdout, /PROJECT\s+ISSUED\s+DENIED\s+FAILED\nacme\/payments\/api\s+2\s+2\s+1\nacme\/ledger\/api\s+2\s+1\s+0/, 'the projects')
-  t.match(run.stdout, /Top denial reasons\nCOUNT\s+REFUSED BY\s+PROJECT\s+ROLE\s+LAST\s+LAST MESSAGE\n2\s+ref\s+acme\/payments\/api\s+deploy\s/, 'the top denial reasons')
+  t.match(run.stdout, /Top denial reasons\nCOUNT\s+REFUSED BY\s+PROJECT\s+ROLE\s+LAST\s+LAST MESSAGE\n2\s+ref\s+acme\/payments\/api\s+deploy\s/,
+    'the top denial reasons')
 })
 
 test('a period: --since a duration, or --since and --until dates; --project reads one project', async t => {

@@ -31,7 +31,8 @@ for (const stage of ['staging', 'production'] as const) {
   test(`${stage}: the Lambda role may assume the configured target roles, with session tags and source identity`, async t => {
     const targets = configuredTargetRoles()
     t.ok(targets.length > 0, `app.arc names target roles: ${targets.join(' ')}`)
-    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as
+      Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
     const sts = policies.flatMap(p => p.PolicyDocument.Statement).filter(s => [s.Action].flat().some(a => a.startsWith('sts:')))
     t.equal(sts.length, 1, 'one statement grants STS actions')
     t.deepEqual([sts[0]?.Action].flat().sort(), ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'], 'AssumeRole, TagSession, SetSourceIdentity')
@@ -40,14 +41,16 @@ for (const stage of ['staging', 'production'] as const) {
   })
 
   test(`${stage}: the Lambda role only reads mappings and only appends to the audit table`, async t => {
-    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as
+      Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
     const statements = policies.flatMap(p => p.PolicyDocument.Statement)
     const allowed = statements.filter(s => s.Effect === 'Allow').flatMap(s => [s.Action].flat()).filter(a => a.startsWith('dynamodb:'))
     t.notOk(allowed.includes('dynamodb:*'), 'no dynamodb:* (Architect\'s default is replaced)')
     t.deepEqual([...new Set(allowed)].sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       'read mappings; put, update, read and query audit records')
     const denied = statements.filter(s => s.Effect === 'Deny').flatMap(s => [s.Action].flat())
-    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable'].every(a => denied.includes(a)), 'deleting records or tables is denied outright')
+    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable'].every(a => denied.includes(a)),
+      'deleting records or tables is denied outright')
     const writesMappings = statements.filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes('MappingsTable'))
       .flatMap(s => [s.Action].flat()).filter(a => /Put|Update|Delete|Write/.test(a))
     t.deepEqual(writesMappings, [], 'the broker cannot change mappings: admins do, with their own credentials')
@@ -65,12 +68,14 @@ for (const stage of ['staging', 'production'] as const) {
     t.deepEqual(allowed.flatMap(s => [s.Action].flat()).sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
       'GetItem and BatchGetItem (read with the mappings), PutItem (a set fetched from an issuer)')
     const put = allowed.find(s => [s.Action].flat().includes('dynamodb:PutItem'))
-    t.deepEqual(put?.Resource, [{ 'Fn::Sub': ['arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tablename}', { tablename: { Ref: 'IssuerKeysTable' } }] }],
-      'PutItem on the issuer-keys table alone')
+    t.deepEqual(put?.Resource, [{ 'Fn::Sub': ['arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tablename}',
+      { tablename: { Ref: 'IssuerKeysTable' } }] }],
+    'PutItem on the issuer-keys table alone')
     t.deepEqual(put?.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...KEYS_ITEM_ATTRIBUTES] } },
       'and only for items with a key item\'s attributes (src/broker/issuer-keys.ts)')
     const denied = statementsOf('Role').filter(s => s.Effect === 'Deny' && onKeys(s)).flatMap(s => [s.Action].flat())
-    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable'].every(a => denied.includes(a)), 'deleting items or the table is denied outright')
+    t.ok(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable'].every(a => denied.includes(a)),
+      'deleting items or the table is denied outright')
     for (const role of ['PlainRole', 'EventsRole']) t.notOk(statementsOf(role).some(onKeys), `${role}: no access to issuer keys`)
     t.deepEqual(resource(tmpl, 'IssuerKeysTable')?.Properties.KeySchema, [{ AttributeName: 'issuer', KeyType: 'HASH' }], 'the table is keyed by issuer')
     t.deepEqual(resource(tmpl, 'IssuerKeysParam')?.Properties.Name, { 'Fn::Sub': ['/${AWS::StackName}/tables/${tablename}', { tablename: 'issuer-keys' }] },
@@ -82,7 +87,8 @@ for (const stage of ['staging', 'production'] as const) {
     const mappings = resource(tmpl, 'MappingsTable')
     const audit = resource(tmpl, 'AuditTable')
     t.equal(mappings?.Type, 'AWS::DynamoDB::Table', 'the mappings table')
-    t.deepEqual(mappings?.Properties.KeySchema, [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }], 'keyed by scope and role')
+    t.deepEqual(mappings?.Properties.KeySchema, [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }],
+      'keyed by scope and role')
     t.equal(audit?.Type, 'AWS::DynamoDB::Table', 'the audit table')
     t.deepEqual(audit?.Properties.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'keyed by pk and sk')
     t.deepEqual(audit?.Properties.TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true }, 'TTL on expiresAt')
@@ -124,7 +130,8 @@ for (const stage of ['staging', 'production'] as const) {
     t.deepEqual(actions('EventsRole'), ['dynamodb:UpdateItem', 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
       'the events role: its logs and UpdateItem')
     t.deepEqual(statements('EventsRole').find(s => s.Action.includes('dynamodb:UpdateItem'))?.Resource,
-      [{ 'Fn::Sub': ['arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tablename}', { tablename: { Ref: 'AuditTable' } }] }], 'on the audit table alone')
+      [{ 'Fn::Sub': ['arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${tablename}', { tablename: { Ref: 'AuditTable' } }] }],
+      'on the audit table alone')
     const assumable = Object.entries(tmpl.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties).includes('sts:AssumeRole"'))
       .filter(([, r]) => JSON.stringify(r.Properties.Policies ?? []).includes('sts:'))
     t.deepEqual(assumable.map(([name]) => name), ['Role'], 'no other role in the stack may call STS')
@@ -133,33 +140,46 @@ for (const stage of ['staging', 'production'] as const) {
   test(`${stage}: the console's Lambdas read mappings and the audit; only its forms write, a mapping and its change record`, async t => {
     const tmpl = templates[stage]!
     const roleOf = (fn: string) => JSON.stringify(resource(tmpl, fn)?.Properties.Role)
-    for (const fn of ['GetConsoleHTTPLambda', 'GetConsoleCatchallHTTPLambda']) t.equal(roleOf(fn), JSON.stringify({ 'Fn::GetAtt': ['ConsoleReadRole', 'Arn'] }), `${fn}: the console's read role`)
-    t.equal(roleOf('PostConsoleCatchallHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['ConsoleWriteRole', 'Arn'] }), 'its forms: the console\'s write role')
-    const allowed = (role: string, table: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
-      .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
-    const sorted = (a: string[]) => [...new Set(a)].sort()
-    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads mappings')
-    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit')
-    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
-    for (const role of ['ConsoleReadRole', 'ConsoleWriteRole']) {
-      t.deepEqual(sorted(allowed(role, 'IssuerKeysTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], `${role}: reads the issuer keys (Explain verifies as the broker does), never writes them`)
+    for (const fn of ['GetConsoleHTTPLambda', 'GetConsoleCatchallHTTPLambda']) {
+      t.equal(roleOf(fn), JSON.stringify({ 'Fn::GetAtt': ['ConsoleReadRole', 'Arn'] }), `${fn}: the console's read role`)
     }
-    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
+    t.equal(roleOf('PostConsoleCatchallHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['ConsoleWriteRole', 'Arn'] }), 'its forms: the console\'s write role')
+    const allowed = (role: string, table: string) =>
+      ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
+        .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table))
+        .flatMap(s => [s.Action].flat())
+    const sorted = (a: string[]) => [...new Set(a)].sort()
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      'read role: reads mappings')
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit')
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')),
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      'write role: puts a mapping too (the console\'s writes are conditional)')
+    for (const role of ['ConsoleReadRole', 'ConsoleWriteRole']) {
+      t.deepEqual(sorted(allowed(role, 'IssuerKeysTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+        `${role}: reads the issuer keys (Explain verifies as the broker does), never writes them`)
+    }
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')),
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
     const everything = JSON.stringify([resource(tmpl, 'ConsoleReadRole')?.Properties.Policies, resource(tmpl, 'ConsoleWriteRole')?.Properties.Policies])
     t.notOk(/Delete|BatchWrite|sts:/.test(everything), 'neither deletes anything, nor calls STS')
   })
 
   test(`${stage}: the console's secrets reach the console's Lambdas only`, async t => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
     const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
     const tmpl = structuredClone(templates[stage]!)
     // As `arc env` leaves them: in every function's environment.
-    for (const [, fn] of functions(tmpl)) Object.assign((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables, { CONSOLE_CLIENT_SECRET: 's', ARC_APP_SECRET: 'k', CONSOLE_CLIENT_ID: 'id' })
+    for (const [, fn] of functions(tmpl)) {
+      Object.assign((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+        { CONSOLE_CLIENT_SECRET: 's', ARC_APP_SECRET: 'k', CONSOLE_CLIENT_ID: 'id' })
+    }
     const out = deploy.start({ arc: { 'tanuki-sts': [['target-roles', ...configuredTargetRoles()]] }, cloudformation: tmpl })
     for (const [name, fn] of functions(out)) {
       const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
       const console = name.includes('Console')
-      t.equal('CONSOLE_CLIENT_SECRET' in vars && 'ARC_APP_SECRET' in vars, console, `${name}: ${console ? 'has' : 'has not'} the client secret and the session key`)
+      t.equal('CONSOLE_CLIENT_SECRET' in vars && 'ARC_APP_SECRET' in vars, console,
+        `${name}: ${console ? 'has' : 'has not'} the client secret and the session key`)
     }
   })
 
@@ -172,7 +192,8 @@ for (const stage of ['staging', 'production'] as const) {
     const tmpl = templates[stage]!
     t.equal(resource(tmpl, 'CredentialsIssuedEventTopic')?.Type, 'AWS::SNS::Topic', 'the topic exists')
     const events = resource(tmpl, 'CredentialsIssuedEventLambda')?.Properties.Events as Record<string, { Type: string; Properties: Props }> | undefined
-    t.deepEqual(Object.values(events ?? {}).map(e => [e.Type, e.Properties.Topic]), [['SNS', { Ref: 'CredentialsIssuedEventTopic' }]], 'the event Lambda subscribes to it')
+    t.deepEqual(Object.values(events ?? {}).map(e => [e.Type, e.Properties.Topic]), [['SNS', { Ref: 'CredentialsIssuedEventTopic' }]],
+      'the event Lambda subscribes to it')
   })
 
   test(`${stage}: no S3 bucket (app.arc disables Architect's public static one)`, async t => {
@@ -187,7 +208,8 @@ for (const stage of ['staging', 'production'] as const) {
       const props = fn.Properties as { Runtime?: string; Environment?: { Variables?: Record<string, unknown> } }
       const vars = props.Environment?.Variables ?? {}
       t.equal(props.Runtime, 'nodejs22.x', `${name}: nodejs22.x`)
-      t.deepEqual([vars.BROKER_TABLE_MAPPINGS, vars.BROKER_TABLE_AUDIT, vars.BROKER_TABLE_ISSUER_KEYS], [{ Ref: 'MappingsTable' }, { Ref: 'AuditTable' }, { Ref: 'IssuerKeysTable' }],
+      t.deepEqual([vars.BROKER_TABLE_MAPPINGS, vars.BROKER_TABLE_AUDIT, vars.BROKER_TABLE_ISSUER_KEYS],
+        [{ Ref: 'MappingsTable' }, { Ref: 'AuditTable' }, { Ref: 'IssuerKeysTable' }],
         `${name}: BROKER_TABLE_MAPPINGS, BROKER_TABLE_AUDIT and BROKER_TABLE_ISSUER_KEYS`)
       t.deepEqual(vars.BROKER_EVENTS_TOPIC, { Ref: 'CredentialsIssuedEventTopic' }, `${name}: BROKER_EVENTS_TOPIC, the credentials-issued topic`)
       t.equal(vars.ARC_ENV, stage, `${name}: ARC_ENV ${stage}`)
@@ -200,18 +222,23 @@ for (const stage of ['staging', 'production'] as const) {
     const tmpl = templates[stage]!
     const alarms = Object.entries(tmpl.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
     const props = (name: string) => resource(tmpl, name)?.Properties as Record<string, unknown>
-    t.deepEqual(alarms.map(([name]) => name), ['AlarmServerErrorRate', 'AlarmUpstreamErrors', 'AlarmAuditFailures', 'AlarmThrottling', 'AlarmEventLambdaErrors'], 'five alarms')
+    t.deepEqual(alarms.map(([name]) => name),
+      ['AlarmServerErrorRate', 'AlarmUpstreamErrors', 'AlarmAuditFailures', 'AlarmThrottling', 'AlarmEventLambdaErrors'], 'five alarms')
     t.equal(resource(tmpl, 'AlarmTopic')?.Type, 'AWS::SNS::Topic', 'an alarm topic of the stack\'s own (no alarm-topic set)')
     for (const [name, alarm] of alarms) {
-      t.deepEqual([alarm.Properties.AlarmActions, alarm.Properties.OKActions], [[{ Ref: 'AlarmTopic' }], [{ Ref: 'AlarmTopic' }]], `${name}: to the alarm topic, alarm and recovery`)
+      t.deepEqual([alarm.Properties.AlarmActions, alarm.Properties.OKActions], [[{ Ref: 'AlarmTopic' }], [{ Ref: 'AlarmTopic' }]],
+        `${name}: to the alarm topic, alarm and recovery`)
       t.equal(alarm.Properties.TreatMissingData, 'notBreaching', `${name}: no data (no requests) is no alarm`)
       t.match(String(alarm.Properties.AlarmDescription), /What to do: docs\/operations\.md#[a-z-]+\.$/, `${name}: says where the runbook is`)
     }
     const ns = { 'Fn::Sub': 'TanukiSts/${AWS::StackName}' }
-    t.deepEqual([props('AlarmUpstreamErrors').Namespace, props('AlarmUpstreamErrors').MetricName], [ns, 'UpstreamErrors'], 'upstream errors: the broker\'s UpstreamErrors')
-    t.deepEqual([props('AlarmAuditFailures').Namespace, props('AlarmAuditFailures').MetricName, props('AlarmAuditFailures').Threshold], [ns, 'AuditFailures', 1],
+    t.deepEqual([props('AlarmUpstreamErrors').Namespace, props('AlarmUpstreamErrors').MetricName], [ns, 'UpstreamErrors'],
+      'upstream errors: the broker\'s UpstreamErrors')
+    t.deepEqual([props('AlarmAuditFailures').Namespace, props('AlarmAuditFailures').MetricName, props('AlarmAuditFailures').Threshold],
+      [ns, 'AuditFailures', 1],
       'audit failures: any AuditFailures')
-    t.deepEqual([props('AlarmEventLambdaErrors').MetricName, props('AlarmEventLambdaErrors').Dimensions], ['Errors', [{ Name: 'FunctionName', Value: { Ref: 'CredentialsIssuedEventLambda' } }]],
+    t.deepEqual([props('AlarmEventLambdaErrors').MetricName, props('AlarmEventLambdaErrors').Dimensions],
+      ['Errors', [{ Name: 'FunctionName', Value: { Ref: 'CredentialsIssuedEventLambda' } }]],
       'the event Lambda\'s errors: AWS/Lambda Errors of that function')
     type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: unknown; MetricName: string } } }
     const rate = props('AlarmServerErrorRate').Metrics as Query[]
@@ -219,7 +246,8 @@ for (const stage of ['staging', 'production'] as const) {
       ['AWS/ApiGateway 5xx', 'AWS/ApiGateway Count', 'IF(requests >= 10, 100 * errors / requests, 0)'], '5xx rate: API Gateway\'s 5xx over its requests, in %')
     const throttled = props('AlarmThrottling').Metrics as Query[]
     t.deepEqual(throttled.filter(m => m.MetricStat).map(m => m.MetricStat!.Metric.MetricName),
-      ['Throttles', 'Throttles', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'UpstreamErrors'],
+      ['Throttles', 'Throttles', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents', 'WriteThrottleEvents', 'ReadThrottleEvents',
+        'WriteThrottleEvents', 'UpstreamErrors'],
       'throttling: the credentials Lambdas, the three tables (mappings, audit, issuer keys), and STS (UpstreamErrors with StsCode Throttling)')
     t.ok(throttled.length <= 10, 'within the 10 metrics an alarm may have')
   })
@@ -232,24 +260,31 @@ for (const stage of ['staging', 'production'] as const) {
     const known = (v: string) => v in vars || v.startsWith('AWS::') || (v.endsWith('.Arn') ? v.slice(0, -4) : v) in tmpl.Resources
     t.deepEqual(used.filter(v => !known(v)), [], 'every ${...} is a variable, a pseudo parameter or a resource of the stack')
     const body = JSON.parse(text) as { widgets: Array<{ type: string; properties: { title: string; alarms?: string[] } }> }
-    t.deepEqual(body.widgets[0].properties.alarms, ['${AlarmServerErrorRate.Arn}', '${AlarmUpstreamErrors.Arn}', '${AlarmAuditFailures.Arn}', '${AlarmThrottling.Arn}',
+    t.deepEqual(body.widgets[0].properties.alarms, ['${AlarmServerErrorRate.Arn}', '${AlarmUpstreamErrors.Arn}', '${AlarmAuditFailures.Arn}',
+      '${AlarmThrottling.Arn}',
       '${AlarmEventLambdaErrors.Arn}'], 'the alarms first')
-    t.deepEqual(body.widgets.slice(1).map(w => w.properties.title), ['Requests by outcome', 'Latency (ms)', 'Issued by role', 'Denied by condition', 'Refused tokens by reason',
-      'Upstream errors by STS code', 'Failures: audit writes, event publishes, 5xx answers', 'Cold starts by function', 'HTTP API: requests, 4xx (429 throttled included), 5xx',
-      'Lambdas: errors and throttles', 'Tables: throttled reads and writes'], 'then the metrics')
+    t.deepEqual(body.widgets.slice(1).map(w => w.properties.title),
+      ['Requests by outcome', 'Latency (ms)', 'Issued by role', 'Denied by condition', 'Refused tokens by reason',
+        'Upstream errors by STS code', 'Failures: audit writes, event publishes, 5xx answers', 'Cold starts by function',
+        'HTTP API: requests, 4xx (429 throttled included), 5xx',
+        'Lambdas: errors and throttles', 'Tables: throttled reads and writes'], 'then the metrics')
     for (const [name, fn] of functions(tmpl)) {
       const vars = (fn.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables
-      t.deepEqual([vars.BROKER_METRICS_NAMESPACE, vars.BROKER_METRICS_PER_PROJECT], [{ 'Fn::Sub': 'TanukiSts/${AWS::StackName}' }, 'off'], `${name}: the stack's namespace, no per-project metrics`)
+      t.deepEqual([vars.BROKER_METRICS_NAMESPACE, vars.BROKER_METRICS_PER_PROJECT], [{ 'Fn::Sub': 'TanukiSts/${AWS::StackName}' }, 'off'],
+        `${name}: the stack's namespace, no per-project metrics`)
     }
   })
 }
 
 test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async t => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   const roles = ['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*']
   const build = (...extra: string[][]) => deploy.start({ arc: { 'tanuki-sts': [roles, ...extra] }, cloudformation: structuredClone(templates.staging!) })
-  const refused = (...extra: string[][]) => { try { build(...extra); return 'deployed' } catch (err) { return (err as Error).message } }
+  const refused = (...extra: string[][]) => {
+    try { build(...extra); return 'deployed' }
+    catch (err) { return (err as Error).message }
+  }
   const emailed = build(['alarm-email', 'ops@example.com', 'oncall@example.com'])
   const subscriptions = Object.values(emailed.Resources).filter(r => r.Type === 'AWS::SNS::Subscription').map(r => r.Properties)
   t.deepEqual(subscriptions, ['ops@example.com', 'oncall@example.com'].map(Endpoint => ({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint })),
@@ -257,11 +292,13 @@ test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async
   const topic = 'arn:aws:sns:us-east-1:111122223333:ops-alerts'
   const own = build(['alarm-topic', topic])
   t.notOk(own.Resources.AlarmTopic, 'alarm-topic: no topic of the stack\'s own')
-  t.ok(Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm').every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
-    'every alarm goes to that topic')
+  t.ok(Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm')
+    .every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
+  'every alarm goes to that topic')
   const perProject = build(['metrics-per-project', 'on'])
   t.ok(Object.values(perProject.Resources).filter(r => r.Type === 'AWS::Serverless::Function')
-    .every(r => (r.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables.BROKER_METRICS_PER_PROJECT === 'on'), 'metrics-per-project on: every function')
+    .every(r => (r.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables.BROKER_METRICS_PER_PROJECT === 'on'),
+  'metrics-per-project on: every function')
   t.match(refused(['alarm-email', 'ops']), /alarm-email must be e-mail addresses, not "ops"/, 'an address that is none')
   t.match(refused(['alarm-topic', 'ops-alerts']), /alarm-topic must be one SNS topic ARN/, 'a topic that is no ARN')
   t.match(refused(['alarm-topic', topic], ['alarm-email', 'ops@example.com']), /exclude each other/, 'both')
@@ -270,7 +307,7 @@ test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async
 })
 
 test('target-roles: a wildcard account or a role name that starts with a wildcard is refused, whatever the stage', async t => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   const attempt = (targetRoles: string[], extra: unknown[] = []) => {
     try {
@@ -281,31 +318,39 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   }
   t.match(attempt(['arn:aws:iam::*:role/*']), /target-roles arn:aws:iam::\*:role\/\* is too broad: name the account \(12 digits\)/, 'any account, any role')
   t.match(attempt(['arn:aws:iam::111122223333:role/*']), /too broad/, 'any role of one account')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::111122223333:role/*admin']), /role\/\*admin is too broad/, 'a name that starts with *, named alone')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::111122223333:role/*admin']), /role\/\*admin is too broad/,
+    'a name that starts with *, named alone')
   t.match(attempt(['arn:aws:iam::11112222333*:role/gitlab-*']), /too broad/, 'a wildcard in the account')
   t.match(attempt(['*']), /too broad/, 'a bare *')
-  t.equal(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::444455556666:role/ci/deploy-?']), 'deployed', 'named accounts and prefixes (with a path)')
+  t.equal(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::444455556666:role/ci/deploy-?']), 'deployed',
+    'named accounts and prefixes (with a path)')
   t.equal(attempt(['arn:aws-us-gov:iam::111122223333:role/gitlab-*']), 'deployed', 'another partition')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['throttle-rate', 'fast']]), /throttle-rate must be a whole number/, 'a throttle that is not a number')
-  const bounded = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['permissions-boundary', 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']] },
-    cloudformation: structuredClone(templates.staging!) })
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['throttle-rate', 'fast']]), /throttle-rate must be a whole number/,
+    'a throttle that is not a number')
+  const bounded = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'],
+    ['permissions-boundary', 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']] },
+  cloudformation: structuredClone(templates.staging!) })
   const roles = Object.entries(bounded.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role')
-  t.deepEqual(roles.map(([name, r]) => [name, r.Properties.PermissionsBoundary]), ['Role', 'PlainRole', 'EventsRole', 'ConsoleReadRole', 'ConsoleWriteRole'].map(name => [name, 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']),
+  t.deepEqual(roles.map(([name, r]) => [name, r.Properties.PermissionsBoundary]),
+    ['Role', 'PlainRole', 'EventsRole', 'ConsoleReadRole', 'ConsoleWriteRole'].map(name => [name, 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']),
     'permissions-boundary: every role of the stack carries it')
   t.notOk(Object.values(templates.staging!.Resources).some(r => 'PermissionsBoundary' in r.Properties), 'without it, none does')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]), /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]),
+    /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')
   const logged = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['log-retention-days', '400']] },
     cloudformation: structuredClone(templates.staging!) })
   const fns = Object.entries(logged.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function')
   t.deepEqual(fns.map(([name, r]) => [r.Properties.LoggingConfig, logged.Resources[`${name}Logs`]?.Properties.RetentionInDays]),
     fns.map(([name]) => [{ LogGroup: { Ref: `${name}Logs` } }, 400]), 'log-retention-days: each function logs to a group of its own that keeps 400 days')
-  t.ok(fns.every(([name]) => (logged.Resources[`${name}Logs`] as { DeletionPolicy?: string }).DeletionPolicy === 'Retain'), 'kept if the setting is removed or the stack deleted')
+  t.ok(fns.every(([name]) => (logged.Resources[`${name}Logs`] as { DeletionPolicy?: string }).DeletionPolicy === 'Retain'),
+    'kept if the setting is removed or the stack deleted')
   const plainLogs = (logged.Resources.PlainRole.Properties.Policies as Array<{ PolicyDocument: { Statement: Statement[] } }>)[0].PolicyDocument.Statement
     .filter(s => JSON.stringify(s.Resource).includes('Logs'))
   t.deepEqual(plainLogs.map(s => s.Resource), [{ 'Fn::GetAtt': ['GetHealthzHTTPLambdaLogs', 'Arn'] }, { 'Fn::GetAtt': ['AnyCatchallHTTPLambdaLogs', 'Arn'] }],
     'and the plain role may write to its functions\' groups')
   t.notOk(Object.values(templates.staging!.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'without it, no log groups (Lambda\'s own, kept forever)')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['log-retention-days', '42']]), /log-retention-days must be one of CloudWatch's periods/, 'a period CloudWatch does not have')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['log-retention-days', '42']]), /log-retention-days must be one of CloudWatch's periods/,
+    'a period CloudWatch does not have')
   const accessLogged = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['access-log-retention-days', '90']] },
     cloudformation: structuredClone(templates.staging!) })
   const access = accessLogged.Resources.HTTP.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string } | undefined
@@ -314,11 +359,14 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   t.deepEqual(accessLogged.Resources.HttpAccessLogs?.Properties.LogGroupName, { 'Fn::Sub': '/aws/vendedlogs/${AWS::StackName}-access' },
     'under /aws/vendedlogs/ (one entry in the account\'s vended-logs resource policy covers it)')
   t.deepEqual(Object.keys(JSON.parse(access?.Format ?? '{}') as object),
-    ['requestId', 'time', 'sourceIp', 'userAgent', 'method', 'path', 'route', 'status', 'responseLength', 'integrationError'], 'a JSON line; no header, so never a token')
+    ['requestId', 'time', 'sourceIp', 'userAgent', 'method', 'path', 'route', 'status', 'responseLength', 'integrationError'],
+    'a JSON line; no header, so never a token')
   t.notOk('AccessLogSettings' in templates.staging!.Resources.HTTP.Properties, 'without it, no access logs')
-  const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'], ['throttle-burst', '2000']] },
-    cloudformation: structuredClone(templates.staging!) })
-  t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 }, 'throttle-rate and throttle-burst set the limits')
+  const custom = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['throttle-rate', '400'],
+    ['throttle-burst', '2000']] },
+  cloudformation: structuredClone(templates.staging!) })
+  t.deepEqual(custom.Resources.HTTP.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 400, ThrottlingBurstLimit: 2000 },
+    'throttle-rate and throttle-burst set the limits')
 })
 
 test('the template checks (npm run check:template) lint templates with every option off, and with every option in effect', async t => {
@@ -330,12 +378,17 @@ test('the template checks (npm run check:template) lint templates with every opt
   t.notOk(Object.values(off.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'off: no log groups')
   t.deepEqual(resource(off, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 500 }, 'off: the default throttles')
   t.ok(roles(on).every(r => typeof r.Properties.PermissionsBoundary === 'string'), 'on: permissions-boundary on every role')
-  t.equal(Object.values(on.Resources).filter(r => r.Type === 'AWS::Logs::LogGroup').length, 9, 'on: log-retention-days and access-log-retention-days (nine log groups: one per function, the console ones included, and the access log)')
-  t.deepEqual(resource(on, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 200 }, 'on: throttle-rate and throttle-burst')
-  t.deepEqual(resource(on, 'AlarmEmail1')?.Properties, { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' }, 'on: alarm-email subscribes the address to the alarm topic')
+  t.equal(Object.values(on.Resources).filter(r => r.Type === 'AWS::Logs::LogGroup').length, 9,
+    'on: log-retention-days and access-log-retention-days (nine log groups: one per function, the console ones included, and the access log)')
+  t.deepEqual(resource(on, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 200 },
+    'on: throttle-rate and throttle-burst')
+  t.deepEqual(resource(on, 'AlarmEmail1')?.Properties, { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' },
+    'on: alarm-email subscribes the address to the alarm topic')
   t.notOk(resource(off, 'AlarmEmail1'), 'off: no alarm subscription')
-  const perProject = (tmpl: Template) => JSON.stringify(Object.values(tmpl.Resources).filter(r => r.Type === 'AWS::Serverless::Function').map(r => r.Properties))
-  t.ok(perProject(on).includes('"BROKER_METRICS_PER_PROJECT":"on"') && !perProject(off).includes('"BROKER_METRICS_PER_PROJECT":"on"'), 'on: metrics-per-project reaches the functions; off: it does not')
+  const perProject = (tmpl: Template) =>
+    JSON.stringify(Object.values(tmpl.Resources).filter(r => r.Type === 'AWS::Serverless::Function').map(r => r.Properties))
+  t.ok(perProject(on).includes('"BROKER_METRICS_PER_PROJECT":"on"') && !perProject(off).includes('"BROKER_METRICS_PER_PROJECT":"on"'),
+    'on: metrics-per-project reaches the functions; off: it does not')
   t.throws(() => withOptions('@app\nx\n', []), /no @tanuki-sts pragma/, 'an app.arc without @tanuki-sts is refused, not linted as something else')
 })
 

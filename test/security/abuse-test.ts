@@ -15,7 +15,8 @@ import { Witness } from './helpers/witness'
 let env: BrokerEnv
 const witness = new Witness()
 let scope: string
-const mapping = (extra: Record<string, unknown> = {}) => ({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' }, ...extra })
+const mapping = (extra: Record<string, unknown> = {}) => ({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' },
+  conditions: { ref: 'main' }, ...extra })
 const count = (answers: Answer[], status: number) => answers.filter(a => a.status === status).length
 
 test('Set up env', async t => {
@@ -110,7 +111,9 @@ test('a flood of tokens that do not verify costs one discovery, one JWKS fetch, 
     ['forged signatures under the issuer\'s kid', () => signRs256(header, { ...payload, jti: crypto.randomUUID() }, attacker.privateKey)],
     ['a new unknown kid each time', () => env.mint({}, { kid: crypto.randomUUID() })],
     ['untrusted issuers', () => env.mint({ iss: `https://gitlab-${crypto.randomUUID()}.evil.example` })],
-    ['jku and x5u pointing elsewhere', () => signRs256({ ...header, jku: `${env.issuer.elsewhereUrl}/oauth/discovery/keys`, x5u: `${env.issuer.elsewhereUrl}/x.pem` }, payload, attacker.privateKey)],
+    ['jku and x5u pointing elsewhere',
+      () => signRs256({ ...header, jku: `${env.issuer.elsewhereUrl}/oauth/discovery/keys`, x5u: `${env.issuer.elsewhereUrl}/x.pem` }, payload,
+        attacker.privateKey)],
   ]
   for (const [name, make] of floods) {
     const tokens = await Promise.all(Array.from({ length: 100 }, make))
@@ -163,7 +166,7 @@ test('a flood while the JWKS endpoint fails (no keys stored or cached) costs one
   try {
     const answers: Answer[] = []
     for (let i = 0; i < 50; i++) answers.push(await broker.handle({ token }))
-    answers.push(...await Promise.all(Array.from({ length: 50 }, () => broker.handle({ token: token }))))
+    answers.push(...await Promise.all(Array.from({ length: 50 }, () => broker.handle({ token }))))
     t.equal(count(answers, 503), 100, '100 requests (50 one by one, 50 at once): all 503 unavailable')
     t.deepEqual(broker.verifier.stats, { discovery: 1, jwks: 1 }, 'one discovery and one JWKS fetch, not one per request')
     env.issuer.setMode('normal')

@@ -105,15 +105,18 @@ const unauthorized = (name: string, reason: TokenRefusalReason, rule: Rule, f: (
   ({ name, req: withToken(f), status: 401, code: 'invalid_token', reason, rule })
 const badRequest = (name: string, rule: Rule, req: (k: Kit) => Req): Case => ({ name, req, status: 400, code: 'invalid_request', rule })
 const tooLarge = (name: string, rule: Rule, req: (k: Kit) => Promise<Req> | Req): Case => ({ name, req, status: 413, code: 'payload_too_large', rule })
-const header = (name: string, reason: TokenRefusalReason, rule: Rule, req: (k: Kit) => Req): Case => ({ name, req, status: 401, code: 'invalid_token', reason, rule })
+const header = (name: string, reason: TokenRefusalReason, rule: Rule, req: (k: Kit) => Req): Case => ({ name, req, status: 401, code: 'invalid_token', reason,
+  rule })
 const denied = (name: string, rule: Rule, f: (k: Kit) => Promise<string>, q = 'role=deploy'): Case =>
   ({ name, req: async k => ({ token: await f(k), query: q }), status: 403, code: 'access_denied', rule })
 /** A GitLab path of `n` segments (g1/g2/...), and its namespace (all but the last). */
 const path = (n: number) => Array.from({ length: n }, (_, i) => `g${i + 1}`).join('/')
 const deep = (n: number) => ({ project_path: path(n), namespace_path: path(n - 1) })
 const method = (m: string, path: string, allow: string): Case =>
-  ({ name: `${m} ${path}`, req: k => ({ method: m, path, token: k.good }), status: 405, code: 'method_not_allowed', rule: says(`${path} does not take ${m}; use ${allow}.`) })
-const notFound = (m: string, path: string): Case => ({ name: `${m} ${path}`, req: k => ({ method: m, path, token: k.good }), status: 404, code: 'not_found', rule: R.notFound })
+  ({ name: `${m} ${path}`, req: k => ({ method: m, path, token: k.good }), status: 405, code: 'method_not_allowed',
+    rule: says(`${path} does not take ${m}; use ${allow}.`) })
+const notFound = (m: string, path: string): Case => ({ name: `${m} ${path}`, req: k => ({ method: m, path, token: k.good }), status: 404, code: 'not_found',
+  rule: R.notFound })
 const json = { 'content-type': 'application/json' }
 const form = { 'content-type': 'application/x-www-form-urlencoded' }
 
@@ -121,7 +124,8 @@ const CASES: Case[] = [
   // The algorithm and the signature
   // An unsigned token has an empty third part: the compact-JWS shape refuses it before its alg is read.
   unauthorized('alg none, unsigned', 'malformed', R.notJws, k => k.mint({}, { header: { alg: 'none' } })),
-  unauthorized('alg none with a signature part', 'algorithm', R.alg('none'), async k => `${segment({ alg: 'none', typ: 'JWT' })}.${segment(k.claims)}.${b64url('signature')}`),
+  unauthorized('alg none with a signature part', 'algorithm', R.alg('none'),
+    async k => `${segment({ alg: 'none', typ: 'JWT' })}.${segment(k.claims)}.${b64url('signature')}`),
   unauthorized('alg "None" (case variant) signed by the issuer', 'algorithm', R.alg('None'), k => k.real({ ...k.header, alg: 'None' }, k.claims)),
   unauthorized('HS256 with the issuer\'s public key (PEM) as the HMAC secret', 'algorithm', R.alg('HS256'), k => k.mint({}, { header: { alg: 'HS256' } })),
   unauthorized('HS512 with the issuer\'s public key (PEM) as the HMAC secret', 'algorithm', R.alg('HS512'), k => k.mint({}, { header: { alg: 'HS512' } })),
@@ -138,11 +142,15 @@ const CASES: Case[] = [
   unauthorized('a kid that is a URL', 'unknown_key', R.kid, k => k.mint({}, { kid: 'https://attacker.example/keys.json' })),
   unauthorized('a kid that is a number', 'unknown_key', R.kid, k => k.real({ ...k.header, kid: 42 }, k.claims)),
   // A key named in the token is never fetched or used: the kid picks one of the issuer's own keys, or none.
-  unauthorized('jku pointing at an attacker\'s JWKS', 'unknown_key', R.kid, k => k.forged({ ...k.header, kid: 'attacker', jku: `${k.env.issuer.elsewhereUrl}/oauth/discovery/keys` }, k.claims)),
-  unauthorized('x5u pointing at an attacker\'s certificate', 'signature', R.signature, k => k.forged({ ...k.header, x5u: `${k.env.issuer.elsewhereUrl}/cert.pem` }, k.claims)),
+  unauthorized('jku pointing at an attacker\'s JWKS', 'unknown_key', R.kid,
+    k => k.forged({ ...k.header, kid: 'attacker', jku: `${k.env.issuer.elsewhereUrl}/oauth/discovery/keys` }, k.claims)),
+  unauthorized('x5u pointing at an attacker\'s certificate', 'signature', R.signature,
+    k => k.forged({ ...k.header, x5u: `${k.env.issuer.elsewhereUrl}/cert.pem` }, k.claims)),
   unauthorized('jwk embedding the attacker\'s key', 'signature', R.signature, k => k.forged({ alg: 'RS256', typ: 'JWT', jwk: k.attacker.publicJwk }, k.claims)),
-  unauthorized('jwk embedding the attacker\'s key under its own kid', 'unknown_key', R.kid, k => k.forged({ alg: 'RS256', kid: 'attacker', jwk: k.attacker.publicJwk }, k.claims)),
-  unauthorized('x5c embedding an attacker\'s certificate', 'signature', R.signature, k => k.forged({ alg: 'RS256', typ: 'JWT', x5c: [k.attacker.spki] }, k.claims)),
+  unauthorized('jwk embedding the attacker\'s key under its own kid', 'unknown_key', R.kid,
+    k => k.forged({ alg: 'RS256', kid: 'attacker', jwk: k.attacker.publicJwk }, k.claims)),
+  unauthorized('x5c embedding an attacker\'s certificate', 'signature', R.signature,
+    k => k.forged({ alg: 'RS256', typ: 'JWT', x5c: [k.attacker.spki] }, k.claims)),
   unauthorized('crit naming an unknown extension', 'malformed', R.extensions, k => k.real({ ...k.header, crit: ['tanuki'], tanuki: true }, k.claims)),
   unauthorized('crit b64: false (an unencoded payload)', 'malformed', R.extensions, k => k.real({ ...k.header, crit: ['b64'], b64: false }, k.claims)),
   unauthorized('crit empty', 'malformed', R.extensions, k => k.real({ ...k.header, crit: [] }, k.claims)),
@@ -150,8 +158,10 @@ const CASES: Case[] = [
     const [h, , s] = k.good.split('.')
     return `${h}.${segment({ ...k.claims, project_path: 'acme/payments/admin', project_id: '1' })}.${s}`
   }),
-  unauthorized('a tampered header with the original signature', 'signature', R.signature, async k => `${segment({ ...k.header, typ: 'at+jwt' })}.${k.good.split('.').slice(1).join('.')}`),
-  unauthorized('the signature of another valid token', 'signature', R.signature, async k => `${k.good.split('.').slice(0, 2).join('.')}.${(await k.mint()).split('.')[2]}`),
+  unauthorized('a tampered header with the original signature', 'signature', R.signature,
+    async k => `${segment({ ...k.header, typ: 'at+jwt' })}.${k.good.split('.').slice(1).join('.')}`),
+  unauthorized('the signature of another valid token', 'signature', R.signature,
+    async k => `${k.good.split('.').slice(0, 2).join('.')}.${(await k.mint()).split('.')[2]}`),
   unauthorized('the signature removed', 'malformed', R.notJws, async k => `${k.good.split('.').slice(0, 2).join('.')}.`),
   unauthorized('the signature with one bit flipped', 'signature', R.signature, async k => {
     const [h, p, s] = k.good.split('.')
@@ -178,29 +188,40 @@ const CASES: Case[] = [
   unauthorized('exp as a string', 'claim', R.malformed('exp'), k => k.mint({ exp: String(k.now + 300) })),
 
   // Audience
-  unauthorized('aud of another service', 'audience', R.audience('the audience "https://sts.evil.example"'), k => k.mint({}, { audience: 'https://sts.evil.example' })),
+  unauthorized('aud of another service', 'audience', R.audience('the audience "https://sts.evil.example"'),
+    k => k.mint({}, { audience: 'https://sts.evil.example' })),
   unauthorized('no aud', 'audience', R.audience('no audience'), k => k.mint({}, { omit: ['aud'] })),
-  unauthorized('an aud array without ours', 'audience', R.audience('the audience ["https://a.example","https://b.example"]'), k => k.mint({}, { audience: ['https://a.example', 'https://b.example'] })),
+  unauthorized('an aud array without ours', 'audience', R.audience('the audience ["https://a.example","https://b.example"]'),
+    k => k.mint({}, { audience: ['https://a.example', 'https://b.example'] })),
   unauthorized('our aud with a trailing slash', 'audience', R.audience(`the audience "${AUDIENCE}/"`), k => k.mint({}, { audience: `${AUDIENCE}/` })),
   unauthorized('an empty aud', 'audience', R.audience('the audience ""'), k => k.mint({}, { audience: '' })),
 
   // Issuer
-  unauthorized('an issuer not on the allowlist', 'untrusted_issuer', R.issuer(() => '"https://gitlab.evil.example"'), k => k.mint({ iss: 'https://gitlab.evil.example' })),
+  unauthorized('an issuer not on the allowlist', 'untrusted_issuer', R.issuer(() => '"https://gitlab.evil.example"'),
+    k => k.mint({ iss: 'https://gitlab.evil.example' })),
   unauthorized('the allowlisted issuer with a trailing slash', 'untrusted_issuer', R.issuer(k => `"${k.issuer}/"`), k => k.mint({ iss: `${k.issuer}/` })),
-  unauthorized('the allowlisted issuer in another case', 'untrusted_issuer', R.issuer(k => `"${k.issuer.replace('http://', 'HTTP://')}"`), k => k.mint({ iss: k.issuer.replace('http://', 'HTTP://') })),
-  unauthorized('the allowlisted issuer over https instead of http', 'untrusted_issuer', R.issuer(k => `"${k.issuer.replace('http://', 'https://')}"`), k => k.mint({ iss: k.issuer.replace('http://', 'https://') })),
+  unauthorized('the allowlisted issuer in another case', 'untrusted_issuer', R.issuer(k => `"${k.issuer.replace('http://', 'HTTP://')}"`),
+    k => k.mint({ iss: k.issuer.replace('http://', 'HTTP://') })),
+  unauthorized('the allowlisted issuer over https instead of http', 'untrusted_issuer', R.issuer(k => `"${k.issuer.replace('http://', 'https://')}"`),
+    k => k.mint({ iss: k.issuer.replace('http://', 'https://') })),
   unauthorized('the allowlisted issuer with a path added', 'untrusted_issuer', R.issuer(k => `"${k.issuer}/evil"`), k => k.mint({ iss: `${k.issuer}/evil` })),
   unauthorized('no iss', 'untrusted_issuer', R.issuer(() => 'undefined'), k => k.mint({}, { omit: ['iss'] })),
   unauthorized('iss as an array holding the allowlisted issuer', 'untrusted_issuer', R.issuer(k => `["${k.issuer}"]`), k => k.mint({ iss: [k.issuer] })),
 
   // Claim shapes
-  unauthorized('project_id as a number', 'gitlab_claims', R.notGitLab('\'s "project_id" claim must be a string, not number'), k => k.mint({ project_id: 4301877 })),
-  unauthorized('project_id as an object', 'gitlab_claims', R.notGitLab('\'s "project_id" claim must be a string, not object'), k => k.mint({ project_id: { $ne: null } })),
-  unauthorized('project_id with a leading zero', 'gitlab_claims', R.notGitLab('\'s "project_id" claim must be a decimal ID'), k => k.mint({ project_id: '04301877' })),
-  unauthorized('ref_protected as the boolean true', 'gitlab_claims', R.notGitLab('\'s "ref_protected" claim must be a string, not boolean'), k => k.mint({ ref_protected: true })),
-  unauthorized('ref_protected as "TRUE"', 'gitlab_claims', R.notGitLab('\'s "ref_protected" claim must be the string "true" or "false"'), k => k.mint({ ref_protected: 'TRUE' })),
+  unauthorized('project_id as a number', 'gitlab_claims', R.notGitLab('\'s "project_id" claim must be a string, not number'),
+    k => k.mint({ project_id: 4301877 })),
+  unauthorized('project_id as an object', 'gitlab_claims', R.notGitLab('\'s "project_id" claim must be a string, not object'),
+    k => k.mint({ project_id: { $ne: null } })),
+  unauthorized('project_id with a leading zero', 'gitlab_claims', R.notGitLab('\'s "project_id" claim must be a decimal ID'),
+    k => k.mint({ project_id: '04301877' })),
+  unauthorized('ref_protected as the boolean true', 'gitlab_claims', R.notGitLab('\'s "ref_protected" claim must be a string, not boolean'),
+    k => k.mint({ ref_protected: true })),
+  unauthorized('ref_protected as "TRUE"', 'gitlab_claims', R.notGitLab('\'s "ref_protected" claim must be the string "true" or "false"'),
+    k => k.mint({ ref_protected: 'TRUE' })),
   unauthorized('job_id that is not an ID', 'gitlab_claims', R.notGitLab('\'s "job_id" claim must be a decimal ID'), k => k.mint({ job_id: '1; rm -rf /' })),
-  unauthorized('groups_direct that is not a list', 'gitlab_claims', R.notGitLab('\'s "groups_direct" claim must be an array of strings'), k => k.mint({ groups_direct: 'acme' })),
+  unauthorized('groups_direct that is not a list', 'gitlab_claims', R.notGitLab('\'s "groups_direct" claim must be an array of strings'),
+    k => k.mint({ groups_direct: 'acme' })),
   unauthorized('no project_path', 'gitlab_claims', R.notGitLab(' lacks the claim "project_path"'), k => k.mint({}, { omit: ['project_path'] })),
   unauthorized('no project_id', 'gitlab_claims', R.notGitLab(' lacks the claim "project_id"'), k => k.mint({}, { omit: ['project_id'] })),
   unauthorized('no namespace_id', 'gitlab_claims', R.notGitLab(' lacks the claim "namespace_id"'), k => k.mint({}, { omit: ['namespace_id'] })),
@@ -209,26 +230,35 @@ const CASES: Case[] = [
   unauthorized('project_path ending in ..', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme/payments/..' })),
   unauthorized('project_path climbing with ..', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme/payments/../../acme/payments/api' })),
   unauthorized('project_path with //', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme/payments//api' })),
-  unauthorized('project_path with a leading /', 'gitlab_claims', R.notPath, k => k.mint({ project_path: '/acme/payments/api', namespace_path: '/acme/payments' })),
+  unauthorized('project_path with a leading /', 'gitlab_claims', R.notPath,
+    k => k.mint({ project_path: '/acme/payments/api', namespace_path: '/acme/payments' })),
   unauthorized('project_path with a trailing /', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme/payments/api/' })),
   unauthorized('project_path with a percent-encoded letter', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme/payments/%61pi' })),
-  unauthorized('project_path with an encoded slash', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme%2Fpayments/api', namespace_path: 'acme%2Fpayments' })),
+  unauthorized('project_path with an encoded slash', 'gitlab_claims', R.notPath,
+    k => k.mint({ project_path: 'acme%2Fpayments/api', namespace_path: 'acme%2Fpayments' })),
   unauthorized('project_path with a Cyrillic look-alike', 'gitlab_claims', R.notPath, k => k.mint({ project_path: 'acme/payments/\u0430pi' })),
-  unauthorized('project_path with full-width letters', 'gitlab_claims', R.notPath, k => k.mint({ project_path: '\uff41cme/payments/api', namespace_path: '\uff41cme/payments' })),
-  unauthorized('project_path outside its namespace_path', 'gitlab_claims', R.notGitLab('\'s "project_path" claim is not directly inside the token\'s namespace_path'), k => k.mint({ project_path: 'evil/api' })),
+  unauthorized('project_path with full-width letters', 'gitlab_claims', R.notPath,
+    k => k.mint({ project_path: '\uff41cme/payments/api', namespace_path: '\uff41cme/payments' })),
+  unauthorized('project_path outside its namespace_path', 'gitlab_claims',
+    R.notGitLab('\'s "project_path" claim is not directly inside the token\'s namespace_path'), k => k.mint({ project_path: 'evil/api' })),
   // GitLab nests a top-level group and at most 20 subgroups, then the project: 22 segments. Each is a candidate scope,
   // and 99 or more passed DynamoDB's 100-key BatchGetItem (a 503 and an error log, before this rule).
-  unauthorized('project_path 23 segments deep', 'gitlab_claims', /^The token's "project_path" claim has 23 segments; GitLab allows at most 22 /, k => k.mint(deep(23))),
-  unauthorized('project_path 99 segments deep', 'gitlab_claims', /^The token's "project_path" claim has 99 segments; GitLab allows at most 22 /, k => k.mint(deep(99))),
-  unauthorized('namespace_path 22 segments deep', 'gitlab_claims', /^The token's "namespace_path" claim has 22 segments; GitLab allows at most 21 /, k => k.mint({ namespace_path: path(22) })),
+  unauthorized('project_path 23 segments deep', 'gitlab_claims', /^The token's "project_path" claim has 23 segments; GitLab allows at most 22 /,
+    k => k.mint(deep(23))),
+  unauthorized('project_path 99 segments deep', 'gitlab_claims', /^The token's "project_path" claim has 99 segments; GitLab allows at most 22 /,
+    k => k.mint(deep(99))),
+  unauthorized('namespace_path 22 segments deep', 'gitlab_claims', /^The token's "namespace_path" claim has 22 segments; GitLab allows at most 21 /,
+    k => k.mint({ namespace_path: path(22) })),
 
   // Token shapes and sizes
   tooLarge('a 9000-byte token', R.tokenSize, bearer('a'.repeat(9000))),
   tooLarge('a validly signed token padded past 8 KiB', R.tokenSize, withToken(k => k.mint({ padding: 'x'.repeat(7000) }))),
-  tooLarge('a 20 KiB JSON body', R.bodySize, k => ({ token: k.good, query: '', headers: json, body: JSON.stringify({ role: 'deploy', pad: 'x'.repeat(20_000) }) })),
+  tooLarge('a 20 KiB JSON body', R.bodySize, k => ({ token: k.good, query: '', headers: json,
+    body: JSON.stringify({ role: 'deploy', pad: 'x'.repeat(20_000) }) })),
   tooLarge('a 1 MiB form body', R.bodySize, k => ({ token: k.good, query: '', headers: form, body: `role=deploy&pad=${'x'.repeat(1 << 20)}` })),
   header('an empty Bearer', 'missing', begins('The Authorization header says "Bearer" but carries no token'), () => ({ authorization: 'Bearer ' })),
-  header('no Authorization header', 'missing', says('Send the GitLab ID token in the Authorization header: "Authorization: Bearer $ID_TOKEN".'), () => ({ authorization: null })),
+  header('no Authorization header', 'missing', says('Send the GitLab ID token in the Authorization header: "Authorization: Bearer $ID_TOKEN".'),
+    () => ({ authorization: null })),
   unauthorized('a token that is not a JWT', 'malformed', R.notJws, async () => 'hello'),
   unauthorized('a two-part token', 'malformed', R.notJws, async k => k.good.split('.').slice(0, 2).join('.')),
   unauthorized('a four-part token', 'malformed', R.notJws, async k => `${k.good}.${k.good.split('.')[2]}`),
@@ -238,8 +268,10 @@ const CASES: Case[] = [
   unauthorized('a payload that is not JSON', 'malformed', R.decode, k => k.real(JSON.stringify(k.header), 'not json', true)),
   unauthorized('a payload that is a JSON array', 'malformed', R.decode, k => k.real(k.header, [k.claims])),
   // Validly signed: a 401 naming the claim (once a 503, when the audit write failed on a time that is not whole seconds).
-  unauthorized('exp of 1e20, validly signed', 'gitlab_claims', R.notGitLab('\'s "exp" claim must be whole seconds since 1970, no later than the year 9999'), k => k.real(k.header, { ...k.claims, exp: 1e20 })),
-  unauthorized('exp past the year 9999, validly signed', 'gitlab_claims', R.notGitLab('\'s "exp" claim must be whole seconds since 1970, no later than the year 9999'), k => k.real(k.header, { ...k.claims, exp: 253402300800 })),
+  unauthorized('exp of 1e20, validly signed', 'gitlab_claims', R.notGitLab('\'s "exp" claim must be whole seconds since 1970, no later than the year 9999'),
+    k => k.real(k.header, { ...k.claims, exp: 1e20 })),
+  unauthorized('exp past the year 9999, validly signed', 'gitlab_claims',
+    R.notGitLab('\'s "exp" claim must be whole seconds since 1970, no later than the year 9999'), k => k.real(k.header, { ...k.claims, exp: 253402300800 })),
 
   // The Authorization header
   header('the Basic scheme', 'missing', R.scheme, () => ({ authorization: 'Basic YWRtaW46YWRtaW4=' })),
@@ -262,7 +294,8 @@ const CASES: Case[] = [
   badRequest('role given twice', says('The parameter "role" is given more than once.'), query('role=deploy&role=admin')),
   badRequest('role given twice in a JSON body (JSON.parse would keep the last)', says('The parameter "role" is given more than once.'),
     k => ({ token: k.good, query: '', headers: json, body: '{"role":"readonly","role":"deploy"}' })),
-  badRequest('role as an object in JSON (NoSQL style)', says('The body parameter "role" must be a string or a number.'), k => ({ token: k.good, query: '', headers: json, body: '{"role":{"$ne":null}}' })),
+  badRequest('role as an object in JSON (NoSQL style)', says('The body parameter "role" must be a string or a number.'),
+    k => ({ token: k.good, query: '', headers: json, body: '{"role":{"$ne":null}}' })),
   badRequest('duration negative', R.duration, query('role=deploy&duration=-900')),
   badRequest('duration huge', R.duration, query('role=deploy&duration=99999999999999999999')),
   badRequest('duration not a number', R.duration, query('role=deploy&duration=1h')),
@@ -270,10 +303,12 @@ const CASES: Case[] = [
   badRequest('duration under 900', R.duration, query('role=deploy&duration=899')),
   badRequest('an unknown format', says('The "format" parameter must be "json" or "shell".'), query('role=deploy&format=xml')),
   badRequest('an unknown parameter', says('Unknown parameter "debug"; POST /credentials takes role, duration, format.'), query('role=deploy&debug=1')),
-  badRequest('a JSON array body', says('The JSON body must be an object, e.g. {"role":"deploy"}.'), k => ({ token: k.good, query: '', headers: json, body: '["deploy"]' })),
+  badRequest('a JSON array body', says('The JSON body must be an object, e.g. {"role":"deploy"}.'),
+    k => ({ token: k.good, query: '', headers: json, body: '["deploy"]' })),
   badRequest('a text/plain body', begins('Send parameters in the query string, or as a JSON or form-encoded body'),
     k => ({ token: k.good, query: '', headers: { 'content-type': 'text/plain' }, body: 'role=deploy' })),
-  badRequest('format on GET', begins('Unknown parameter "format"; GET /credentials takes role, duration.'), k => ({ method: 'GET', authorization: k.good, query: 'role=deploy&format=shell' })),
+  badRequest('format on GET', begins('Unknown parameter "format"; GET /credentials takes role, duration.'),
+    k => ({ method: 'GET', authorization: k.good, query: 'role=deploy&format=shell' })),
   // A token pasted where a parameter goes: the refusal names the parameter, never echoes the token (body or logs)
   badRequest('the token as a JSON body key', R.cut, k => ({ token: k.good, headers: json, body: JSON.stringify({ [k.good]: true }) })),
   badRequest('the token twice as form body keys', R.cut, k => ({ token: k.good, headers: form, body: `${k.good}&${k.good}` })),
@@ -292,7 +327,8 @@ const CASES: Case[] = [
   denied('a token for another project', R.noMapping('acme/payments/web'), k => k.mint({ project_path: 'acme/payments/web', project_id: '99' })),
   denied('the mapped path with another project_id (a re-created or squatted project)', R.requires('pin.project_id to be "4301877"; this token has "5550001"'),
     k => k.mint({ project_id: '5550001' })),
-  denied('a sibling group whose name extends the mapped one', R.noMapping('acme/payments-evil/api'), k => k.mint({ project_path: 'acme/payments-evil/api', namespace_path: 'acme/payments-evil' })),
+  denied('a sibling group whose name extends the mapped one', R.noMapping('acme/payments-evil/api'),
+    k => k.mint({ project_path: 'acme/payments-evil/api', namespace_path: 'acme/payments-evil' })),
   denied('an unprotected ref under the default', R.unprotected, k => k.mint({ ref_protected: 'false' })),
   // A fork's merge-request pipeline runs on an unprotected ref: the default refuses it, whatever its ref is named.
   denied('a fork merge-request pipeline', R.unprotected, k => k.mint({
@@ -300,13 +336,16 @@ const CASES: Case[] = [
     pipeline_source: 'merge_request_event', source_project_id: '6660001', source_project_path: 'mallory/api',
   })),
   denied('another ref', R.requires('ref to be "main"; this token has "develop"'), k => k.mint({ ref: 'develop' })),
-  denied('a role with no mapping', k => begins(`No mapping lets ${k.issuer}/acme/payments/api use the role "admin". Roles mapped for this project: "deploy".`), k => k.mint(), 'role=admin'),
+  denied('a role with no mapping', k => begins(`No mapping lets ${k.issuer}/acme/payments/api use the role "admin". Roles mapped for this project: "deploy".`),
+    k => k.mint(), 'role=admin'),
   denied('a project at GitLab\'s deepest (22 segments) with no mapping', R.noMapping(path(22)), k => k.mint({ ...deep(22), project_id: '7' })),
-  denied('a disabled mapping', k => begins(`The mapping ${k.issuer}/acme/payments/api for the role "disabled" is disabled (enabled: false)`), k => k.mint(), 'role=disabled'),
+  denied('a disabled mapping', k => begins(`The mapping ${k.issuer}/acme/payments/api for the role "disabled" is disabled (enabled: false)`), k => k.mint(),
+    'role=disabled'),
 
   // In format=shell, every error is the script that stops `eval`
   { ...unauthorized('an expired token, format=shell', 'expired', R.expired, k => k.mint({}, { iat: k.now - 3600 })), shell: true },
-  { ...badRequest('role with a shell injection, format=shell', R.roleName, k => ({ token: k.good, query: `role=${encodeURIComponent('$(id)')}` })), shell: true },
+  { ...badRequest('role with a shell injection, format=shell', R.roleName, k => ({ token: k.good, query: `role=${encodeURIComponent('$(id)')}` })),
+    shell: true },
   { ...tooLarge('a 9000-byte token, format=shell', R.tokenSize, bearer('a'.repeat(9000))), shell: true },
   { ...denied('an unprotected ref, format=shell', R.unprotected, k => k.mint({ ref_protected: 'false' })), shell: true },
 ]
@@ -326,7 +365,8 @@ function checkAnswer (t: test.Test, k: Kit, c: Case, r: Answer): void {
     t.match(r.text, /^printf '%s\\n' '.*' >&2\nexit 1\n$/s, `${c.name}: the error script`)
     t.match(scriptMessage(r.text), rule, `${c.name}: refused by the rule its message names`)
     const run = spawnSync('bash', ['-c', 'eval "$1"; echo ran-on', 'bash', r.text], { encoding: 'utf8' })
-    t.ok(run.status !== 0 && !run.stdout.includes('ran-on') && run.stderr.startsWith(`tanuki-sts: ${c.code}: `), `${c.name}: eval stops with "${c.code}" on stderr`)
+    t.ok(run.status !== 0 && !run.stdout.includes('ran-on') && run.stderr.startsWith(`tanuki-sts: ${c.code}: `),
+      `${c.name}: eval stops with "${c.code}" on stderr`)
     return
   }
   t.equal(r.body.error, c.code, `${c.name}: ${c.code}`)

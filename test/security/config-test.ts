@@ -5,7 +5,8 @@ import { MISCONFIGURED } from '../../src/broker/errors'
 import { createCredentialsHandler } from '../../src/broker/http'
 import { candidateScopes } from '../../src/broker/scope'
 
-const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k' }
+const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a',
+  BROKER_TABLE_ISSUER_KEYS: 'k' }
 
 function errorOf (env: Record<string, string>): string {
   try { loadConfig(env); return 'ok' }
@@ -15,7 +16,8 @@ function errorOf (env: Record<string, string>): string {
 test('config: BROKER_DYNAMODB_ENDPOINT points a local broker at another DynamoDB', t => {
   const c = loadConfig({ ...local, ARC_ENV: 'testing', BROKER_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9/' })
   t.equal(c.dynamoEndpoint, 'http://127.0.0.1:9', 'the override is used, without its trailing slash')
-  const sandbox = loadConfig({ ...local, ARC_ENV: 'testing', ARC_SANDBOX: JSON.stringify({ ports: { tables: 5555 } }), BROKER_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' })
+  const sandbox = loadConfig({ ...local, ARC_ENV: 'testing', ARC_SANDBOX: JSON.stringify({ ports: { tables: 5555 } }),
+    BROKER_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' })
   t.equal(sandbox.dynamoEndpoint, 'http://127.0.0.1:9', 'it wins over the sandbox DynamoDB')
   t.end()
 })
@@ -59,24 +61,30 @@ test('config: a trusted issuer that is a path prefix of another is refused (thei
     'https://git.example.com, https://git.example.com/gitlab',
     'https://git.example.com/gitlab, https://git.example.com',
   ]
-  for (const issuers of overlapping) t.match(errorOf({ ...local, BROKER_ISSUERS: issuers }), /^BROKER_ISSUERS has .* share the other's mapping scopes/, `${issuers}: refused`)
-  t.match(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com, https://GIT.example.com/gitlab' }), /^BROKER_ISSUERS has "https:\/\/GIT/, 'an upper-case spelling of one is refused before it could overlap')
-  t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com/gitlab, https://git.example.com/gitlab2' }), 'ok', 'siblings that only share a text prefix are fine')
+  for (const issuers of overlapping) {
+    t.match(errorOf({ ...local, BROKER_ISSUERS: issuers }), /^BROKER_ISSUERS has .* share the other's mapping scopes/, `${issuers}: refused`)
+  }
+  t.match(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com, https://GIT.example.com/gitlab' }), /^BROKER_ISSUERS has "https:\/\/GIT/,
+    'an upper-case spelling of one is refused before it could overlap')
+  t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://git.example.com/gitlab, https://git.example.com/gitlab2' }), 'ok',
+    'siblings that only share a text prefix are fine')
   t.equal(errorOf({ ...local, BROKER_ISSUERS: 'https://gitlab.com, https://gitlab.example.com/gitlab' }), 'ok', 'different hosts are fine')
   t.end()
 })
 
-test('config: the audience may not be a trusted issuer\'s URL (the audience GitLab\'s docs and the classic AWS OIDC setup give tokens for other services)', t => {
-  const issuers = 'https://gitlab.com, https://git.example.com/gitlab'
-  for (const audience of ['https://gitlab.com', 'https://gitlab.com/', 'HTTPS://GitLab.com', 'https://git.example.com/gitlab']) {
-    t.match(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), /^BROKER_AUDIENCE is the URL of the trusted issuer https:\/\/(gitlab\.com|git\.example\.com\/gitlab)\b.*the broker's own URL/,
+test('config: the audience may not be a trusted issuer\'s URL (the audience GitLab\'s docs and the classic AWS OIDC setup give tokens for other services)',
+  t => {
+    const issuers = 'https://gitlab.com, https://git.example.com/gitlab'
+    for (const audience of ['https://gitlab.com', 'https://gitlab.com/', 'HTTPS://GitLab.com', 'https://git.example.com/gitlab']) {
+      t.match(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }),
+        /^BROKER_AUDIENCE is the URL of the trusted issuer https:\/\/(gitlab\.com|git\.example\.com\/gitlab)\b.*the broker's own URL/,
       `${audience}: refused, naming the issuer and what to set instead`)
-  }
-  for (const audience of ['https://sts.gitlab.com', 'https://git.example.com', 'https://git.example.com/gitlab/sts']) {
-    t.equal(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), 'ok', `${audience}: a URL of its own is fine`)
-  }
-  t.end()
-})
+    }
+    for (const audience of ['https://sts.gitlab.com', 'https://git.example.com', 'https://git.example.com/gitlab/sts']) {
+      t.equal(errorOf({ ...local, BROKER_ISSUERS: issuers, BROKER_AUDIENCE: audience }), 'ok', `${audience}: a URL of its own is fine`)
+    }
+    t.end()
+  })
 
 test('config: in a deployed stack, STS and DynamoDB are reached over https only (the SDK\'s own endpoint variables too)', t => {
   // The SDK clients honour AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL by themselves: over http, AssumeRole's answer
@@ -84,10 +92,13 @@ test('config: in a deployed stack, STS and DynamoDB are reached over https only 
   // SNS too: the publish carries the Lambda role's session token.
   for (const name of ['BROKER_STS_ENDPOINT', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL']) {
     const message = errorOf({ ...local, ARC_ENV: 'production', [name]: 'http://sts.us-east-1.amazonaws.com' })
-    t.match(message, new RegExp(`^${name} must be an https:// URL in a deployed stack \\(ARC_ENV=production\\)`), `${name} over http in production: refused, naming it`)
-    t.match(errorOf({ ...local, ARC_ENV: 'staging', [name]: 'http://sts.us-east-1.amazonaws.com' }), /ARC_ENV=staging/, `${name} over http in staging: refused as well`)
+    t.match(message, new RegExp(`^${name} must be an https:// URL in a deployed stack \\(ARC_ENV=production\\)`),
+      `${name} over http in production: refused, naming it`)
+    t.match(errorOf({ ...local, ARC_ENV: 'staging', [name]: 'http://sts.us-east-1.amazonaws.com' }), /ARC_ENV=staging/,
+      `${name} over http in staging: refused as well`)
     t.notOk(message.includes('sts.us-east-1'), `${name}: the value is not quoted (it may hold credentials)`)
-    t.equal(errorOf({ ...local, ARC_ENV: 'production', [name]: 'https://sts-fips.us-east-1.amazonaws.com' }), 'ok', `${name} over https in production: fine (a regional, FIPS or VPC endpoint)`)
+    t.equal(errorOf({ ...local, ARC_ENV: 'production', [name]: 'https://sts-fips.us-east-1.amazonaws.com' }), 'ok',
+      `${name} over https in production: fine (a regional, FIPS or VPC endpoint)`)
     t.equal(errorOf({ ...local, ARC_ENV: 'testing', [name]: 'http://127.0.0.1:4566' }), 'ok', `${name} over http outside production: fine (local runs)`)
   }
   const unparsable = errorOf({ ...local, ARC_ENV: 'testing', BROKER_STS_ENDPOINT: 'https://AKIAEXAMPLE:s3cr3t@sts .example.com' })
@@ -112,10 +123,11 @@ test('config: a broken configuration is named in the logs, never echoed to calle
   const { result, lines } = await withEnv(broken, async () => {
     // As the Lambda builds it: composeBroker from process.env.
     const handler = createCredentialsHandler('POST')
-    const answer = await handler({ rawQueryString: 'role=deploy', headers: { authorization: 'Bearer a.b.c' }, requestContext: { requestId: 'r1', http: { method: 'POST' } } })
+    const answer = await handler({ rawQueryString: 'role=deploy', headers: { authorization: 'Bearer a.b.c' },
+      requestContext: { requestId: 'r1', http: { method: 'POST' } } })
     const healthzPath = require.resolve('../../src/http/get-healthz/index.ts')
     delete require.cache[healthzPath]
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the handler afresh, after the environment is set
     const healthz = (require(healthzPath) as { handler (): Promise<{ statusCode: number; body: string }> }).handler
     return { answer, health: await healthz() }
   })

@@ -15,7 +15,8 @@ let env: BrokerEnv
 const witness = new Witness()
 let scope: string
 const MARKUP = '<script>alert("ref")</script><img src=x onerror=alert(1)>'
-const mappingYaml = (s: string, description: string) => `mappings:\n  - scope: ${s}\n    role: deploy\n    roleArn: ${ROLE_ARN}\n    pin: { project_id: "4301877" }\n    conditions:\n      ref: main\n      ref_type: branch\n    description: ${description}\n`
+const mappingYaml = (s: string, description: string) => `mappings:\n  - scope: ${s}\n    role: deploy\n    roleArn: ${ROLE_ARN}\n    pin: { project_id: ` +
+  `"4301877" }\n    conditions:\n      ref: main\n      ref_type: branch\n    description: ${description}\n`
 
 async function as (login: string): Promise<ConsoleClient> {
   const client = new ConsoleClient(env.url)
@@ -39,7 +40,8 @@ async function saveForm (client: ConsoleClient, description: string): Promise<Re
 test('Set up env', async t => {
   env = await startBrokerEnv()
   scope = `${env.issuer.url}/acme/payments/api`
-  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' }, description: 'seeded', updatedAt: '2026-01-01T00:00:00.000Z' })
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' },
+    description: 'seeded', updatedAt: '2026-01-01T00:00:00.000Z' })
   await env.putMapping({ scope: `${env.issuer.url}/acme/web`, role: 'markup', roleArn: ROLE_ARN, pin: { project_id: '77' }, conditions: { ref: MARKUP } })
   t.pass(`the broker and its console run at ${env.url}/console`)
 })
@@ -64,8 +66,9 @@ test('sign-in: a user in a configured group lands signed in, with an HttpOnly, S
 
 test('guard: a Content-Security-Policy with no inline script, on every page', async t => {
   const admin = await as('local-admin')
-  const pages = ['/console/mappings', `/console/mappings?project=acme/payments/api`, `/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`,
-    '/console/explain', '/console/audit', `/console/mappings/edit?scope=${encodeURIComponent(scope)}&role=deploy`, '/console/mappings/new', '/console/signed-out']
+  const pages = ['/console/mappings', '/console/mappings?project=acme/payments/api', `/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`,
+    '/console/explain', '/console/audit', `/console/mappings/edit?scope=${encodeURIComponent(scope)}&role=deploy`, '/console/mappings/new',
+    '/console/signed-out']
   for (const path of pages) {
     const page = await admin.get(path)
     const csp = page.headers.get('content-security-policy') ?? ''
@@ -76,7 +79,8 @@ test('guard: a Content-Security-Policy with no inline script, on every page', as
     t.equal(inline.length, 0, `${path}: no inline <script>`)
     // In the markup itself: a ref shown as text may spell " onerror=" harmlessly, escaped.
     const tags = page.text.match(/<[a-zA-Z][^>]*>/g) ?? []
-    t.notOk(tags.some(tag => /\son[a-z]+\s*=|\sstyle\s*=|javascript:/i.test(tag)), `${path}: no event-handler or style attributes, no javascript: URLs in its ${tags.length} tags`)
+    t.notOk(tags.some(tag => /\son[a-z]+\s*=|\sstyle\s*=|javascript:/i.test(tag)),
+      `${path}: no event-handler or style attributes, no javascript: URLs in its ${tags.length} tags`)
   }
   const script = await admin.get('/console/assets/console.js')
   t.equal(script.status, 200, 'the script is a file of the console')
@@ -113,7 +117,8 @@ test('guard: the CSRF token is bound to the session of the user who signed in', 
   const mine = await admin.post('/console/mappings/save', form)
   t.equal(mine.status, 303, 'the session it belongs to can')
   t.equal((await stored())?.updatedBy, 'local-admin', 'updatedBy is the GitLab login of the session')
-  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' }, description: 'seeded', updatedAt: '2026-01-01T00:00:01.000Z' })
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' },
+    description: 'seeded', updatedAt: '2026-01-01T00:00:01.000Z' })
 })
 
 test('guard: the session cookie is the signed-in user\'s and cannot be altered or forged', async t => {
@@ -121,7 +126,8 @@ test('guard: the session cookie is the signed-in user\'s and cannot be altered o
   const cookie = admin.cookie ?? ''
   const value = cookie.slice('_idx='.length)
   const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1)
-  for (const [name, altered] of [['a changed ciphertext byte', flip(value, value.length - 30)], ['a changed tag byte', flip(value, value.length - 2)], ['a cookie from elsewhere', 'eyJhbGciOiJub25lIn0.eyJraW5kIjoidXNlciJ9.']]) {
+  for (const [name, altered] of [['a changed ciphertext byte', flip(value, value.length - 30)], ['a changed tag byte', flip(value, value.length - 2)],
+    ['a cookie from elsewhere', 'eyJhbGciOiJub25lIn0.eyJraW5kIjoidXNlciJ9.']]) {
     const client = new ConsoleClient(env.url)
     client.cookie = `_idx=${altered}`
     const page = await client.get('/console/mappings')
@@ -199,12 +205,15 @@ test('guard: forged or replayed state and code are refused', async t => {
     t.equal((await client.get('/console/mappings')).status, 302, `${mode}: not signed in`)
   }
   const reasons = env.logs.filter(l => l.includes('console sign-in refused')).map(l => (JSON.parse(l) as { reason: string }).reason)
-  for (const reason of ['state_mismatch', 'no_sign_in', 'code_refused', 'nonce_mismatch', 'userinfo_failed']) t.ok(reasons.includes(reason), `the log names the refusal: ${reason}`)
+  for (const reason of ['state_mismatch', 'no_sign_in', 'code_refused', 'nonce_mismatch', 'userinfo_failed']) {
+    t.ok(reasons.includes(reason), `the log names the refusal: ${reason}`)
+  }
 })
 
 test('guard: a signed-in user outside every configured group may do nothing', async t => {
   const outsider = await as('local-outsider')
-  for (const path of ['/console/mappings', '/console/explain', '/console/audit', `/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`, '/console/mappings/new']) {
+  for (const path of ['/console/mappings', '/console/explain', '/console/audit', `/console/mapping?scope=${encodeURIComponent(scope)}&role=deploy`,
+    '/console/mappings/new']) {
     const page = await outsider.get(path)
     t.equal(page.status, 403, `GET ${path}: 403`)
     t.notOk(page.text.includes(ROLE_ARN), `GET ${path}: no mapping shown`)
@@ -268,7 +277,8 @@ test('guard: no token in any URL; a pasted token is never shown back, stored or 
   t.notOk(explained.text.includes(jobToken) || explained.text.includes(jobToken.split('.')[2]), 'the answer does not hold the token')
   // Every URL the console sent this browser to, and every link and form on its pages.
   const urls = [...viewer.redirects, ...[explained, form].flatMap(p => [...p.text.matchAll(/(?:href|action|src)="([^"]*)"/g)].map(m => m[1]))]
-  t.notOk(urls.some(u => u.includes(jobToken.split('.')[2]) || /token=/.test(u)), `none of the ${urls.length} URLs the console redirected to or linked holds a token`)
+  t.notOk(urls.some(u => u.includes(jobToken.split('.')[2]) || /token=/.test(u)),
+    `none of the ${urls.length} URLs the console redirected to or linked holds a token`)
   const tooBig = await viewer.post('/console/explain', { csrf: csrfOf(form.text), role: 'deploy', token: 'x'.repeat(MAX_BODY_BYTES) })
   t.equal(tooBig.status, 400, 'a body past the console\'s limit is refused, not read')
   const records = await env.auditRecords()
@@ -298,15 +308,19 @@ test('the edit plan shows its impact on the last 30 days: what would flip, by pr
   const escapedMarkup = '&lt;script&gt;alert(&quot;ref&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;'
   t.equal(plan.status, 200, 'the plan: 200')
   t.match(section, /<h2 id="impact-heading">Impact over the last 30 days<\/h2>/, 'with an impact section under it')
-  t.ok(section.includes('<p id="impact-summary">3 requests for the role &quot;deploy&quot; from the projects this scope covers, replayed against the table&#39;s mappings ' +
+  t.ok(section.includes('<p id="impact-summary">3 requests for the role &quot;deploy&quot; from the projects this scope covers, ' +
+    'replayed against the table&#39;s mappings ' +
     'and the planned ones: 2 decisions would flip (1 issued → denied, 1 denied → issued); 0 unchanged; 1 could not be replayed.</p>'),
   'a summary: three requests, one flips each way, one could not be replayed')
-  t.match(rows('impact-to-denied').join('\n'), new RegExp('^acme/payments/api \\| deploy \\| 1 request \\(1 job\\) \\| job 8800000001 \\(pipeline \\d+, ref main\\) at [\\d-]+ [\\d:]+Z \\| ' +
+  t.match(rows('impact-to-denied').join('\n'),
+    new RegExp('^acme/payments/api \\| deploy \\| 1 request \\(1 job\\) \\| job 8800000001 \\(pipeline \\d+, ref main\\) at [\\d-]+ [\\d:]+Z \\| ' +
     'issued by \\S+/acme/payments/api \\| denied by \\S+/acme/payments/api: ref must be &quot;&lt;script&gt;\\*\\*&quot;, the token had &quot;main&quot;$'),
-  'issued → denied: acme/payments/api deploy, with its sample job and the rule that would deny it')
+    'issued → denied: acme/payments/api deploy, with its sample job and the rule that would deny it')
   const toIssued = rows('impact-to-issued')
-  t.ok(toIssued.length === 1 && toIssued[0].startsWith('acme/payments/api | deploy | 1 request (1 job) | job ') && toIssued[0].includes(`(pipeline 1504771836, ref ${escapedMarkup}) at `) &&
-    toIssued[0].endsWith(`| denied by ${scope}: ref must be &quot;main&quot;, the token had &quot;${escapedMarkup.replace(/&quot;/g, '\\&quot;')}&quot; | issued by ${scope}`),
+  t.ok(toIssued.length === 1 && toIssued[0].startsWith('acme/payments/api | deploy | 1 request (1 job) | job ') &&
+    toIssued[0].includes(`(pipeline 1504771836, ref ${escapedMarkup}) at `) &&
+    toIssued[0].endsWith(`| denied by ${scope}: ref must be &quot;main&quot;, the token had &quot;${escapedMarkup.replace(/&quot;/g, '\\&quot;')}&quot; ` +
+      `| issued by ${scope}`),
   'denied → issued: the job on the markup branch, its ref shown as text')
   t.notOk(plan.text.includes(MARKUP), 'the branch name that holds markup is never markup on the page')
   t.ok(section.includes('<li>1 request: denied by maxUses: use counts depend on the token&#39;s earlier requests, which are not replayed\n' +
@@ -319,7 +333,8 @@ test('the edit plan shows its impact on the last 30 days: what would flip, by pr
     csrf: csrfOf(newForm.text), expected: 'new',
     yaml: `mappings:\n  - scope: ${group}\n    role: deploy\n    roleArn: ${ROLE_ARN}\n    pin: { namespace_id: "72815" }\n`,
   })
-  t.ok(shadowed.text.includes('<p id="impact-summary">3 requests for the role &quot;deploy&quot; from the projects this scope covers, replayed against the table&#39;s mappings ' +
+  t.ok(shadowed.text.includes('<p id="impact-summary">3 requests for the role &quot;deploy&quot; from the projects this scope covers, ' +
+    'replayed against the table&#39;s mappings ' +
     'and the planned ones: no decision would flip; 2 unchanged; 1 could not be replayed.</p>'), 'a group mapping the project\'s own shadows: no decision flips')
   t.deepEqual(await stored(), before, 'the plans wrote nothing to the mappings table')
   t.equal(await createMappingAdmin(env.db, env.tables.mappings).read(group, 'deploy'), undefined, 'the group mapping was only planned')
@@ -329,19 +344,22 @@ test('the edit plan shows its impact on the last 30 days: what would flip, by pr
 test('a refused concurrent edit: the write is conditional on the version the editor planned from', async t => {
   const admin = await as('local-admin')
   const form = await saveForm(admin, 'mine')
-  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' }, description: 'theirs', updatedAt: '2026-01-02T00:00:00.000Z' })
+  await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' },
+    description: 'theirs', updatedAt: '2026-01-02T00:00:00.000Z' })
   const saved = await admin.post('/console/mappings/save', form)
   t.equal(saved.status, 409, 'the save is refused: 409')
   t.match(saved.text, /changed by someone else since you planned/, 'and says so')
   t.equal((await stored())?.description, 'theirs', 'the other change stands')
-  const change = (await env.auditRecords()).find(r => (r as unknown as Record<string, unknown>).kind === 'mapping-change' && (r as unknown as Record<string, unknown>).outcome === 'conflict')
+  const change = (await env.auditRecords())
+    .find(r => (r as unknown as Record<string, unknown>).kind === 'mapping-change' && (r as unknown as Record<string, unknown>).outcome === 'conflict')
   t.ok(change, 'the refused change is in the audit, as a conflict')
 })
 
 test('an invalid stored mapping is marked, and still decides (granting nothing, no fallback)', async t => {
   const viewer = await as('local-viewer')
   const invalidScope = `${env.issuer.url}/acme/broken/api`
-  await env.db.send(new PutItemCommand({ TableName: env.tables.mappings, Item: marshall({ scope: invalidScope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '5' }, conditions: { reff: 'main' } }) }))
+  await env.db.send(new PutItemCommand({ TableName: env.tables.mappings,
+    Item: marshall({ scope: invalidScope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '5' }, conditions: { reff: 'main' } }) }))
   await env.putMapping({ scope: `${env.issuer.url}/acme/broken/*`, role: 'deploy', roleArn: ROLE_ARN, pin: { namespace_id: '6' } })
   const page = await viewer.get('/console/mappings?project=acme/broken/api')
   t.match(page.text, /<strong class="bad">decides: invalid, grants nothing<\/strong>/, 'the invalid mapping decides for its project, and grants nothing')

@@ -40,14 +40,17 @@ const namesOthers = (text: string) => OTHERS.some(r => text.includes(`"${r}"`))
 test('a misspelt role: did you mean the project\'s closest role, then the roles it has', async t => {
   const r = await call(env, witness, { token: await env.mint(), query: 'role=deplyo' })
   t.equal(r.status, 403, '403 access_denied')
-  t.equal(r.body.message, `No mapping lets ${iss}/acme/payments/api use the role "deplyo"; did you mean "deploy"? ${ownList}`, 'the closest of its own roles, and the list')
+  t.equal(r.body.message, `No mapping lets ${iss}/acme/payments/api use the role "deplyo"; did you mean "deploy"? ${ownList}`,
+    'the closest of its own roles, and the list')
   t.notOk(namesOthers(r.text), 'no other project\'s role, and no disabled one')
 })
 
 test('a role the project does not have: the roles it has, and what to ask an admin', async t => {
   const r = await call(env, witness, { token: await env.mint(), query: 'role=web-admin' })
   t.equal(r.status, 403, '403 access_denied')
-  t.equal(r.body.message, `No mapping lets ${iss}/acme/payments/api use the role "web-admin". ${ownList} If the job needs "web-admin", ask an admin to add it (tanuki-sts mappings put).`,
+  t.equal(r.body.message,
+    `No mapping lets ${iss}/acme/payments/api use the role "web-admin". ${ownList} If the job needs "web-admin", ` +
+      'ask an admin to add it (tanuki-sts mappings put).',
     'a role of its sibling project is not offered: its own are')
   t.notOk(namesOthers(String(r.body.message).replace('role "web-admin"', '').replace('needs "web-admin"', '')), 'no other project\'s role is named')
   const record = (await env.auditRecords()).find(a => a.requestId === r.body.requestId)
@@ -61,8 +64,11 @@ test('a project with no mapping at all: no list, the admin to ask', async t => {
 })
 
 test('a project in the sibling group: only the roles above it (/**), never its neighbours\'', async t => {
-  const r = await call(env, witness, { token: await env.mint({ project_path: 'acme/payments-evil/x', namespace_path: 'acme/payments-evil', project_id: '6' }), query: 'role=deploy' })
-  t.equal(r.body.message, `No mapping lets ${iss}/acme/payments-evil/x use the role "deploy". Roles mapped for this project: "evil-role", "org-viewer". If the job needs "deploy", ask an admin to add it (tanuki-sts mappings put).`,
+  const r = await call(env, witness, { token: await env.mint({ project_path: 'acme/payments-evil/x', namespace_path: 'acme/payments-evil', project_id: '6' }),
+    query: 'role=deploy' })
+  t.equal(r.body.message,
+    `No mapping lets ${iss}/acme/payments-evil/x use the role "deploy". Roles mapped for this project: "evil-role", "org-viewer". If the job needs "deploy", ` +
+      'ask an admin to add it (tanuki-sts mappings put).',
     'its /** and acme/**, not acme/payments\'s')
 })
 
@@ -87,13 +93,16 @@ test('the roles are read on the "no mapping" denial only: not when issuing, not 
 test('the roles cannot be read: the denial stands, with the plain message and a warning logged', async t => {
   const { db } = countingDb(env)
   db.middlewareStack.add(next => async args => {
-    if ((args.input as { KeyConditionExpression?: string }).KeyConditionExpression === '#s = :s') throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' })
+    if ((args.input as { KeyConditionExpression?: string }).KeyConditionExpression === '#s = :s') {
+      throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' })
+    }
     return next(args)
   }, { step: 'initialize', name: 'failQuery' })
   const broker = await inProcess(env, witness, { db })
   const r = await broker.handle({ token: await env.mint(), query: 'role=deplyo' })
   t.equal(r.status, 403, 'still 403 access_denied')
-  t.equal(r.body.message, `No mapping lets ${iss}/acme/payments/api use the role "deplyo". Ask an admin to add one (tanuki-sts mappings put).`, 'without the hint')
+  t.equal(r.body.message, `No mapping lets ${iss}/acme/payments/api use the role "deplyo". Ask an admin to add one (tanuki-sts mappings put).`,
+    'without the hint')
   t.ok(witness.lines.some(l => l.includes('"level":"warn"') && l.includes('could not read the project\'s roles')), 'the failed lookup is logged at warn')
   db.destroy()
 })

@@ -22,7 +22,8 @@ test('a valid token: 503 unavailable in every format, nothing issued', async t =
   const json = await call(env, witness, { token: await env.mint() })
   t.equal(json.status, 503, `json: 503 in ${Date.now() - started} ms`)
   t.equal(json.body.error, 'unavailable', 'json: unavailable')
-  t.match(String(json.body.message), /mappings and issuer-keys tables could not be reached; no credentials were issued/, 'json: says which store and that nothing was issued')
+  t.match(String(json.body.message), /mappings and issuer-keys tables could not be reached; no credentials were issued/,
+    'json: says which store and that nothing was issued')
 
   const shell = await call(env, witness, { token: await env.mint(), query: 'role=deploy&format=shell' })
   t.equal(shell.status, 503, 'shell: 503')
@@ -47,7 +48,8 @@ test('tokens refused before any I/O are still 401 and 413; others need the issue
   // or audience from a good one, and answers what it can say truthfully.
   const r = await call(env, witness, { token: await env.mint({}, { audience: 'https://sts.evil.example' }) })
   t.equal(r.status, 503, 'a wrong audience, keys unreadable: 503 unavailable')
-  t.match(String(r.body.message), /^The broker's mappings and issuer-keys tables could not be reached; /, 'refused because the keys and mappings could not be read, not by the audience rule')
+  t.match(String(r.body.message), /^The broker's mappings and issuer-keys tables could not be reached; /,
+    'refused because the keys and mappings could not be read, not by the audience rule')
   const health = await fetch(`${env.url}/healthz`)
   t.equal(health.status, 200, 'healthz: 200 (the configuration is valid)')
 })

@@ -20,7 +20,8 @@ import { Witness } from './helpers/witness'
 let env: BrokerEnv
 const witness = new Witness()
 let scope: string
-const mapping = (extra: Record<string, unknown> = {}) => ({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' }, ...extra })
+const mapping = (extra: Record<string, unknown> = {}) => ({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' },
+  conditions: { ref: 'main' }, ...extra })
 
 /** The audit record of an answer: by IssuanceId for a 200, else the only record of the token's request. */
 async function recordOf (r: Answer): Promise<AuditRecord | undefined> {
@@ -46,19 +47,24 @@ test('Set up env', async t => {
 
 // ---- STS, through the sandbox Lambda ---------------------------------------------------------------------------------
 
-interface StsCase { name: string; fault: { status: number; code: string; message?: string; times: number }; status: number; calls: number; message?: RegExp; not?: RegExp }
+interface StsCase {
+  name: string; fault: { status: number; code: string; message?: string; times: number }; status: number; calls: number; message?: RegExp; not?: RegExp
+}
 const STS_CASES: StsCase[] = [
   { name: 'Throttling twice, then an answer', fault: { status: 400, code: 'Throttling', times: 2 }, status: 200, calls: 3 },
-  { name: 'Throttling on every attempt', fault: { status: 400, code: 'Throttling', times: Infinity }, status: 502, calls: 3, message: /: Throttling \(Rate exceeded\)$/ },
+  { name: 'Throttling on every attempt', fault: { status: 400, code: 'Throttling', times: Infinity }, status: 502, calls: 3,
+    message: /: Throttling \(Rate exceeded\)$/ },
   { name: 'a 503 once, then an answer', fault: { status: 503, code: 'ServiceUnavailable', times: 1 }, status: 200, calls: 2 },
   { name: 'a 500 on every attempt', fault: { status: 500, code: 'InternalFailure', times: Infinity }, status: 502, calls: 3, message: /: InternalFailure \(/ },
-  { name: 'AccessDenied (the role does not trust the broker)', fault: { status: 403, code: 'AccessDenied', times: 1 }, status: 502, calls: 1, message: /: AccessDenied \(User is not authorized/ },
+  { name: 'AccessDenied (the role does not trust the broker)', fault: { status: 403, code: 'AccessDenied', times: 1 }, status: 502, calls: 1,
+    message: /: AccessDenied \(User is not authorized/ },
   {
     name: 'MalformedPolicyDocument (a modelled error: the SDK names it ...Exception)',
     fault: { status: 400, code: 'MalformedPolicyDocument', message: 'The policy is not in the valid JSON format.', times: 1 },
     status: 502, calls: 1, message: /: MalformedPolicyDocument \(The policy is not in the valid JSON format\.\)$/, not: /MalformedPolicyDocumentException/,
   },
-  { name: 'PackedPolicyTooLarge', fault: { status: 400, code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 120% of allotted space', times: 1 }, status: 502, calls: 1, message: /: PackedPolicyTooLarge \(Packed policy/, not: /Exception/ },
+  { name: 'PackedPolicyTooLarge', fault: { status: 400, code: 'PackedPolicyTooLarge', message: 'Packed policy consumes 120% of allotted space', times: 1 },
+    status: 502, calls: 1, message: /: PackedPolicyTooLarge \(Packed policy/, not: /Exception/ },
 ]
 
 for (const c of STS_CASES) {
@@ -98,7 +104,9 @@ test('STS unreachable (in-process, connection refused): 502, the record marked f
 // ---- DynamoDB faults inside AWS's client -------------------------------------------------------------------------
 
 /** The broker's DynamoDB client, with a middleware that breaks one command on one table, and counts every command. */
-function faultyDb (fault: 'unreachable' | 'hung' | 'missing table', table: string, command = 'PutItemCommand', hungPort = 0): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
+function faultyDb (
+  fault: 'unreachable' | 'hung' | 'missing table', table: string, command = 'PutItemCommand', hungPort = 0
+): Promise<{ db: DynamoDBClient; sent: Record<string, number>; refused: { attempts: number } }> {
   return closedPort().then(closed => {
     const port = fault === 'hung' ? hungPort : closed
     const db = createDynamoClient({ region: 'us-east-1', endpoint: `http://localhost:${env.tablesPort}` })
@@ -137,7 +145,9 @@ for (const fault of ['unreachable', 'missing table'] as const) {
     t.equal(r.body.error, 'unavailable', 'unavailable')
     t.match(String(r.body.message), /audit table could not be reached; no credentials were issued/, 'says no credentials were issued')
     t.equal(sent.BatchGetItemCommand, 1, 'the mapping was read')
-    t.equal(sent.PutItemCommand, 1, fault === 'unreachable' ? `the audit write was tried (${refused.attempts} attempts, each refused)` : 'the audit write was tried (ResourceNotFoundException)')
+    t.equal(sent.PutItemCommand, 1,
+      fault === 'unreachable' ? `the audit write was tried (${refused.attempts} attempts, each refused)` : 'the audit write was tried ' +
+        '(ResourceNotFoundException)')
     t.equal(env.sts.calls.AssumeRole, 0, 'STS was never called')
     t.deepEqual(await env.auditRecords(), [], 'nothing was recorded')
     t.ok(witness.lines.some(l => l.includes('"status":503') && l.includes('audit table')), 'the failure is logged')
@@ -211,21 +221,22 @@ test('the JWKS endpoint goes down: known keys still verify, warm or cold; only a
 // ---- The event bus -------------------------------------------------------------------------------------------------
 
 for (const mode of ['fail', 'hang'] as const) {
-  test(`the credentials-issued publish ${mode === 'fail' ? 'fails' : 'hangs'}: credentials still issued, the audit record already durable, the failure logged`, async t => {
-    await fresh(env, witness, mapping())
-    const bus = await eventBus()
-    const broker = await inProcess(env, witness)
-    bus.setMode(mode)
-    const started = Date.now()
-    let r: Answer
-    try { r = await broker.handle({ token: await env.mint() }) }
-    finally { bus.setMode('ok') }
-    t.equal(r.status, 200, `200 in ${Date.now() - started} ms`)
-    t.ok(await works(r), 'the credentials work')
-    t.equal((await recordOf(r))?.outcome, 'issued', 'the issuance\'s audit record exists')
-    const line = witness.lines.find(l => l.includes('credentials-issued event not published') && l.includes(String(r.body.IssuanceId)))
-    t.ok(line, 'the failed publish is logged with the IssuanceId')
-  })
+  test(`the credentials-issued publish ${mode === 'fail' ? 'fails' : 'hangs'}: credentials still issued, the audit record already durable, the failure logged`,
+    async t => {
+      await fresh(env, witness, mapping())
+      const bus = await eventBus()
+      const broker = await inProcess(env, witness)
+      bus.setMode(mode)
+      const started = Date.now()
+      let r: Answer
+      try { r = await broker.handle({ token: await env.mint() }) }
+      finally { bus.setMode('ok') }
+      t.equal(r.status, 200, `200 in ${Date.now() - started} ms`)
+      t.ok(await works(r), 'the credentials work')
+      t.equal((await recordOf(r))?.outcome, 'issued', 'the issuance\'s audit record exists')
+      const line = witness.lines.find(l => l.includes('credentials-issued event not published') && l.includes(String(r.body.IssuanceId)))
+      t.ok(line, 'the failed publish is logged with the IssuanceId')
+    })
 }
 
 test('the published event carries the audit record and the AccessKeyId, never a secret', async t => {
@@ -235,51 +246,55 @@ test('the published event carries the audit record and the AccessKeyId, never a 
   const r = await (await inProcess(env, witness)).handle({ token: await env.mint() })
   const event = bus.events.slice(before).find(e => (e as { issuanceId?: string }).issuanceId === r.body.IssuanceId) as Record<string, unknown> | undefined
   t.equal(event?.accessKeyId, r.body.AccessKeyId, 'the event names the AccessKeyId')
-  t.notOk(JSON.stringify(event).includes(String(r.body.SecretAccessKey)) || JSON.stringify(event).includes(String(r.body.SessionToken)), 'but not the secret key or session token')
+  t.notOk(JSON.stringify(event).includes(String(r.body.SecretAccessKey)) || JSON.stringify(event).includes(String(r.body.SessionToken)),
+    'but not the secret key or session token')
 })
 
-test('the event Lambda completes only the issuance its event names: a repeat is harmless, an event naming another record or AccessKeyId changes nothing', async t => {
-  await fresh(env, witness, mapping())
-  const bus = await eventBus()
-  const before = bus.events.length
-  const broker = await inProcess(env, witness)
-  const first = await broker.handle({ token: await env.mint() })
-  const second = await broker.handle({ token: await env.mint({ job_id: '7001' }) })
-  const denied = await broker.handle({ token: await env.mint({ ref: 'develop' }) })
-  t.deepEqual([first.status, second.status, denied.status], [200, 200, 403], 'two issuances and a denial')
-  const event = bus.events.slice(before).find(e => (e as IssuedEvent).issuanceId === first.body.IssuanceId) as IssuedEvent
-  const store = createAuditStore(env.db, env.tables.audit)
-  // The event Lambda's handler, over the test's store: each event in its own SNS envelope, one after the other.
-  const handler = arc.events.subscribe(async (payload: unknown) => recordIssuedEvent(payload, store, log))
-  const deliver = async (...events: IssuedEvent[]) => {
-    for (const e of events) await captured(witness, () => handler({ Records: [{ Sns: { Message: JSON.stringify(e) } }] }))
-  }
-  const records = await env.auditRecords()
-  const byIssuance = (id: unknown) => records.find(a => a.issuanceId === id) as AuditRecord
-  const denial = records.find(a => a.outcome === 'denied') as AuditRecord
-  const fresher = async (key: AuditRecord) => (await env.auditRecords()).find(a => a.pk === key.pk && a.sk === key.sk)
+test('the event Lambda completes only the issuance its event names: a repeat is harmless, an event naming another record or AccessKeyId changes nothing',
+  async t => {
+    await fresh(env, witness, mapping())
+    const bus = await eventBus()
+    const before = bus.events.length
+    const broker = await inProcess(env, witness)
+    const first = await broker.handle({ token: await env.mint() })
+    const second = await broker.handle({ token: await env.mint({ job_id: '7001' }) })
+    const denied = await broker.handle({ token: await env.mint({ ref: 'develop' }) })
+    t.deepEqual([first.status, second.status, denied.status], [200, 200, 403], 'two issuances and a denial')
+    const event = bus.events.slice(before).find(e => (e as IssuedEvent).issuanceId === first.body.IssuanceId) as IssuedEvent
+    const store = createAuditStore(env.db, env.tables.audit)
+    // The event Lambda's handler, over the test's store: each event in its own SNS envelope, one after the other.
+    const handler = arc.events.subscribe(async (payload: unknown) => recordIssuedEvent(payload, store, log))
+    const deliver = async (...events: IssuedEvent[]) => {
+      for (const e of events) await captured(witness, () => handler({ Records: [{ Sns: { Message: JSON.stringify(e) } }] }))
+    }
+    const records = await env.auditRecords()
+    const byIssuance = (id: unknown) => records.find(a => a.issuanceId === id) as AuditRecord
+    const denial = records.find(a => a.outcome === 'denied') as AuditRecord
+    const fresher = async (key: AuditRecord) => (await env.auditRecords()).find(a => a.pk === key.pk && a.sk === key.sk)
 
-  const mismatches = () => witness.lines.filter(l => l.includes('does not match its audit record')).length
-  const refusedBefore = mismatches()
-  await deliver(event, event)
-  t.equal((await fresher(byIssuance(first.body.IssuanceId)))?.accessKeyId, first.body.AccessKeyId, 'the event, delivered twice (SNS is at-least-once), records the AccessKeyId')
-  t.equal(mismatches(), refusedBefore, 'and the repeat is not refused')
-  await deliver({ ...event, accessKeyId: 'ASIAFORGEDFORGED0001', expiration: '2099-01-01T00:00:00.000Z' })
-  const kept = await fresher(byIssuance(first.body.IssuanceId))
-  t.deepEqual([kept?.accessKeyId, kept?.expiration], [first.body.AccessKeyId, event.expiration], 'an event with another AccessKeyId for that record: the recorded one stays')
-  const other = byIssuance(second.body.IssuanceId)
-  await deliver({ ...event, pk: other.pk, sk: other.sk, accessKeyId: 'ASIAFORGEDFORGED0002' })
-  t.equal((await fresher(other))?.accessKeyId, undefined, 'an event naming another issuance\'s record (not its IssuanceId): that record is untouched')
-  await deliver({ ...event, pk: denial.pk, sk: denial.sk, issuanceId: undefined, accessKeyId: 'ASIAFORGEDFORGED0003' } as unknown as IssuedEvent)
-  t.equal((await fresher(denial))?.accessKeyId, undefined, 'an event naming a denial\'s record without an IssuanceId: refused before the table')
-  // The table's own condition: a denial's key with an IssuanceId (a denial has none, so the store's outcome check decides).
-  await deliver({ ...event, pk: denial.pk, sk: denial.sk, accessKeyId: 'ASIAFORGEDFORGED0004' })
-  t.equal((await fresher(denial))?.accessKeyId, undefined, 'an event naming a denial\'s record with an IssuanceId: no AccessKeyId is added to it')
-  t.equal(mismatches() - refusedBefore, 4, 'each of the four refused events is logged as not matching its record')
-  const lines = witness.lines.map(l => JSON.parse(l) as Record<string, unknown>)
-  t.ok(lines.filter(l => String(l.msg).includes('does not match its audit record')).every(l => l.level === 'error'), 'each refusal at level error')
-  t.notOk(lines.some(l => l.msg === 'credentials-issued' && String(l.accessKeyId).startsWith('ASIAFORGED')), 'and none logged as an issuance')
-})
+    const mismatches = () => witness.lines.filter(l => l.includes('does not match its audit record')).length
+    const refusedBefore = mismatches()
+    await deliver(event, event)
+    t.equal((await fresher(byIssuance(first.body.IssuanceId)))?.accessKeyId, first.body.AccessKeyId,
+      'the event, delivered twice (SNS is at-least-once), records the AccessKeyId')
+    t.equal(mismatches(), refusedBefore, 'and the repeat is not refused')
+    await deliver({ ...event, accessKeyId: 'ASIAFORGEDFORGED0001', expiration: '2099-01-01T00:00:00.000Z' })
+    const kept = await fresher(byIssuance(first.body.IssuanceId))
+    t.deepEqual([kept?.accessKeyId, kept?.expiration], [first.body.AccessKeyId, event.expiration],
+      'an event with another AccessKeyId for that record: the recorded one stays')
+    const other = byIssuance(second.body.IssuanceId)
+    await deliver({ ...event, pk: other.pk, sk: other.sk, accessKeyId: 'ASIAFORGEDFORGED0002' })
+    t.equal((await fresher(other))?.accessKeyId, undefined, 'an event naming another issuance\'s record (not its IssuanceId): that record is untouched')
+    await deliver({ ...event, pk: denial.pk, sk: denial.sk, issuanceId: undefined, accessKeyId: 'ASIAFORGEDFORGED0003' } as unknown as IssuedEvent)
+    t.equal((await fresher(denial))?.accessKeyId, undefined, 'an event naming a denial\'s record without an IssuanceId: refused before the table')
+    // The table's own condition: a denial's key with an IssuanceId (a denial has none, so the store's outcome check decides).
+    await deliver({ ...event, pk: denial.pk, sk: denial.sk, accessKeyId: 'ASIAFORGEDFORGED0004' })
+    t.equal((await fresher(denial))?.accessKeyId, undefined, 'an event naming a denial\'s record with an IssuanceId: no AccessKeyId is added to it')
+    t.equal(mismatches() - refusedBefore, 4, 'each of the four refused events is logged as not matching its record')
+    const lines = witness.lines.map(l => JSON.parse(l) as Record<string, unknown>)
+    t.ok(lines.filter(l => String(l.msg).includes('does not match its audit record')).every(l => l.level === 'error'), 'each refusal at level error')
+    t.notOk(lines.some(l => l.msg === 'credentials-issued' && String(l.accessKeyId).startsWith('ASIAFORGED')), 'and none logged as an issuance')
+  })
 
 test('an event forged on the sandbox bus is refused before it is logged: no credentials-issued line, a refusal at error', async t => {
   await fresh(env, witness, mapping())
@@ -291,12 +306,15 @@ test('an event forged on the sandbox bus is refused before it is logged: no cred
   const record = await recordOf(r) as AuditRecord
   const from = env.logs.length
   const forge = async (payload: Record<string, unknown>) => {
-    const res = await fetch(env.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'credentials-issued', payload }) })
+    const res = await fetch(env.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'credentials-issued', payload }) })
     t.equal(res.status, 200, 'the bus takes the forged event')
   }
   // Forged: the real record's key and IssuanceId with another AccessKeyId (and a claimed project); a key nobody issued.
-  await forge({ ...record, project: 'https://gitlab.evil.example/evil/api', accessKeyId: 'ASIAFORGEDONTHEBUS01', expiration: '2099-01-01T00:00:00.000Z', assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/x/y' })
-  await forge({ ...record, pk: 'token#0000', issuanceId: 'forged', accessKeyId: 'ASIAFORGEDONTHEBUS02', expiration: '2099-01-01T00:00:00.000Z', assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/x/y' })
+  await forge({ ...record, project: 'https://gitlab.evil.example/evil/api', accessKeyId: 'ASIAFORGEDONTHEBUS01', expiration: '2099-01-01T00:00:00.000Z',
+    assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/x/y' })
+  await forge({ ...record, pk: 'token#0000', issuanceId: 'forged', accessKeyId: 'ASIAFORGEDONTHEBUS02', expiration: '2099-01-01T00:00:00.000Z',
+    assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/x/y' })
   const refusals = await eventually(async () => {
     const found = env.logs.slice(from).filter(l => l.includes('credentials-issued event refused'))
     return found.length >= 2 ? found : undefined

@@ -23,11 +23,12 @@ const b64 = (text: string) => Buffer.from(text).toString('base64url')
 
 const paramValue = fc.oneof(fc.string(), fc.constantFrom('deploy', '900', '3600', '-1', '1e3', 'shell', 'json', 'xml', '', ' deploy', 'deploy\n'))
 const paramName = fc.oneof(fc.constantFrom('role', 'duration', 'format', 'Role', 'role[]', '__proto__', 'constructor'), fc.string({ maxLength: 8 }))
-const query = fc.array(fc.tuple(paramName, paramValue), { maxLength: 5 }).map(pairs => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'))
+const query = fc.array(fc.tuple(paramName, paramValue), { maxLength: 5 })
+  .map(pairs => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'))
 const jwtish = fc.oneof(
   fc.string(),
   fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map(parts => parts.join('.').replace(/=/g, '')),
-  fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'),
+  fc.constant('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')
 )
 const authorization = fc.oneof(
   fc.constant(undefined),
@@ -35,12 +36,16 @@ const authorization = fc.oneof(
   jwtish,
   fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'Token', 'Bearer\t', 'Bearer  '), jwtish).map(([s, t]) => `${s} ${t}`),
   fc.array(jwtish.map(t => `Bearer ${t}`), { minLength: 2, maxLength: 3 }).map(a => a.join(', ')),
-  fc.string({ maxLength: MAX_TOKEN_BYTES + 64, minLength: MAX_TOKEN_BYTES - 8 }),
+  fc.string({ maxLength: MAX_TOKEN_BYTES + 64, minLength: MAX_TOKEN_BYTES - 8 })
 )
-const body = fc.oneof(fc.constant(undefined), fc.string(), fc.json(), fc.dictionary(paramName, fc.oneof(paramValue, fc.integer(), fc.double(), fc.boolean(), fc.constant(null))).map(o => JSON.stringify(o)))
-const contentType = fc.oneof(fc.constant(undefined), fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data'), fc.string())
+const body = fc.oneof(fc.constant(undefined), fc.string(), fc.json(),
+  fc.dictionary(paramName, fc.oneof(paramValue, fc.integer(), fc.double(), fc.boolean(), fc.constant(null))).map(o => JSON.stringify(o)))
+const contentType = fc.oneof(fc.constant(undefined),
+  fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/x-www-form-urlencoded', 'text/plain',
+    'multipart/form-data'), fc.string())
 const extraHeaders = fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(fc.string(), fc.constant(undefined)), { maxKeys: 4 })
-const httpEvent: fc.Arbitrary<HttpEvent> = fc.record({ query, authorization, body, contentType, extra: extraHeaders, b64: fc.boolean(), queryAsObject: fc.boolean() })
+const httpEvent: fc.Arbitrary<HttpEvent> = fc.record({ query, authorization, body, contentType, extra: extraHeaders, b64: fc.boolean(),
+  queryAsObject: fc.boolean() })
   .map(({ query, authorization, body, contentType, extra, b64: base64, queryAsObject }) => ({
     ...(queryAsObject ? { queryStringParameters: Object.fromEntries(new URLSearchParams(query)) } : { rawQueryString: query }),
     headers: { ...extra, authorization, 'content-type': contentType },
@@ -87,12 +92,17 @@ test('fuzz: the request parser answers every event with a request or a contract 
 test('fuzz: the token verifier refuses arbitrary text and unsigned JOSE shapes with a contract error, and fetches nothing', async t => {
   // A trusted issuer on a port nobody listens on: if a generated token ever got that far, it would show as a fetch.
   const verify = createTokenVerifier({ issuers: ['http://127.0.0.1:9'], audience: 'https://sts.tanuki.test', allowHttpIssuers: true })
-  const header = fc.oneof(fc.json(), fc.record({ alg: fc.oneof(fc.constantFrom('RS256', 'none', 'HS256', 'rs256'), fc.string()), kid: fc.option(fc.string()), crit: fc.option(fc.array(fc.string())) }).map(h => JSON.stringify(h)))
-  const payload = fc.oneof(fc.json(), fc.dictionary(fc.constantFrom('iss', 'aud', 'exp', 'iat', 'nbf', 'sub', 'jti', 'project_path'), fc.jsonValue()).map(p => JSON.stringify(p)))
+  const header = fc.oneof(fc.json(),
+    fc.record({
+      alg: fc.oneof(fc.constantFrom('RS256', 'none', 'HS256', 'rs256'), fc.string()), kid: fc.option(fc.string()), crit: fc.option(fc.array(fc.string())),
+    })
+      .map(h => JSON.stringify(h)))
+  const payload = fc.oneof(fc.json(),
+    fc.dictionary(fc.constantFrom('iss', 'aud', 'exp', 'iat', 'nbf', 'sub', 'jti', 'project_path'), fc.jsonValue()).map(p => JSON.stringify(p)))
   const token = fc.oneof(
     fc.string(),
     fc.tuple(header, payload, fc.base64String()).map(([h, p, s]) => `${b64(h)}.${b64(p)}.${s.replace(/=/g, '').replace(/\+/g, '-').replace(/\//g, '_')}`),
-    fc.tuple(header, payload).map(([h, p]) => `${b64(h)}.${b64(p)}.`),
+    fc.tuple(header, payload).map(([h, p]) => `${b64(h)}.${b64(p)}.`)
   )
   await fc.assert(fc.asyncProperty(token, async jwt => {
     try { await verify(jwt, now); return false }
@@ -104,14 +114,17 @@ test('fuzz: the token verifier refuses arbitrary text and unsigned JOSE shapes w
 test('fuzz: the claim checks take any payload: a GitLab claim set, or InvalidToken', t => {
   let accepted = 0
   const claim = fc.constantFrom(...KNOWN_CLAIMS, 'jti', 'exp', 'iat')
-  const value = fc.oneof(fc.jsonValue(), fc.constantFrom('acme/payments/api', 'acme/payments', '4301877', 'true', 'false', 'main', 'acme/../api', '/acme/api', 'acme//api'))
-  const base = { jti: 'j', sub: 's', ref: 'main', ref_type: 'branch', project_id: '1', namespace_id: '2', pipeline_id: '3', job_id: '4', ref_protected: 'true', project_path: 'acme/api', namespace_path: 'acme' }
+  const value = fc.oneof(fc.jsonValue(), fc.constantFrom('acme/payments/api', 'acme/payments', '4301877', 'true', 'false', 'main', 'acme/../api', '/acme/api',
+    'acme//api'))
+  const base = { jti: 'j', sub: 's', ref: 'main', ref_type: 'branch', project_id: '1', namespace_id: '2', pipeline_id: '3', job_id: '4', ref_protected: 'true',
+    project_path: 'acme/api', namespace_path: 'acme' }
   fc.assert(fc.property(fc.dictionary(claim, value), fc.boolean(), (changes, onBase) => {
     const payload: Record<string, unknown> = onBase ? { ...base, ...changes } : changes
     try {
       const claims = parseGitLabClaims(payload)
       accepted++
-      return isGitLabPath(claims.project_path) && claims.project_path.startsWith(`${claims.namespace_path}/`) && ['true', 'false'].includes(claims.ref_protected)
+      return isGitLabPath(claims.project_path) && claims.project_path.startsWith(`${claims.namespace_path}/`) &&
+    ['true', 'false'].includes(claims.ref_protected)
     }
     catch (err) { return err instanceof InvalidToken }
   }), { numRuns: runs * 2 })
@@ -152,16 +165,19 @@ function covers (scope: { issuer: string; kind: 'project' | 'group' | 'subtree';
   return scope.path === '' || project.startsWith(`${scope.path}/`)
 }
 
-const generatedScope = fc.record({ issuer: fc.constantFrom(...issuers), kind: fc.constantFrom<'project' | 'group' | 'subtree'>('project', 'group', 'subtree'), path: groupPath, project: projectPath })
+const generatedScope = fc.record({ issuer: fc.constantFrom(...issuers), kind: fc.constantFrom<'project' | 'group' | 'subtree'>('project', 'group', 'subtree'),
+  path: groupPath, project: projectPath })
   .filter(s => s.kind === 'subtree' || s.path !== '')
   .map(s => ({ ...s, path: s.kind === 'project' ? s.project : s.path }))
 const scopeText = (s: { issuer: string; kind: string; path: string }) =>
   s.kind === 'project' ? `${s.issuer}/${s.path}` : s.kind === 'group' ? `${s.issuer}/${s.path}/*` : `${s.issuer}/${s.path ? `${s.path}/` : ''}**`
 const generatedClaims = fc.record({ iss: fc.constantFrom(...issuers), project_path: projectPath, ref_protected: fc.constantFrom('true', 'false') })
-  .map(c => ({ ...c, namespace_path: c.project_path.slice(0, c.project_path.lastIndexOf('/')), project_id: '1', namespace_id: '2', ref: 'main', iat: Math.floor(now.getTime() / 1000) }))
+  .map(c => ({ ...c, namespace_path: c.project_path.slice(0, c.project_path.lastIndexOf('/')), project_id: '1', namespace_id: '2', ref: 'main',
+    iat: Math.floor(now.getTime() / 1000) }))
 
 /** Claims for a project in, next to, or named like the scope: where a matcher bug would show. */
-const claimsNear = (scope: { issuer: string; path: string }) => fc.tuple(generatedClaims, fc.constantFrom('', '/x', '/x/y', 'x/y', '-corp/x'), fc.constantFrom(...issuers))
+const claimsNear = (scope: { issuer: string; path: string }) => fc.tuple(generatedClaims, fc.constantFrom('', '/x', '/x/y', 'x/y', '-corp/x'),
+  fc.constantFrom(...issuers))
   .map(([c, suffix, iss]) => {
     if (scope.path === '' || suffix === '') return c
     const project = `${scope.path}${suffix}`
@@ -172,7 +188,8 @@ test('fuzz: a generated mapping never allows a project outside its scope', t => 
   let allowed = 0
   fc.assert(fc.property(generatedScope.chain(s => fc.tuple(fc.constant(s), fc.oneof(generatedClaims, claimsNear(s)))), ([scope, claims]) => {
     // The widest mapping for its scope: pin none and both ref_protected values, so the scope alone decides.
-    const mapping = parseMapping({ scope: scopeText(scope), role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'none', conditions: { ref_protected: ['true', 'false'] } })
+    const mapping = parseMapping({ scope: scopeText(scope), role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'none',
+      conditions: { ref_protected: ['true', 'false'] } })
     const verdict = matchMapping(mapping, claims, now)
     if (verdict.allow) allowed++
     return verdict.allow === covers(scope, claims.iss, claims.project_path)
@@ -185,7 +202,8 @@ test('fuzz: the deciding mapping always covers the project, and decide never thr
   const claimsAnything = fc.dictionary(fc.constantFrom(...KNOWN_CLAIMS, 'iat'), fc.anything())
   fc.assert(fc.property(fc.array(generatedScope, { minLength: 1, maxLength: 6 }), generatedClaims, claimsAnything, (scopes, claims, junk) => {
     const found = new Map<string, Mapping>(scopes.map(s => {
-      const m = parseMapping({ scope: scopeText(s), role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'none', conditions: { ref: ['main', 'release/*', '**'] } })
+      const m = parseMapping({ scope: scopeText(s), role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: 'none',
+        conditions: { ref: ['main', 'release/*', '**'] } })
       return [m.scope, m]
     }))
     const candidates = candidateScopes(claims.iss, claims.project_path)
@@ -215,8 +233,10 @@ test('fuzz: matching takes linear time: many-star patterns against long claim va
   // Anyone who can push may name a branch; a mapping may say `ref: "feature/*-*-*-*-final"`. A backtracking RegExp
   // takes O(n^k) on such a pair; the broker must answer within its Lambda timeout whatever the branch is called.
   const star = fc.constantFrom('*', '**')
-  const pattern = fc.array(fc.tuple(star, fc.constantFrom('a', '-', 'ab', '/')), { minLength: 4, maxLength: 40 }).map(parts => parts.map(([s, l]) => s + l).join('') + 'x')
-  const value = fc.tuple(fc.constantFrom('a', '-', 'ab', 'a/'), fc.integer({ min: 200, max: 2048 })).map(([c, n]) => c.repeat(Math.ceil(n / c.length)).slice(0, n))
+  const pattern = fc.array(fc.tuple(star, fc.constantFrom('a', '-', 'ab', '/')), { minLength: 4, maxLength: 40 }).map(parts => parts.map(([s, l]) => s +
+    l).join('') + 'x')
+  const value = fc.tuple(fc.constantFrom('a', '-', 'ab', 'a/'), fc.integer({ min: 200, max: 2048 })).map(([c, n]) => c.repeat(Math.ceil(n / c.length)).slice(0,
+    n))
   let slowest = 0
   const branch = `feature/${'-'.repeat(247)}`
   const started = Date.now()

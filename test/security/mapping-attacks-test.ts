@@ -50,20 +50,30 @@ interface ItemCase {
   readonly ref: 'main' | 'develop'
 }
 
-const policyItem = (condition: AttributeValue): AttributeValue => ({ M: { Version: { S: '2012-10-17' }, Statement: { L: [{ M: { Effect: { S: 'Allow' }, Action: { S: 's3:GetObject' }, Resource: { S: '*' }, Condition: condition } }] } } })
+const policyItem = (condition: AttributeValue): AttributeValue => ({ M: { Version: { S: '2012-10-17' },
+  Statement: { L: [{ M: { Effect: { S: 'Allow' }, Action: { S: 's3:GetObject' }, Resource: { S: '*' }, Condition: condition } }] } } })
 const ITEM_CASES: ItemCase[] = [
-  { name: 'conditions as a string set (SS)', role: 'c-ss', attrs: { conditions: { SS: ['main'] } }, path: ['conditions'], what: 'a string set (SS)', ref: 'develop' },
-  { name: 'conditions as binary (B)', role: 'c-b', attrs: { conditions: { B: new Uint8Array([1]) } }, path: ['conditions'], what: 'binary (B)', ref: 'develop' },
+  { name: 'conditions as a string set (SS)', role: 'c-ss', attrs: { conditions: { SS: ['main'] } }, path: ['conditions'], what: 'a string set (SS)',
+    ref: 'develop' },
+  { name: 'conditions as binary (B)', role: 'c-b', attrs: { conditions: { B: new Uint8Array([1]) } }, path: ['conditions'], what: 'binary (B)',
+    ref: 'develop' },
   { name: 'conditions as NULL', role: 'c-null', attrs: { conditions: { NULL: true } }, path: ['conditions'], what: 'NULL', ref: 'develop' },
-  { name: 'conditions.ref as a string set (SS)', role: 'c-ref-ss', attrs: { conditions: { M: { ref: { SS: ['main'] } } } }, path: ['conditions', 'ref'], what: 'a string set (SS)', ref: 'develop' },
-  { name: 'conditions.ref_protected as NULL', role: 'c-prot-null', attrs: { conditions: { M: { ref: { L: [{ S: 'main' }] }, ref_protected: { NULL: true } } } }, path: ['conditions', 'ref_protected'], what: 'NULL', ref: 'develop' },
+  { name: 'conditions.ref as a string set (SS)', role: 'c-ref-ss', attrs: { conditions: { M: { ref: { SS: ['main'] } } } }, path: ['conditions', 'ref'],
+    what: 'a string set (SS)', ref: 'develop' },
+  { name: 'conditions.ref_protected as NULL', role: 'c-prot-null', attrs: { conditions: { M: { ref: { L: [{ S: 'main' }] }, ref_protected: { NULL: true } } } },
+    path: ['conditions', 'ref_protected'], what: 'NULL', ref: 'develop' },
   { name: 'pin as a number set (NS)', role: 'p-ns', attrs: { pin: { NS: ['4301877'] } }, path: ['pin'], what: 'a number set (NS)', ref: 'main' },
-  { name: 'sessionTags as a string set (SS)', role: 't-ss', attrs: { sessionTags: { SS: ['project_path'] } }, path: ['sessionTags'], what: 'a string set (SS)', ref: 'main' },
-  { name: 'a session policy\'s Condition as a string set (SS)', role: 'sp-ss', attrs: { sessionPolicy: policyItem({ SS: ['StringEquals'] }) }, path: ['sessionPolicy', 'Statement', 0, 'Condition'], what: 'a string set (SS)', ref: 'main' },
-  { name: 'a session policy\'s Condition as NULL', role: 'sp-null', attrs: { sessionPolicy: policyItem({ NULL: true }) }, path: ['sessionPolicy', 'Statement', 0, 'Condition'], what: 'NULL', ref: 'main' },
-  { name: 'a session policy as binary (B)', role: 'sp-b', attrs: { sessionPolicy: { B: Buffer.from(JSON.stringify(POLICY)) } }, path: ['sessionPolicy'], what: 'binary (B)', ref: 'main' },
+  { name: 'sessionTags as a string set (SS)', role: 't-ss', attrs: { sessionTags: { SS: ['project_path'] } }, path: ['sessionTags'], what: 'a string set (SS)',
+    ref: 'main' },
+  { name: 'a session policy\'s Condition as a string set (SS)', role: 'sp-ss', attrs: { sessionPolicy: policyItem({ SS: ['StringEquals'] }) },
+    path: ['sessionPolicy', 'Statement', 0, 'Condition'], what: 'a string set (SS)', ref: 'main' },
+  { name: 'a session policy\'s Condition as NULL', role: 'sp-null', attrs: { sessionPolicy: policyItem({ NULL: true }) },
+    path: ['sessionPolicy', 'Statement', 0, 'Condition'], what: 'NULL', ref: 'main' },
+  { name: 'a session policy as binary (B)', role: 'sp-b', attrs: { sessionPolicy: { B: Buffer.from(JSON.stringify(POLICY)) } }, path: ['sessionPolicy'],
+    what: 'binary (B)', ref: 'main' },
   { name: 'enabled as NULL', role: 'e-null', attrs: { enabled: { NULL: true } }, path: ['enabled'], what: 'NULL', ref: 'main' },
-  { name: 'maxDuration as a fraction', role: 'd-frac', attrs: { maxDuration: { N: '900.5' } }, path: ['maxDuration'], what: 'the number 900.5, not a whole number', ref: 'main' },
+  { name: 'maxDuration as a fraction', role: 'd-frac', attrs: { maxDuration: { N: '900.5' } }, path: ['maxDuration'],
+    what: 'the number 900.5, not a whole number', ref: 'main' },
 ]
 /** The rule as `mappings list` and `get` print it: `sessionPolicy.Statement[0].Condition: is NULL`. */
 const printed = (c: ItemCase) => `${formatPath(c.path)}: is ${c.what}`
@@ -105,7 +115,8 @@ test(`table items: ${ITEM_CASES.length} items with a set, binary, NULL or fracti
 test('mappings list marks each such item invalid, with its rule; mappings get says what is wrong', async t => {
   const json = await cli(['mappings', 'list', '--local', '--json'])
   const table = await cli(['mappings', 'list', '--local'])
-  const entries = JSON.parse(json.stdout) as Array<{ role: string; valid: boolean; problems?: Array<{ path: string; message: string }>; item?: Record<string, unknown> }>
+  const entries = JSON.parse(json.stdout) as Array<{ role: string; valid: boolean; problems?: Array<{ path: string; message: string }>; item?: Record<string,
+    unknown> }>
   for (const c of ITEM_CASES) {
     const entry = entries.find(e => e.role === c.role)
     t.equal(entry?.valid, false, `list --json: ${c.name} is invalid`)
@@ -116,7 +127,9 @@ test('mappings list marks each such item invalid, with its rule; mappings get sa
   t.deepEqual(entries.find(e => e.role === 'c-ss')?.item?.conditions, { SS: ['main'] }, 'the stored value shown as stored, not as {}')
   const get = await cli(['mappings', 'get', scope, 'c-ss', '--local'])
   t.equal(get.code, 0, 'get shows an invalid mapping')
-  t.match(get.stdout, /# INVALID: the broker denies every request this mapping decides\.\n#\s+conditions: is a string set \(SS\): a mapping is written with text \(S\)/, 'and says what is wrong')
+  t.match(get.stdout,
+    /# INVALID: the broker denies every request this mapping decides\.\n#\s+conditions: is a string set \(SS\): a mapping is written with text \(S\)/,
+    'and says what is wrong')
   t.match(get.stdout, /conditions:\n\s+SS:\n\s+- main/, 'and shows the set as stored')
 })
 
@@ -158,7 +171,8 @@ test(`mapping files: ${FILE_CASES.length + 1} files with a tag beyond the core s
     const apply = await cli(['mappings', 'apply', file, '--local'])
     const rule = `${file}:${line}:${col}: `
     t.equal(validate.code, 1, `${name}: validate fails`)
-    t.ok(validate.stderr.includes(rule) && validate.stderr.includes(`${tag} is not allowed: a mapping file is plain YAML`), `${name}: at ${line}:${col}, naming ${tag}`)
+    t.ok(validate.stderr.includes(rule) && validate.stderr.includes(`${tag} is not allowed: a mapping file is plain YAML`),
+      `${name}: at ${line}:${col}, naming ${tag}`)
     t.equal(apply.code, 1, `${name}: apply fails`)
     t.ok(apply.stderr.includes(rule) && /nothing was written/.test(apply.stderr), `${name}: apply says where, and that nothing was written`)
     t.equal(apply.stdout, '', `${name}: apply prints no plan`)
@@ -169,7 +183,8 @@ test(`mapping files: ${FILE_CASES.length + 1} files with a tag beyond the core s
 test('mappings put --condition with a claim named like an object\'s own property: a clear error, nothing written', async t => {
   const before = await scanAll(env.db, env.tables.mappings)
   for (const claim of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
-    const put = await cli(['mappings', 'put', '--local', '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877', '--condition', `${claim}=x`])
+    const put = await cli(['mappings', 'put', '--local', '--scope', scope, '--role', 'deploy', '--role-arn', ROLE_ARN, '--pin', 'project_id=4301877',
+      '--condition', `${claim}=x`])
     t.equal(put.code, 1, `${claim}: exit 1`)
     t.ok(put.stderr.includes(`--condition ${claim}: "${claim}" is not a GitLab ID-token claim`), `${claim}: the flag and the rule that refused it`)
     t.ok(put.stderr.includes('nothing was written') && !noStack.test(put.stderr), `${claim}: nothing written, no crash`)

@@ -23,10 +23,11 @@ interface Run { code: number; stdout: string; stderr: string; loaded: string[] }
 
 function cli (args: string[]): Promise<Run> {
   return new Promise(resolve => {
-    execFile(process.execPath, ['-e', REPORT_LOADED, '--', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const loaded = /\nLOADED (.*)\n/.exec(stderr)?.[1]
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr, loaded: loaded ? JSON.parse(loaded) as string[] : [] })
-    })
+    execFile(process.execPath, ['-e', REPORT_LOADED, '--', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const loaded = /\nLOADED (.*)\n/.exec(stderr)?.[1]
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr, loaded: loaded ? JSON.parse(loaded) as string[] : [] })
+      })
   })
 }
 

@@ -143,7 +143,8 @@ test('a mapping written without `mappings:` around it is one problem that says h
   const at = (text: string) => parseMappingFile(text, 'm.yaml').problems.map(formatProblem)
   t.plan(2)
   t.deepEqual(at(deploy().replace(/^ {2}- /, '').replace(/^ {4}/gm, '')),
-    ['m.yaml:1:1: this looks like a single mapping: a mapping file lists them under `mappings:`; write `mappings:` on the line above and make this mapping a list item (`  - scope: ...`)'],
+    ['m.yaml:1:1: this looks like a single mapping: a mapping file lists them under `mappings:`; write `mappings:` on the line above and make this mapping a ' +
+      'list item (`  - scope: ...`)'],
     'a single mapping: one problem, not an unknown top-level key per field')
   t.deepEqual(at(deploy().replace(/^ {2}/gm, '')),
     ['m.yaml:1:1: a mapping file is a map with a `mappings:` list, and this is a bare list: put `mappings:` on the line above it'],
@@ -175,14 +176,16 @@ test('mapping file: a ref condition without ref_type or ref_path is valid, with 
   const parsed = parseMappingFile(text, 'm.yaml')
   t.deepEqual(parsed.problems, [], 'no problems: the broker applies it as written')
   t.deepEqual(parsed.warnings.map(formatProblem), [
-    'm.yaml:7:7: mappings[0].conditions.ref: matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, to say which',
+    'm.yaml:7:7: mappings[0].conditions.ref: matches a branch or a tag of that name; add `ref_type: branch` (or `tag`), or match `ref_path: refs/heads/...`, ' +
+      'to say which',
   ], 'one warning, for the mapping that does not say branch or tag')
   t.end()
 })
 
 test('mapping file: a ref_type that is neither branch nor tag is a problem; pin none where a pin is possible, a warning', t => {
   const mapping = (scope: string, pin: string, conditions = '') => [
-    `  - scope: ${scope}`, '    role: deploy', '    roleArn: arn:aws:iam::111122223333:role/deploy', `    pin: ${pin}`, ...(conditions ? ['    conditions:', `      ${conditions}`] : []),
+    `  - scope: ${scope}`, '    role: deploy', '    roleArn: arn:aws:iam::111122223333:role/deploy', `    pin: ${pin}`,
+    ...(conditions ? ['    conditions:', `      ${conditions}`] : []),
   ]
   const text = ['mappings:',
     ...mapping('https://gitlab.com/acme/api', '{ project_id: "1" }', 'ref_type: tags'),
@@ -214,7 +217,8 @@ test('mapping file: an environment condition on unprotected refs without environ
   t.deepEqual(parsed.problems, [], 'no problems: the broker applies them as written')
   t.deepEqual(parsed.warnings.map(w => formatProblem(w).replace(/: applies on unprotected refs.*/, '')),
     ['m.yaml:7:7: mappings[0].conditions.environment', 'm.yaml:14:7: mappings[1].conditions.environment', 'm.yaml:35:7: mappings[4].conditions.environment'],
-    'warned where unprotected refs may match (a list with "false", or a glob), also when environment_protected admits "false"; not on protected refs only (the default), nor with environment_protected "true"')
+    'warned where unprotected refs may match (a list with "false", or a glob), also when environment_protected admits "false"; ' +
+      'not on protected refs only (the default), nor with environment_protected "true"')
   t.match(formatProblem(parsed.warnings[0]), /require `environment_protected: "true"`/, 'saying what to require')
   t.end()
 })
@@ -254,18 +258,21 @@ test('a tag beyond YAML\'s core schema is a problem at the tag, and the file is 
     ['    conditions: !!timestamp 2001-12-14\n', 'm.yaml:6:17: mappings[0].conditions: !!timestamp', 'a timestamp'],
     ['    conditions: !!pairs [ {ref: main} ]\n', 'm.yaml:6:17: mappings[0].conditions: !!pairs', 'pairs'],
     ['    conditions:\n      ref: !vault main\n', 'm.yaml:7:12: mappings[0].conditions.ref: !vault', 'a custom tag'],
-    ['    conditions:\n      ref: [main, !<tag:yaml.org,2002:timestamp> 2001-12-14]\n', 'm.yaml:7:19: mappings[0].conditions.ref[1]: !!timestamp', 'a verbatim tag in a list'],
+    ['    conditions:\n      ref: [main, !<tag:yaml.org,2002:timestamp> 2001-12-14]\n', 'm.yaml:7:19: mappings[0].conditions.ref[1]: !!timestamp',
+      'a verbatim tag in a list'],
     ['    pin: &p !!omap [ {project_id: "4301877"} ]\n', 'm.yaml:5:13: mappings[0].pin: !!omap', 'after an anchor'],
     ['    sessionTags: !!set { project_path }\n', 'm.yaml:6:18: mappings[0].sessionTags: !!set', 'session tags'],
   ]
   for (const [extra, where, what] of cases) {
-    const text = `mappings:\n${deploy(extra).replace('    pin: { project_id: "4301877" }\n', extra.includes('pin:') ? '' : '    pin: { project_id: "4301877" }\n')}`
+    const text = `mappings:\n${deploy(extra).replace('    pin: { project_id: "4301877" }\n',
+      extra.includes('pin:') ? '' : '    pin: { project_id: "4301877" }\n')}`
     const parsed = parseMappingFile(text, 'm.yaml')
     t.deepEqual(parsed.problems.map(formatProblem), [`${where} ${notAllowed}`], `${what}: one problem, at the tag`)
     t.equal(parsed.mappings.length, 0, `${what}: no mapping to apply`)
   }
   const tagged = '%TAG !e! tag:yaml.org,2002:\n---\nmappings:\n' + deploy('    conditions: !e!omap [ {ref: main} ]\n')
-  t.deepEqual(parseMappingFile(tagged, 'm.yaml').problems.map(formatProblem), [`m.yaml:8:17: mappings[0].conditions: !!omap ${notAllowed}`], 'a %TAG directive is no way around it')
+  t.deepEqual(parseMappingFile(tagged, 'm.yaml').problems.map(formatProblem), [`m.yaml:8:17: mappings[0].conditions: !!omap ${notAllowed}`],
+    'a %TAG directive is no way around it')
   t.end()
 })
 
@@ -285,7 +292,8 @@ test('a session policy\'s Condition tagged !!omap is a problem (it was once sent
 })
 
 test('core tags that give the type the value has are plain; one that does not fit is a problem; %YAML 1.1 reads as the core schema', t => {
-  const plain = parseMappingFile(`mappings:\n${deploy('    maxDuration: !!int "3600"\n    enabled: !!bool "true"\n    conditions: !!map\n      ref: !!str main\n      environment: !!seq [!!str prod]\n      ref_type: ! branch\n')}`, 'm.yaml')
+  const plain = parseMappingFile(`mappings:\n${deploy('    maxDuration: !!int "3600"\n    enabled: !!bool "true"\n    conditions: !!map\n      ref: ' +
+    '!!str main\n      environment: !!seq [!!str prod]\n      ref_type: ! branch\n')}`, 'm.yaml')
   t.deepEqual(plain.problems, [], '!!int, !!bool, !!map, !!str, !!seq and the non-specific ! that fit are fine')
   t.deepEqual(plain.mappings[0]?.mapping.conditions, { ref: ['main'], environment: ['prod'], ref_type: ['branch'] }, 'and mean what the plain file means')
   const misfit = parseMappingFile(`mappings:\n${deploy('    conditions:\n      ref: !!float main\n      sha: !!str { a: 1 }\n')}`, 'm.yaml')
@@ -300,6 +308,7 @@ test('core tags that give the type the value has are plain; one that does not fi
 
 test('a key written as a list or a map is a problem, not a stringified key', t => {
   const parsed = parseMappingFile(`mappings:\n${deploy('    conditions:\n      ? [ref, sha]\n      : main\n')}`, 'm.yaml')
-  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:7:9: mappings[0].conditions: a key must be written as text, not as a list, a map or an alias'], 'at the key')
+  t.deepEqual(parsed.problems.map(formatProblem), ['m.yaml:7:9: mappings[0].conditions: a key must be written as text, not as a list, a map or an alias'],
+    'at the key')
   t.end()
 })

@@ -4,7 +4,7 @@ import test from 'tape'
 import { paint, printable, renderTable } from '../../src/cli/output'
 
 const runs = Number(process.env.FC_RUNS ?? 300)
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- looks for control characters on purpose
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/
 
 test('printable: control characters are shown as \\u escapes; tab, line feed and text pass', t => {
@@ -27,6 +27,7 @@ test('printable: paint()\'s own colours pass; the same codes\' neighbours do not
 test('printable property: no control character but line feed and tab survives, and it is idempotent', t => {
   fc.assert(fc.property(fc.string({ unit: 'binary' }), s => {
     const shown = printable(s)
+    // eslint-disable-next-line no-control-regex -- strips the ESC-led colour codes printable() keeps, before looking for others
     return !CONTROL.test(shown.replace(/\x1b\[(1|2|22|31|32|33|36|39)m/g, '')) && printable(shown) === shown
   }), { numRuns: runs })
   t.pass('for any string')

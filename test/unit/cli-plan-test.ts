@@ -7,8 +7,10 @@ import type { Mapping } from '../../src/broker/mapping'
 import { paint } from '../../src/cli/output'
 import { computePlan, diffFields, planSummary, renderPlan } from '../../src/cli/plan'
 
-const api = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: { project_id: '4301877' }, conditions: { ref: 'main' } }
-const group = { scope: 'https://gitlab.com/acme/payments/*', role: 'read-only', roleArn: 'arn:aws:iam::111122223333:role/readonly', pin: { namespace_id: '72815' } }
+const api = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: { project_id: '4301877' },
+  conditions: { ref: 'main' } }
+const group = { scope: 'https://gitlab.com/acme/payments/*', role: 'read-only', roleArn: 'arn:aws:iam::111122223333:role/readonly',
+  pin: { namespace_id: '72815' } }
 const tools = { scope: 'https://gitlab.com/acme/tools/**', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/tools', pin: 'none' }
 const plain = paint(false)
 
@@ -74,7 +76,8 @@ test('stored mappings the files do not mention are deleted only with prune', t =
   t.plan(4)
   t.deepEqual(kept.steps.map(s => s.action), ['unchanged'], 'without prune they are left alone')
   t.equal(kept.kept.length, 2, 'and listed as kept')
-  t.deepEqual(pruned.steps.map(s => `${s.action} ${s.scope}`), ['unchanged ' + api.scope, 'delete ' + group.scope, 'delete ' + tools.scope], 'with prune they are deleted')
+  t.deepEqual(pruned.steps.map(s => `${s.action} ${s.scope}`), ['unchanged ' + api.scope, 'delete ' + group.scope, 'delete ' + tools.scope],
+    'with prune they are deleted')
   t.equal(planSummary(pruned), 'Plan: 0 to create, 0 to update, 2 to delete, 1 unchanged.', 'the summary counts the deletes')
 })
 

@@ -21,8 +21,9 @@ test('Set up env', t => {
 })
 
 test('flags become the mapping parseMapping makes', t => {
-  const m = mappingFromFlags({ ...flags, condition: ['ref=main', 'environment=production', 'environment=staging'], maxDuration: '1800', maxUses: '3', sessionTag: ['project_path'], disabled: true },
-    () => '{"Version":"2012-10-17","Statement":[]}')
+  const m = mappingFromFlags({ ...flags, condition: ['ref=main', 'environment=production', 'environment=staging'], maxDuration: '1800', maxUses: '3',
+    sessionTag: ['project_path'], disabled: true },
+  () => '{"Version":"2012-10-17","Statement":[]}')
   t.plan(6)
   t.deepEqual(m.pin, { project_id: '4301877' }, 'the pin')
   t.deepEqual(m.conditions, { ref: ['main'], environment: ['production', 'staging'] }, 'the same claim twice is a list')
@@ -34,21 +35,26 @@ test('flags become the mapping parseMapping makes', t => {
 
 test('problems are named by flag', t => {
   t.plan(5)
-  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'], 'an unknown claim')
+  t.deepEqual(problems({ ...flags, condition: ['reff=main'] }), ['--condition reff: "reff" is not a GitLab ID-token claim; did you mean "ref"?'],
+    'an unknown claim')
   t.deepEqual(problems({ ...flags, maxDuration: '2h' }), ['--max-duration: must be a whole number from 900 to 3600'], 'a duration that is not a number')
-  t.deepEqual(problems({ ...flags, pin: undefined }), ['--pin: is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'], 'a missing pin')
+  t.deepEqual(problems({ ...flags, pin: undefined }),
+    ['--pin: is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'], 'a missing pin')
   t.deepEqual(problems({ ...flags, pin: '4301877' }), ['--pin: must be project_id=N, namespace_id=N or none'], 'a pin without its name')
-  t.deepEqual(problems({ ...flags, condition: ['main'] }), ['--condition main: write it as claim=pattern (e.g. ref=main; repeat the claim for a list)'], 'a condition without =')
+  t.deepEqual(problems({ ...flags, condition: ['main'] }), ['--condition main: write it as claim=pattern (e.g. ref=main; repeat the claim for a list)'],
+    'a condition without =')
 })
 
 test('warnings are named by flag, and the conditions they suggest are written as flags', t => {
   const warnings = (f: Record<string, unknown>) => mappingWarnings(mappingFromFlags(f)).map(flagWarning)
   t.plan(2)
   t.deepEqual(warnings({ ...flags, condition: ['ref=main'] }),
-    ['--condition ref: matches a branch or a tag of that name; add `--condition ref_type=branch` (or `tag`), or match `--condition ref_path=refs/heads/...`, to say which'],
+    ['--condition ref: matches a branch or a tag of that name; add `--condition ref_type=branch` (or `tag`), or match `--condition ref_path=refs/heads/...`, ' +
+      'to say which'],
     'a ref without ref_type')
   t.deepEqual(warnings({ ...flags, pin: 'none' }),
-    ['--pin: "none" where a pin is possible: a project deleted and created again at this path would get the role too; pin its project_id unless that is what you want'],
+    ['--pin: "none" where a pin is possible: a project deleted and created again at this path would get the role too; ' +
+      'pin its project_id unless that is what you want'],
     'pin none on a project scope: --pin, not "--condition "')
 })
 
@@ -63,7 +69,8 @@ test('deployed tables are found where Architect publishes them', t => {
   t.plan(4)
   t.equal(toLogicalId('tanuki-sts-staging'), 'TanukiStsStaging', 'the stack name of staging')
   t.deepEqual(stackParameters('tanuki-sts', 'production'), {
-    stack: 'TanukiStsProduction', mappings: '/TanukiStsProduction/tables/mappings', audit: '/TanukiStsProduction/tables/audit', issuerKeys: '/TanukiStsProduction/tables/issuer-keys',
+    stack: 'TanukiStsProduction', mappings: '/TanukiStsProduction/tables/mappings', audit: '/TanukiStsProduction/tables/audit',
+    issuerKeys: '/TanukiStsProduction/tables/issuer-keys',
   }, 'the SSM parameters')
   t.equal(appNameFromArc(ROOT), 'tanuki-sts', 'the app name comes from app.arc')
   t.equal(appNameFromArc('/nonexistent'), undefined, 'no app.arc, no name')

@@ -2,7 +2,7 @@
 import test from 'tape'
 import { abacExample, trustPolicy, trustPolicyNotes } from '../../src/cli/trust-policy'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
 const { stsStatement } = require('../../src/plugins/tanuki-sts') as { stsStatement (roles: string[]): { Action: string[] } }
 const BROKER = 'arn:aws:iam::111122223333:role/TanukiStsProduction-Role-1A2B3C'
 let notes: string[]
@@ -19,7 +19,8 @@ test('the trust policy lets the broker role assume, tag and set the source ident
   t.equal(policy.Version, '2012-10-17', 'the current policy language version')
   t.equal(policy.Statement.length, 1, 'one statement')
   t.deepEqual(policy.Statement[0].Principal, { AWS: BROKER }, 'the principal is the broker\'s Lambda role')
-  t.deepEqual(policy.Statement[0].Action, ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'], 'the three actions AssumeRole with tags and SourceIdentity needs')
+  t.deepEqual(policy.Statement[0].Action, ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+    'the three actions AssumeRole with tags and SourceIdentity needs')
   t.deepEqual(policy.Statement[0].Action, stsStatement(['*']).Action, 'the same actions the deploy plugin grants the broker')
 })
 

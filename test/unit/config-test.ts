@@ -3,8 +3,10 @@ import { loadConfig, loadEventsTarget } from '../../src/broker/config'
 
 const sandbox = JSON.stringify({ ports: { tables: 5555, events: 5556 } })
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:TanukiStsProduction-CredentialsIssuedEventTopic-ABC123'
-const deployed = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', ARC_ENV: 'production', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k', BROKER_EVENTS_TOPIC: TOPIC }
-const good = { BROKER_ISSUERS: 'https://gitlab.com, https://gitlab.example.com/gitlab', BROKER_AUDIENCE: 'https://sts.example.com', ARC_SANDBOX: sandbox, ARC_ENV: 'testing' }
+const deployed = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', ARC_ENV: 'production', BROKER_TABLE_MAPPINGS: 'm',
+  BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k', BROKER_EVENTS_TOPIC: TOPIC }
+const good = { BROKER_ISSUERS: 'https://gitlab.com, https://gitlab.example.com/gitlab', BROKER_AUDIENCE: 'https://sts.example.com', ARC_SANDBOX: sandbox,
+  ARC_ENV: 'testing' }
 
 function errorOf (env: Record<string, string>): string {
   try { loadConfig(env); loadEventsTarget(env); return 'ok' }
@@ -16,7 +18,8 @@ test('config: defaults', t => {
   t.deepEqual(c.issuers, ['https://gitlab.com', 'https://gitlab.example.com/gitlab'], 'issuers are trimmed, kept exact')
   t.equal(c.maxDuration, 3600, 'BROKER_MAX_DURATION defaults to 3600')
   t.equal(c.auditRetentionDays, 400, 'BROKER_AUDIT_RETENTION_DAYS defaults to 400')
-  t.deepEqual(c.tables, { mappings: 'tanuki-sts-staging-mappings', audit: 'tanuki-sts-staging-audit', issuerKeys: 'tanuki-sts-staging-issuer-keys' }, 'sandbox table names')
+  t.deepEqual(c.tables, { mappings: 'tanuki-sts-staging-mappings', audit: 'tanuki-sts-staging-audit', issuerKeys: 'tanuki-sts-staging-issuer-keys' },
+    'sandbox table names')
   t.deepEqual(c.tableOnlyIssuers, [], 'no issuer is table-only unless named')
   t.equal(c.dynamoEndpoint, 'http://localhost:5555', 'the sandbox DynamoDB')
   t.deepEqual(loadEventsTarget(good), { bus: 'http://localhost:5556/events' }, 'events go to the sandbox event bus')
@@ -46,7 +49,8 @@ test('config: a bad variable is a TypeError naming it', t => {
     ['a table-only issuer that is not a URL', { ...good, BROKER_TABLE_ONLY_ISSUERS: 'gitlab internal' }, 'BROKER_TABLE_ONLY_ISSUERS'],
     ['no events topic outside sandbox', { ...deployed, BROKER_EVENTS_TOPIC: '' }, 'BROKER_EVENTS_TOPIC'],
     ['an events topic that is not an SNS ARN', { ...deployed, BROKER_EVENTS_TOPIC: 'arn:aws:sqs:eu-west-1:111122223333:q' }, 'BROKER_EVENTS_TOPIC'],
-    ['an events topic in a partition without a known endpoint', { ...deployed, BROKER_EVENTS_TOPIC: TOPIC.replace('arn:aws:', 'arn:aws-iso:') }, 'BROKER_EVENTS_TOPIC'],
+    ['an events topic in a partition without a known endpoint', { ...deployed, BROKER_EVENTS_TOPIC: TOPIC.replace('arn:aws:', 'arn:aws-iso:') },
+      'BROKER_EVENTS_TOPIC'],
     ['a bad SNS endpoint override', { ...deployed, AWS_ENDPOINT_URL_SNS: 'not a url' }, 'AWS_ENDPOINT_URL_SNS'],
   ]
   for (const [name, env, variable] of cases) t.ok(errorOf(env).startsWith(variable), `${name}: names ${variable}`)
@@ -59,7 +63,8 @@ test('config: BROKER_TABLE_ONLY_ISSUERS marks trusted issuers whose keys come fr
   t.deepEqual(c.issuers, ['https://gitlab.com', 'https://gitlab.example.com/gitlab'], 'and still trusted as BROKER_ISSUERS says')
   t.equal(errorOf({ ...good, BROKER_TABLE_ONLY_ISSUERS: 'https://gitlab.internal.example' }),
     'BROKER_TABLE_ONLY_ISSUERS has "https://gitlab.internal.example", which is not in BROKER_ISSUERS: list it there too ' +
-    '(BROKER_ISSUERS says which issuers are trusted; this says their keys come from the table alone)', 'an issuer it does not trust: says to list it in BROKER_ISSUERS')
+    '(BROKER_ISSUERS says which issuers are trusted; this says their keys come from the table alone)',
+    'an issuer it does not trust: says to list it in BROKER_ISSUERS')
   t.end()
 })
 
@@ -72,7 +77,8 @@ test('config: http issuers are accepted for local runs when allowed', t => {
 test('config: the sandbox DynamoDB is never used in production', t => {
   const c = loadConfig({ ...good, ...deployed })
   t.equal(c.dynamoEndpoint, undefined, 'ARC_SANDBOX is ignored in production')
-  t.deepEqual(loadEventsTarget({ ...good, ...deployed }), { topicArn: TOPIC, region: 'eu-west-1', endpoint: 'https://sns.eu-west-1.amazonaws.com/' }, 'and events go to SNS')
+  t.deepEqual(loadEventsTarget({ ...good, ...deployed }), { topicArn: TOPIC, region: 'eu-west-1', endpoint: 'https://sns.eu-west-1.amazonaws.com/' },
+    'and events go to SNS')
   t.end()
 })
 
@@ -84,6 +90,7 @@ test('config: the SNS endpoint follows the topic\'s region and partition, or the
   t.equal(endpoint({ BROKER_EVENTS_TOPIC: 'arn:aws-cn:sns:cn-north-1:111122223333:t' }), 'https://sns.cn-north-1.amazonaws.com.cn/', 'aws-cn')
   t.equal(endpoint({ BROKER_EVENTS_TOPIC: 'arn:aws-us-gov:sns:us-gov-west-1:111122223333:t' }), 'https://sns.us-gov-west-1.amazonaws.com/', 'aws-us-gov')
   t.equal(endpoint({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }), 'http://127.0.0.1:4566/', 'AWS_ENDPOINT_URL')
-  t.equal(endpoint({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_SNS: 'https://sns.example.com' }), 'https://sns.example.com/', 'AWS_ENDPOINT_URL_SNS first')
+  t.equal(endpoint({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_SNS: 'https://sns.example.com' }), 'https://sns.example.com/',
+    'AWS_ENDPOINT_URL_SNS first')
   t.end()
 })

@@ -38,7 +38,7 @@ const synthesized = new Map<keyof typeof STACKS, Promise<Template>>()
 
 /** The stack's template, with the deploy plugin applied again over it with the settings given (as synth-test does). */
 async function template (stage: keyof typeof STACKS, settings: string[][]): Promise<Template> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   if (!synthesized.has(stage)) synthesized.set(stage, synth(ROOT, stage === 'production') as unknown as Promise<Template>)
   const base = await synthesized.get(stage)!
@@ -204,10 +204,12 @@ test('each policy file is an IAM policy document: version, statements, actions, 
     const doc = policy(name)
     t.deepEqual(grammarProblems(doc), [], `${name}: Version 2012-10-17, a Statement array of Effect, Action and Resource`)
     const accounts = [...JSON.stringify(doc).matchAll(/arn:aws:[a-z0-9-]+:[^:"]*:([^:"]*):/g)].map(m => m[1])
-    t.deepEqual([...new Set(accounts)].filter(a => !['', ACCOUNT, 'aws', '*'].includes(a)), [], `${name}: every account is the placeholder ${ACCOUNT}, which the docs tell you to replace`)
+    t.deepEqual([...new Set(accounts)].filter(a => !['', ACCOUNT, 'aws', '*'].includes(a)), [],
+      `${name}: every account is the placeholder ${ACCOUNT}, which the docs tell you to replace`)
   }
   // IAM's quotas: a role's inline policies together, 10,240 characters; a managed policy (the boundary), 6,144.
-  t.ok(policySize(policy('deploy-role-bounded.json')) <= 10240, `the bounded deploy role fits a role's inline policies (${policySize(policy('deploy-role-bounded.json'))} characters)`)
+  t.ok(policySize(policy('deploy-role-bounded.json')) <= 10240,
+    `the bounded deploy role fits a role's inline policies (${policySize(policy('deploy-role-bounded.json'))} characters)`)
   t.ok(policySize(policy('boundary.json')) <= 6144, `the boundary fits a managed policy (${policySize(policy('boundary.json'))} characters)`)
 })
 
@@ -222,7 +224,8 @@ test('the bounded deploy role is the deploy role with CreateRole and PutRolePoli
   }
   const lambdaRole = b.get('LambdaRole')
   const before = [plain.find(s => s.Sid === 'LambdaRole')?.Action ?? []].flat()
-  t.deepEqual([lambdaRole?.Action ?? []].flat(), before.filter(a => a !== 'iam:CreateRole' && a !== 'iam:PutRolePolicy'), 'LambdaRole: the same, less CreateRole and PutRolePolicy')
+  t.deepEqual([lambdaRole?.Action ?? []].flat(), before.filter(a => a !== 'iam:CreateRole' && a !== 'iam:PutRolePolicy'),
+    'LambdaRole: the same, less CreateRole and PutRolePolicy')
   t.deepEqual([...b.keys()].filter(sid => !plain.some(s => s.Sid === sid)), ['BoundedLambdaRoles', 'KeepTheBoundary'], 'two statements added')
   t.deepEqual(b.get('BoundedLambdaRoles')?.Condition, { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY } }, 'BoundedLambdaRoles: only with the boundary')
 })
@@ -270,8 +273,9 @@ for (const stage of ['staging', 'production'] as const) {
     const roles = Object.keys(tmpl.Resources).filter(id => tmpl.Resources[id].Type === 'AWS::IAM::Role')
     for (const id of roles) {
       t.notEqual(decide(bounded, { action: 'iam:CreateRole', resource: r.arn(id) }), 'allowed', `${id}: no CreateRole without the boundary`)
-      t.notEqual(decide(bounded, { action: 'iam:PutRolePolicy', resource: r.arn(id), context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Other` } }),
-        'allowed', `${id}: no PutRolePolicy on a role with another boundary`)
+      t.notEqual(decide(bounded, { action: 'iam:PutRolePolicy', resource: r.arn(id),
+        context: { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/Other` } }),
+      'allowed', `${id}: no PutRolePolicy on a role with another boundary`)
       for (const action of ['iam:DeleteRolePermissionsBoundary', 'iam:PutRolePermissionsBoundary']) {
         t.equal(decide(bounded, { action, resource: r.arn(id) }), 'denied', `${id}: ${action} denied`)
       }
@@ -290,7 +294,8 @@ for (const stage of ['staging', 'production'] as const) {
     const roleDocs = (roleId: string): PolicyDocument[] => {
       const inline = (tmpl.Resources[roleId].Properties.Policies ?? []) as Array<{ PolicyDocument: PolicyDocument }>
       const attached = Object.values(tmpl.Resources).filter(x => x.Type === 'AWS::IAM::Policy' &&
-        (x.Properties.Roles as Array<{ Ref: string }>).some(ref => ref.Ref === roleId)).map(x => ({ PolicyDocument: x.Properties.PolicyDocument as PolicyDocument }))
+        (x.Properties.Roles as Array<{ Ref: string }>).some(ref => ref.Ref === roleId))
+        .map(x => ({ PolicyDocument: x.Properties.PolicyDocument as PolicyDocument }))
       return [...inline, ...attached].map(({ PolicyDocument: d }) => ({
         Statement: d.Statement.map(s => ({ ...s, Resource: [s.Resource].flat().map(res => r.value(res)) })),
       }))
@@ -334,7 +339,8 @@ for (const stage of ['staging', 'production'] as const) {
       t.equal(tmpl.Resources[roleId].Properties.PermissionsBoundary, BOUNDARY, `${fn}: its role ${roleId} carries the boundary`)
       const group = `/aws/lambda/${r.name(fn)}`
       const calls: Call[] = [
-        ...['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'].map(action => ({ action, resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}:*` })),
+        ...['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'].map(action => ({ action,
+          resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}:*` })),
         ...(runtime[roleId] ?? []),
       ]
       const refusedByRole = calls.filter(c => decide(roleDocs(roleId), c) !== 'allowed')
@@ -362,10 +368,12 @@ for (const stage of ['staging', 'production'] as const) {
     const push = [policy('issuer-keys-push.json')]
     // What `issuers keys push | list | show` call (src/cli/target.ts reads the three names in one GetParameters; src/broker/issuer-keys.ts).
     const calls: Call[] = [
-      ...['mappings', 'audit', 'issuer-keys'].map(name => ({ action: 'ssm:GetParameters', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${stack}/tables/${name}` })),
+      ...['mappings', 'audit', 'issuer-keys'].map(name => ({ action: 'ssm:GetParameters',
+        resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${stack}/tables/${name}` })),
       ...['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('IssuerKeysTable') })),
     ]
-    t.deepEqual(calls.filter(c => decide(push, c) !== 'allowed').map(c => `${c.action} on ${c.resource}`), [], `the push policy allows the commands' ${calls.length} calls`)
+    t.deepEqual(calls.filter(c => decide(push, c) !== 'allowed').map(c => `${c.action} on ${c.resource}`), [],
+      `the push policy allows the commands' ${calls.length} calls`)
     for (const table of ['MappingsTable', 'AuditTable']) {
       for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:DeleteItem']) {
         t.notEqual(decide(push, { action, resource: r.arn(table) }), 'allowed', `the push policy: no ${action} on ${table}`)
@@ -373,7 +381,8 @@ for (const stage of ['staging', 'production'] as const) {
     }
     t.notEqual(decide(push, { action: 'dynamodb:DeleteItem', resource: r.arn('IssuerKeysTable') }), 'allowed', 'the push policy: no DeleteItem on the keys')
     for (const name of ['deploy-role.json', 'deploy-role-bounded.json']) {
-      t.notEqual(decide([policy(name)], { action: 'dynamodb:PutItem', resource: r.arn('IssuerKeysTable') }), 'allowed', `${name}: no PutItem on the issuer-keys table`)
+      t.notEqual(decide([policy(name)], { action: 'dynamodb:PutItem', resource: r.arn('IssuerKeysTable') }), 'allowed',
+        `${name}: no PutItem on the issuer-keys table`)
     }
   })
 
@@ -404,5 +413,6 @@ test('the bootstrap role trusts GitLab\'s OIDC provider for the audience the boo
   const job = (parse(docSnippet('bootstrap-job')) as Record<string, { id_tokens: Record<string, { aud: string }> }>)['bootstrap-production']
   const aud = Object.values(job.id_tokens)[0]?.aud
   t.equal(s.Condition.StringEquals[`${provider}:aud`], aud, `its aud condition is the job's ID token audience (${aud})`)
-  t.match(s.Condition.StringEquals[`${provider}:sub`], /^project_path:[^:]+:ref_type:branch:ref:[^:*]+$/, 'its sub condition names one project and one branch, no wildcard')
+  t.match(s.Condition.StringEquals[`${provider}:sub`], /^project_path:[^:]+:ref_type:branch:ref:[^:*]+$/,
+    'its sub condition names one project and one branch, no wildcard')
 })

@@ -41,9 +41,12 @@ test('npm run test:e2e with none of the tools: stops, naming each and how to ins
   const r = run(SCRIPT, [])
   t.equal(r.status, 1, 'exit status 1')
   t.match(r.stderr, /^npm run test:e2e needs tools that are missing; no suite was run\.\n/, 'says nothing was run')
-  t.match(r.stderr, /- aws: no AWS CLI v2 on PATH; .+ To fix: install AWS CLI v2 \(Debian 12 or later: apt-get install awscli; elsewhere: https:\/\/docs\.aws\.amazon\.com\/cli\/.+\), or name one with TANUKI_AWS_CLI=\/path\/to\/aws\./,
+  t.match(r.stderr,
+    /- aws: no AWS CLI v2 on PATH; .+ To fix: install AWS CLI v2 \(Debian 12 or later: apt-get install awscli; elsewhere: https:\/\/docs\.aws\.amazon\.com\/cli\/.+\), or name one with TANUKI_AWS_CLI=\/path\/to\/aws\./,
     'aws: what to install, where, and the variable')
-  for (const tool of ['rsync', 'git', 'curl', 'bash']) t.match(r.stderr, new RegExp(`- ${tool}: not on PATH; .+ To fix: apt-get install ${tool}`), `${tool}: named, with its install`)
+  for (const tool of ['rsync', 'git', 'curl', 'bash']) {
+    t.match(r.stderr, new RegExp(`- ${tool}: not on PATH; .+ To fix: apt-get install ${tool}`), `${tool}: named, with its install`)
+  }
   t.match(r.stderr, /docs\/prerequisites\.md/, 'and the page that lists them')
   t.notOk(r.stdout.includes('TAP version'), 'no suite started')
   t.end()
@@ -54,7 +57,8 @@ test('npm run test:e2e with an AWS CLI v1 first on PATH and no v2: names the one
   const r = run(SCRIPT, [v1, others])
   t.equal(r.status, 1, 'exit status 1')
   t.equal(r.stderr.split('\n').filter(l => l.startsWith('  - ')).length, 1, 'one tool is missing')
-  t.ok(r.stderr.includes(`- aws: no AWS CLI v2 on PATH (found aws-cli/1.45.11 at ${join(v1, 'aws')}); the documented CI jobs run it.`), 'the v1 it found, and where')
+  t.ok(r.stderr.includes(`- aws: no AWS CLI v2 on PATH (found aws-cli/1.45.11 at ${join(v1, 'aws')}); the documented CI jobs run it.`),
+    'the v1 it found, and where')
   t.notOk(r.stdout.includes('TAP version'), 'no suite started')
   t.end()
 })
@@ -63,8 +67,10 @@ test('npm run test:e2e without Chromium or moto server\'s venv: names both, with
   const v2 = bin('v2-for-files', { aws: V2 })
   const r = run(SCRIPT, [v2, others], { TANUKI_CHROMIUM: join(dir, 'no-chromium'), TANUKI_MOTO_PYTHON: join(dir, 'no-venv', 'python') })
   t.equal(r.status, 1, 'exit status 1')
-  t.ok(r.stderr.includes(`- chromium: no ${join(dir, 'no-chromium')}; the console's browser test drives it. To fix: apt-get install chromium`), 'chromium: named, with its install')
-  t.ok(r.stderr.includes(`- moto: no ${join(dir, 'no-venv', 'python')}; the pipeline test deploys to moto server. To fix: bash scripts/python-venvs.sh.`), 'moto: named, with the script that makes it')
+  t.ok(r.stderr.includes(`- chromium: no ${join(dir, 'no-chromium')}; the console's browser test drives it. To fix: apt-get install chromium`),
+    'chromium: named, with its install')
+  t.ok(r.stderr.includes(`- moto: no ${join(dir, 'no-venv', 'python')}; the pipeline test deploys to moto server. To fix: bash scripts/python-venvs.sh.`),
+    'moto: named, with the script that makes it')
   t.notOk(r.stdout.includes('TAP version'), 'no suite started')
   t.end()
 })
@@ -79,7 +85,8 @@ test('the check passes with a v2 later on PATH than a v1, or one named by TANUKI
   t.deepEqual([named.status, named.stderr], [0, ''], 'TANUKI_AWS_CLI naming a v2')
   const wrong = run(check, [v2, others], { TANUKI_AWS_CLI: join(v1, 'aws') })
   t.equal(wrong.status, 1, 'TANUKI_AWS_CLI naming a v1: exit status 1')
-  t.ok(wrong.stderr.includes(`- aws: TANUKI_AWS_CLI names no AWS CLI v2 (found aws-cli/1.45.11 at ${join(v1, 'aws')})`), 'it says the variable names a v1, though a v2 is on PATH')
+  t.ok(wrong.stderr.includes(`- aws: TANUKI_AWS_CLI names no AWS CLI v2 (found aws-cli/1.45.11 at ${join(v1, 'aws')})`),
+    'it says the variable names a v1, though a v2 is on PATH')
   t.end()
 })
 

@@ -6,7 +6,8 @@ import type { ErrorCode } from '../../src/broker/errors'
 
 const conflict = new errors.MappingConflict('https://gitlab.example.com/acme/api', 'deploy')
 const failures: errors.TanukiError[] = [
-  new errors.InvalidRequest('m'), new errors.InvalidToken('m', { reason: 'malformed' }), new errors.AccessDenied('m', { condition: 'ref' }), new errors.NotFound('m'),
+  new errors.InvalidRequest('m'), new errors.InvalidToken('m', { reason: 'malformed' }), new errors.AccessDenied('m', { condition: 'ref' }),
+  new errors.NotFound('m'),
   new errors.MethodNotAllowed('m', 'GET'), new errors.PayloadTooLarge('m'), new errors.UpstreamError('m'), new errors.Unavailable('m'),
   new errors.InternalError('m'), new errors.MappingInvalid([{ path: ['role'], message: 'is required' }]), conflict, new errors.UsesExhausted(1),
   new errors.AuditRecordMismatch({ pk: 'token#1', sk: 'issue#1' }), new errors.FetchRefused('m'), new errors.PutFlagsInvalid(['--role: is required']),

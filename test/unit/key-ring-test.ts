@@ -49,7 +49,8 @@ test('nothing stored: the first use fetches from the issuer and stores the set, 
   const item = await stored()
   t.deepEqual(kids(set), [issuer.publicJwk.kid], 'verifies with the issuer\'s key')
   t.equal(asked(), 2, 'after one discovery and one JWKS request')
-  t.deepEqual([item.source, item.fetchedAt, item.updatedBy], [`${issuer.url}/oauth/discovery/keys`, new Date(now).toISOString(), 'broker'], 'stored with its source, time and writer')
+  t.deepEqual([item.source, item.fetchedAt, item.updatedBy], [`${issuer.url}/oauth/discovery/keys`, new Date(now).toISOString(), 'broker'],
+    'stored with its source, time and writer')
 })
 
 test('stored keys: a cold container asks the issuer nothing; a warm one reads the table again only after a minute', async t => {
@@ -132,7 +133,8 @@ test('a table-only issuer: never asked; an unknown kid re-reads the table at mos
   await issuer.rotateKey()
   t.equal(await r.refresh(issuer.url, issuer.publicJwk.kid), undefined, 'a kid not stored: nothing newer')
   t.ok(lines.some(l => l.msg.startsWith('a token names a key not stored for a table-only issuer')), 'logged, saying to push')
-  await store.put({ issuer: issuer.url, set: parseKeySet({ keys: [issuer.publicJwk, ...set.keys] }).set, source: 'file:jwks.json', fetchedAt: new Date(now + 120_000).toISOString(), updatedBy: 'ada' })
+  await store.put({ issuer: issuer.url, set: parseKeySet({ keys: [issuer.publicJwk, ...set.keys] }).set, source: 'file:jwks.json',
+    fetchedAt: new Date(now + 120_000).toISOString(), updatedBy: 'ada' })
   t.equal(await r.refresh(issuer.url, issuer.publicJwk.kid), undefined, 'pushed, but the table was read under 5 s ago: not yet')
   now += TABLE_ONLY_REREAD_MS + 1
   const pushed = await r.refresh(issuer.url, issuer.publicJwk.kid)

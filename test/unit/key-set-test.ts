@@ -26,7 +26,8 @@ const problemsOf = (raw: unknown): string => {
 
 test('parseKeySet: GitLab\'s shape parses; only the public RSA members are kept', t => {
   const { set, skipped } = parseKeySet({ keys: [{ ...good, x5c: ['MII...'], ext: true }, other] })
-  t.deepEqual(set.keys.map(k => Object.keys(k).sort()), [['alg', 'e', 'kid', 'kty', 'n', 'use'], ['alg', 'e', 'kid', 'kty', 'n', 'use']], 'kty, kid, n, e, alg, use')
+  t.deepEqual(set.keys.map(k => Object.keys(k).sort()), [['alg', 'e', 'kid', 'kty', 'n', 'use'], ['alg', 'e', 'kid', 'kty', 'n', 'use']],
+    'kty, kid, n, e, alg, use')
   t.deepEqual(skipped, [], 'nothing skipped')
   t.ok(sameKeys(set, parseKeySet({ keys: [other, good] }).set), 'the same keys in another order are the same set')
   t.notOk(sameKeys(set, parseKeySet({ keys: [good] }).set), 'a key fewer is another set')
@@ -35,7 +36,8 @@ test('parseKeySet: GitLab\'s shape parses; only the public RSA members are kept'
 
 test('parseKeySet: keys it cannot verify RS256 with are left out, each named', t => {
   const { set, skipped } = parseKeySet({
-    keys: [good, ec, { ...other, kid: 'enc', use: 'enc' }, { ...other, kid: 'ps', alg: 'PS256' }, rsaJwk(1024, 'small'), { ...other, kid: undefined }, { ...other, kid: 'ops', key_ops: ['encrypt'] }],
+    keys: [good, ec, { ...other, kid: 'enc', use: 'enc' }, { ...other, kid: 'ps', alg: 'PS256' }, rsaJwk(1024, 'small'), { ...other, kid: undefined },
+      { ...other, kid: 'ops', key_ops: ['encrypt'] }],
   })
   t.deepEqual(set.keys.map(k => k.kid), ['k1'], 'only the RS256 signing key is kept')
   t.deepEqual(skipped, [
@@ -69,7 +71,8 @@ test('parseKeySet: each refusal names its rule', t => {
 test('parseKeySet: any JSON value parses or is a KeySetInvalid, never another error', t => {
   const jwkish = fc.record({
     kty: fc.constantFrom('RSA', 'EC', 'oct', 1), kid: fc.oneof(fc.string(), fc.constant(undefined)), n: fc.oneof(fc.string(), fc.constant(good.n)),
-    e: fc.oneof(fc.string(), fc.constantFrom('AQAB', 'Aw', 'AA', 'AQAA')), use: fc.oneof(fc.constant(undefined), fc.string()), alg: fc.oneof(fc.constant(undefined), fc.constantFrom('RS256', 'none')),
+    e: fc.oneof(fc.string(), fc.constantFrom('AQAB', 'Aw', 'AA', 'AQAA')), use: fc.oneof(fc.constant(undefined), fc.string()),
+    alg: fc.oneof(fc.constant(undefined), fc.constantFrom('RS256', 'none')),
   }, { requiredKeys: [] })
   fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.record({ keys: fc.array(fc.oneof(jwkish, fc.jsonValue()), { maxLength: 4 }) })), raw => {
     try {
@@ -82,7 +85,8 @@ test('parseKeySet: any JSON value parses or is a KeySetInvalid, never another er
   t.end()
 })
 
-const stored: StoredKeys = { issuer: ISSUER, set: parseKeySet({ keys: [good] }).set, source: `${ISSUER}/oauth/discovery/keys`, fetchedAt: '2026-12-01T10:00:00.000Z', updatedBy: 'broker' }
+const stored: StoredKeys = { issuer: ISSUER, set: parseKeySet({ keys: [good] }).set, source: `${ISSUER}/oauth/discovery/keys`,
+  fetchedAt: '2026-12-01T10:00:00.000Z', updatedBy: 'broker' }
 
 test('the issuer-keys item: what the broker writes reads back the same, with exactly the attributes IAM allows', t => {
   const item = toKeysItem(stored)
@@ -104,7 +108,8 @@ test('the issuer-keys item: read as strictly as a fetched set, every problem nam
   t.equal(problems({ source: { N: '1' } }), 'source is not a non-empty string attribute', 'a number where text belongs')
   t.equal(problems({ updatedBy: { S: 'x'.repeat(300) } }), 'updatedBy is longer than 256 bytes', 'an oversized field')
   t.equal(problems({ jwks: { S: 'x'.repeat(70_000) } }), 'jwks is longer than 65536 bytes', 'an oversized set')
-  t.match(problems({ jwks: { S: JSON.stringify({ keys: [good, ec] }) } }), /^jwks holds keys the broker never stores: keys\[1\] \(kid ec1\): kty "EC"/, 'a key it would have skipped')
+  t.match(problems({ jwks: { S: JSON.stringify({ keys: [good, ec] }) } }), /^jwks holds keys the broker never stores: keys\[1\] \(kid ec1\): kty "EC"/,
+    'a key it would have skipped')
   t.match(problems({ jwks: { S: JSON.stringify({ keys: [{ ...good, d: 'AQAB' }] }) } }), /^jwks: keys\[0\] holds private key material/, 'private material')
   t.match(problems({ jwks: { S: '{' } }), /^jwks is not JSON/, 'not JSON')
   const missing = { ...item } as Record<string, unknown>

@@ -18,9 +18,11 @@ async function withEnv<T> (env: Partial<Record<typeof KEYS[number], string>>, fn
 }
 
 test('lambda credentials: the Lambda role\'s, from the environment', async t => {
-  const creds = await withEnv({ AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token', AWS_CREDENTIAL_EXPIRATION: '2026-11-26T15:00:00Z' },
-    () => defaultProvider()())
-  t.deepEqual(creds, { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date('2026-11-26T15:00:00Z') }, 'keys, token and expiration')
+  const creds = await withEnv({ AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token',
+    AWS_CREDENTIAL_EXPIRATION: '2026-11-26T15:00:00Z' },
+  () => defaultProvider()())
+  t.deepEqual(creds, { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date('2026-11-26T15:00:00Z') },
+    'keys, token and expiration')
   const longTerm = await withEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' }, () => defaultProvider()())
   t.deepEqual(longTerm, { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' }, 'no token, no expiration: none invented')
 })

@@ -147,7 +147,8 @@ test('mintWithKeyFile without a key file says what to do', async t => {
   try {
     await mintWithKeyFile(path.join(tmp, 'missing.json'), issuer.url)
     t.fail('a token was minted without a key')
-  } catch (err) {
+  }
+  catch (err) {
     t.match((err as Error).message, /no issuer key at .*missing\.json/, 'the error names the missing file')
   }
 })
@@ -174,11 +175,14 @@ test('GitLab\'s OAuth sign-in: an authorize page, single-use PKCE codes, ID toke
   const gitlab = await startLocalIssuer({ oauthClients: [client] })
   const verifier = 'v'.repeat(43)
   const challenge = createHash('sha256').update(verifier).digest('base64url')
-  const params = { client_id: 'app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid profile', state: 'st', nonce: 'no', code_challenge: challenge, code_challenge_method: 'S256' }
+  const params = { client_id: 'app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid profile', state: 'st', nonce: 'no',
+    code_challenge: challenge, code_challenge_method: 'S256' }
   const authorize = (p: Record<string, string>) => fetch(`${gitlab.url}/oauth/authorize?${new URLSearchParams(p)}`)
-  const pick = async (login: string) => new URL((await fetch(`${gitlab.url}/oauth/authorize`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ ...params, login }) })).headers.get('location') ?? '')
+  const pick = async (login: string) => new URL((await fetch(`${gitlab.url}/oauth/authorize`,
+    { method: 'POST', redirect: 'manual', body: new URLSearchParams({ ...params, login }) })).headers.get('location') ?? '')
   const redeem = (code: string, extra: Record<string, string> = {}) => fetch(`${gitlab.url}/oauth/token`, { method: 'POST',
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'app', client_secret: 's3cret', code_verifier: verifier, ...extra }) })
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'app', client_secret: 's3cret',
+      code_verifier: verifier, ...extra }) })
   try {
     const page = await authorize(params)
     t.equal(page.status, 200, 'the authorize page')
@@ -195,12 +199,16 @@ test('GitLab\'s OAuth sign-in: an authorize page, single-use PKCE codes, ID toke
     const ok = await redeem(fresh)
     const tokens = await ok.json() as { access_token: string; id_token: string }
     t.equal(ok.status, 200, 'the code, once: tokens')
-    const { payload } = await jwtVerify(tokens.id_token, createRemoteJWKSet(new URL(`${gitlab.url}/oauth/discovery/keys`)), { issuer: gitlab.url, audience: 'app' })
-    t.deepEqual([payload.sub, payload.nonce, payload.preferred_username, payload.groups_direct], ['1001', 'no', 'local-admin', ['tanuki-sts/admins']], 'an ID token for the app, with the nonce, username and groups_direct')
+    const { payload } = await jwtVerify(tokens.id_token, createRemoteJWKSet(new URL(`${gitlab.url}/oauth/discovery/keys`)),
+      { issuer: gitlab.url, audience: 'app' })
+    t.deepEqual([payload.sub, payload.nonce, payload.preferred_username, payload.groups_direct], ['1001', 'no', 'local-admin', ['tanuki-sts/admins']],
+      'an ID token for the app, with the nonce, username and groups_direct')
     t.equal((await redeem(fresh)).status, 400, 'the same code again: invalid_grant')
-    const info = await (await fetch(`${gitlab.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json() as Record<string, unknown>
+    const info = await (await fetch(`${gitlab.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json() as Record<string,
+      unknown>
     t.deepEqual([info.sub, info.groups], ['1001', ['tanuki-sts/admins']], 'userinfo: the same sub, and groups')
-    t.equal((await fetch(`${gitlab.url}/oauth/userinfo`, { headers: { authorization: 'Bearer nope' } })).status, 401, 'userinfo without a valid access token: 401')
+    t.equal((await fetch(`${gitlab.url}/oauth/userinfo`, { headers: { authorization: 'Bearer nope' } })).status, 401,
+      'userinfo without a valid access token: 401')
     t.equal((await pick('')).searchParams.get('error'), 'access_denied', 'cancelling: error=access_denied')
   }
   finally { await gitlab.close() }

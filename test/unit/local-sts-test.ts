@@ -34,7 +34,8 @@ async function failure (run: Promise<unknown>): Promise<{ name: string; status?:
   try {
     await run
     return { name: 'none', message: 'the call succeeded' }
-  } catch (err) {
+  }
+  catch (err) {
     const e = err as Error & { $metadata?: { httpStatusCode?: number } }
     return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message }
   }
@@ -136,7 +137,9 @@ test('AssumeRole validates its input like AWS', async t => {
   const badPolicy = await ask({ Policy: '{"Version":' })
   t.plan(9)
   t.deepEqual([short.name, short.status], ['ValidationError', 400], 'DurationSeconds below 900 is a ValidationError')
-  t.match(short.message, /^1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900$/, 'the message is AWS’s')
+  t.match(short.message,
+    /^1 validation error detected: Value '100' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900$/,
+    'the message is AWS’s')
   t.match(chained.message, /1 hour session limit for roles assumed by role chaining/, 'a role-chained session over one hour is refused')
   t.match(many.message, /^2 validation errors detected: .*roleSessionName.*; .*sourceIdentity/, 'every violation is listed at once')
   t.equal(badArn.name, 'ValidationError', 'a RoleArn that is no role is refused')
@@ -168,7 +171,8 @@ test('injected faults answer before any work, and the SDK retries what it may', 
   t.deepEqual([down.name, down.status], ['ServiceUnavailable', 503], 'a fault for every action answers 503 on each attempt')
   t.equal(stillDown.name, 'ServiceUnavailable', 'an Infinity fault stays until cleared')
   t.ok(identity.Arn, 'an AssumeRole fault leaves GetCallerIdentity alone')
-  t.deepEqual([denied.name, denied.status, denied.message], ['AccessDenied', 403, 'not authorized to perform: sts:TagSession'], 'AccessDenied carries its message')
+  t.deepEqual([denied.name, denied.status, denied.message], ['AccessDenied', 403, 'not authorized to perform: sts:TagSession'],
+    'AccessDenied carries its message')
   t.equal(sts.issued.length, 1, 'only the successful AssumeRole is listed')
 })
 
@@ -187,14 +191,16 @@ test('plain HTTP: signed GET works, unsigned requests get the AWS error XML', as
   })
   const got = await fetch(`${sts.url}/?Action=GetCallerIdentity&Version=2011-06-15`, { headers: signed.headers })
   const gotXml = await got.text()
-  const unsigned = await fetch(`${sts.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' })
+  const unsigned = await fetch(`${sts.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'Action=GetCallerIdentity&Version=2011-06-15' })
   const errorXml = await unsigned.text()
   t.plan(6)
   t.equal(got.status, 200, 'a signed GET in any region is answered')
   t.match(gotXml, /^<GetCallerIdentityResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">/, 'the answer is a GetCallerIdentityResponse')
   t.equal(got.headers.get('content-type'), 'text/xml', 'it is text/xml')
   t.equal(unsigned.status, 403, 'an unsigned request gets 403')
-  t.match(errorXml, /<ErrorResponse xmlns="[^"]+">\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>MissingAuthenticationToken<\/Code>\s*<Message>[^<]+<\/Message>\s*<\/Error>\s*<RequestId>[0-9a-f-]{36}<\/RequestId>/, 'the error is an ErrorResponse')
+  t.match(errorXml,
+    /<ErrorResponse xmlns="[^"]+">\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>MissingAuthenticationToken<\/Code>\s*<Message>[^<]+<\/Message>\s*<\/Error>\s*<RequestId>[0-9a-f-]{36}<\/RequestId>/, 'the error is an ErrorResponse')
   t.equal(unsigned.headers.get('x-amzn-requestid')?.length, 36, 'the request id is in the x-amzn-RequestId header')
 })
 

@@ -102,25 +102,33 @@ test('parseMapping: a value that is not plain data is refused at its field, sayi
       t.deepEqual(problemsOf(place(value)), [`${rule} (it is ${what})`], `${what} as ${field}`)
     }
   }
-  t.deepEqual(problemsOf(new Map(Object.entries(base))), [': a mapping must be an object (it is a Map (an ordered map, not a plain one))'], 'a Map as the whole mapping')
+  t.deepEqual(problemsOf(new Map(Object.entries(base))), [': a mapping must be an object (it is a Map (an ordered map, not a plain one))'],
+    'a Map as the whole mapping')
   t.end()
 })
 
 test('parseMapping: plain objects with no prototype are plain data', t => {
-  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { ...base, conditions: Object.assign(Object.create(null) as object, { ref: 'main' }) })
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>,
+    { ...base, conditions: Object.assign(Object.create(null) as object, { ref: 'main' }) })
   t.deepEqual(parseMapping(bare).conditions, { ref: ['main'] }, 'parsed as the same mapping written with {}')
   t.end()
 })
 
 test('parseMapping: a session policy holds JSON values only, at every depth', t => {
-  const policy = (condition: unknown) => ({ ...base, sessionPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: condition }] } })
+  const policy = (condition: unknown) => ({ ...base, sessionPolicy: { Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*', Condition: condition }] } })
   const at = 'sessionPolicy.Statement.0.Condition'
   const tail = 'a policy document holds only maps, lists, text, numbers, true, false and null'
-  t.deepEqual(problemsOf(policy(new Map([['StringEquals', { 'aws:SourceVpc': 'vpc-1' }]]))), [`${at}: is a Map (an ordered map, not a plain one): ${tail}`], 'a Map (once sent as {})')
-  t.deepEqual(problemsOf(policy({ DateLessThan: { 'aws:CurrentTime': new Date(0) } })), [`${at}.DateLessThan.aws:CurrentTime: is a date: ${tail}`], 'a date (once sent as text)')
-  t.deepEqual(problemsOf(policy({ NumericLessThan: { 's3:max-keys': Infinity } })), [`${at}.NumericLessThan.s3:max-keys: is the number Infinity: ${tail}`], 'Infinity (once sent as null)')
+  t.deepEqual(problemsOf(policy(new Map([['StringEquals', { 'aws:SourceVpc': 'vpc-1' }]]))), [`${at}: is a Map (an ordered map, not a plain one): ${tail}`],
+    'a Map (once sent as {})')
+  t.deepEqual(problemsOf(policy({ DateLessThan: { 'aws:CurrentTime': new Date(0) } })), [`${at}.DateLessThan.aws:CurrentTime: is a date: ${tail}`],
+    'a date (once sent as text)')
+  t.deepEqual(problemsOf(policy({ NumericLessThan: { 's3:max-keys': Infinity } })), [`${at}.NumericLessThan.s3:max-keys: is the number Infinity: ${tail}`],
+    'Infinity (once sent as null)')
   t.deepEqual(problemsOf(policy(undefined)), [`${at}: is undefined: ${tail}`], 'undefined (once left out)')
-  t.deepEqual(problemsOf({ ...base, sessionPolicy: 'x'.repeat(5000) }), ['sessionPolicy: must be at most 2048 characters (an AWS limit)'], 'text over the limit is refused before it is read')
-  t.deepEqual(problemsOf(policy({ StringEquals: { 'aws:SourceVpc': ['vpc-1', null, 1, true] } })), [], 'maps, lists, text, numbers, true, false and null are fine')
+  t.deepEqual(problemsOf({ ...base, sessionPolicy: 'x'.repeat(5000) }), ['sessionPolicy: must be at most 2048 characters (an AWS limit)'],
+    'text over the limit is refused before it is read')
+  t.deepEqual(problemsOf(policy({ StringEquals: { 'aws:SourceVpc': ['vpc-1', null, 1, true] } })), [],
+    'maps, lists, text, numbers, true, false and null are fine')
   t.end()
 })

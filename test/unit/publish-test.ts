@@ -9,13 +9,15 @@ import { verifySigV4 } from '../../src/local/sigv4-verify'
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:TanukiSts-CredentialsIssuedEventTopic-ABC'
 const ROLE = { accessKeyId: 'ASIATANUKIPUBLISHTST', secretAccessKey: 'publish-test-secret', sessionToken: 'publish-test-session-token' }
-const event = { pk: 'token#abc', sk: 'issue#2026-11-26T00:00:00.000Z#r1', issuanceId: 'i-1', accessKeyId: 'ASIAISSUED', role: 'deploy', reason: 'quotes \' " & = + % and ü' } as unknown as IssuedEvent
+const event = { pk: 'token#abc', sk: 'issue#2026-11-26T00:00:00.000Z#r1', issuanceId: 'i-1', accessKeyId: 'ASIAISSUED', role: 'deploy', reason: 'quotes \' " ' +
+  '& = + % and ü' } as unknown as IssuedEvent
 
 interface Received { path: string; headers: http.IncomingHttpHeaders; body: string; verified?: { service: string; region: string } }
 let server: http.Server
 let url: string
 const received: Received[] = []
-let answer: { status: number; body: string } = { status: 200, body: '<PublishResponse><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>' }
+let answer: { status: number; body: string } = { status: 200,
+  body: '<PublishResponse><PublishResult><MessageId>m-1</MessageId></PublishResult></PublishResponse>' }
 
 test('Set up env', async t => {
   server = http.createServer((req, res) => {
@@ -26,7 +28,8 @@ test('Set up env', async t => {
       const entry: Received = { path: req.url ?? '', headers: req.headers, body }
       if (req.headers.authorization) {
         const lookup = (id: string) => id === ROLE.accessKeyId ? { secretAccessKey: ROLE.secretAccessKey, sessionToken: ROLE.sessionToken } : undefined
-        entry.verified = await verifySigV4({ method: req.method ?? '', path: req.url ?? '/', query: '', headers: req.headersDistinct, body }, lookup, { now: new Date() })
+        entry.verified = await verifySigV4({ method: req.method ?? '', path: req.url ?? '/', query: '', headers: req.headersDistinct, body }, lookup,
+          { now: new Date() })
           .catch(() => undefined)
       }
       received.push(entry)
@@ -45,7 +48,8 @@ test('publish: SNS gets one Publish, signed for sns in the topic\'s region, with
   await publish(event)
   t.equal(received.length, 1, 'one request')
   const [r] = received
-  t.deepEqual(r.verified && { service: r.verified.service, region: r.verified.region }, { service: 'sns', region: 'eu-west-1' }, 'its SigV4 signature verifies, for sns in eu-west-1')
+  t.deepEqual(r.verified && { service: r.verified.service, region: r.verified.region }, { service: 'sns', region: 'eu-west-1' },
+    'its SigV4 signature verifies, for sns in eu-west-1')
   t.equal(r.headers['x-amz-security-token'], ROLE.sessionToken, 'the Lambda role\'s session token is sent (and signed)')
   t.match(String(r.headers['content-type']), /^application\/x-www-form-urlencoded/, 'a Query API form body')
   const params = new URLSearchParams(r.body)
@@ -56,10 +60,12 @@ test('publish: SNS gets one Publish, signed for sns in the topic\'s region, with
 })
 
 test('publish: an SNS refusal is an error naming its code', async t => {
-  answer = { status: 403, body: '<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>not allowed</Message></Error></ErrorResponse>' }
+  answer = { status: 403,
+    body: '<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>not allowed</Message></Error></ErrorResponse>' }
   try {
     const publish = createPublisher({ topicArn: TOPIC, region: 'eu-west-1', endpoint: `${url}/` }, async () => ROLE)
-    await publish(event).then(() => t.fail('resolved'), (err: Error) => t.equal(err.message, 'SNS Publish answered 403 AuthorizationError: not allowed', 'status, code and message'))
+    await publish(event).then(() => t.fail('resolved'), (err: Error) => t.equal(err.message, 'SNS Publish answered 403 AuthorizationError: not allowed',
+      'status, code and message'))
   }
   finally { answer = { status: 200, body: 'ok' } }
 })

@@ -22,9 +22,12 @@ test('request: role and duration from the query string', t => {
 })
 
 test('request: POST takes a JSON or form body', t => {
-  const json = parseCredentialsRequest(event({ body: '{"role":"deploy","format":"shell","duration":1200}', headers: { 'content-type': 'application/json' } }), 'POST')
+  const json = parseCredentialsRequest(event({ body: '{"role":"deploy","format":"shell","duration":1200}', headers: { 'content-type': 'application/json' } }),
+    'POST')
   t.deepEqual([json.role, json.format, json.duration], ['deploy', 'shell', 1200], 'JSON body')
-  const form = parseCredentialsRequest(event({ body: Buffer.from('role=read-only').toString('base64'), isBase64Encoded: true, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 'POST')
+  const form = parseCredentialsRequest(event({
+    body: Buffer.from('role=read-only').toString('base64'), isBase64Encoded: true, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  }), 'POST')
   t.equal(form.role, 'read-only', 'base64 form body')
   t.end()
 })
@@ -32,7 +35,8 @@ test('request: POST takes a JSON or form body', t => {
 test('request: GET takes the raw token as SDKs send it, and answers the container format', t => {
   const r = parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: jwt } }), 'GET')
   t.deepEqual([r.token, r.format], [jwt, 'container'], 'raw token accepted on GET')
-  t.equal(codeOf(() => parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: jwt } }), 'POST')), 'invalid_token', 'POST requires the Bearer scheme')
+  t.equal(codeOf(() => parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: jwt } }), 'POST')), 'invalid_token',
+    'POST requires the Bearer scheme')
   t.end()
 })
 
@@ -52,13 +56,16 @@ test('request: every ill-formed request is refused with the contract code, by th
     ['duration not a number', event({ query: 'role=deploy&duration=1h' }), 'POST', 'invalid_request', duration],
     ['duration under 900', event({ query: 'role=deploy&duration=899' }), 'POST', 'invalid_request', duration],
     ['unknown format', event({ query: 'role=deploy&format=xml' }), 'POST', 'invalid_request', /^The "format" parameter must be "json" or "shell"\.$/],
-    ['format on GET', event({ query: 'role=deploy&format=json' }), 'GET', 'invalid_request', /^Unknown parameter "format"; GET \/credentials takes role, duration\. /],
-    ['unknown parameter', event({ query: 'role=deploy&debug=1' }), 'POST', 'invalid_request', /^Unknown parameter "debug"; POST \/credentials takes role, duration, format\.$/],
+    ['format on GET', event({ query: 'role=deploy&format=json' }), 'GET', 'invalid_request',
+      /^Unknown parameter "format"; GET \/credentials takes role, duration\. /],
+    ['unknown parameter', event({ query: 'role=deploy&debug=1' }), 'POST', 'invalid_request',
+      /^Unknown parameter "debug"; POST \/credentials takes role, duration, format\.$/],
     ['repeated parameter', event({ query: 'role=deploy&role=admin' }), 'POST', 'invalid_request', /^The parameter "role" is given more than once\.$/],
     ['parameter in query and body', event({ query: 'role=deploy', body: '{"role":"admin"}', headers: json }), 'POST', 'invalid_request',
       /^The parameter "role" is given both in the query string and in the body\.$/],
     ['body not JSON', event({ body: '{role', headers: json }), 'POST', 'invalid_request', /^The request body is not valid JSON\.$/],
-    ['body a JSON array', event({ body: '["deploy"]', headers: json }), 'POST', 'invalid_request', /^The JSON body must be an object, e\.g\. \{"role":"deploy"\}\.$/],
+    ['body a JSON array', event({ body: '["deploy"]', headers: json }), 'POST', 'invalid_request',
+      /^The JSON body must be an object, e\.g\. \{"role":"deploy"\}\.$/],
     ['body of another type', event({ body: 'role=deploy', headers: { 'content-type': 'text/plain' } }), 'POST', 'invalid_request',
       /^Send parameters in the query string, or as a JSON or form-encoded body /],
     ['body too large', event({ query: 'role=deploy', body: 'x'.repeat(17 * 1024), headers: { 'content-type': 'text/plain' } }), 'POST', 'payload_too_large',
@@ -67,8 +74,10 @@ test('request: every ill-formed request is refused with the contract code, by th
       /^The ID token is larger than 8192 bytes\.$/],
     ['no Authorization', { rawQueryString: 'role=deploy', headers: {} }, 'POST', 'invalid_token', /^Send the GitLab ID token in the Authorization header: /],
     ['Basic scheme', event({ query: 'role=deploy', headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 'POST', 'invalid_token', scheme],
-    ['two tokens (a repeated header, joined)', event({ query: 'role=deploy', headers: { authorization: `Bearer ${jwt}, Bearer ${jwt}` } }), 'POST', 'invalid_token', scheme],
-    ['Bearer with nothing', event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'GET', 'invalid_token', /^The Authorization header says "Bearer" but carries no token/],
+    ['two tokens (a repeated header, joined)', event({ query: 'role=deploy', headers: { authorization: `Bearer ${jwt}, Bearer ${jwt}` } }), 'POST',
+      'invalid_token', scheme],
+    ['Bearer with nothing', event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'GET', 'invalid_token',
+      /^The Authorization header says "Bearer" but carries no token/],
     ['HEAD routed to the GET handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'HEAD' } } }, 'GET', 'method_not_allowed',
       /^\/credentials does not take HEAD; use GET or POST\.$/],
     ['GET routed to the POST handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'GET' } } }, 'POST', 'method_not_allowed',
@@ -92,20 +101,24 @@ test('request: "Bearer" with no token (an empty variable in the job) says where 
   const want = 'The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?'
   t.equal(messageOf('Bearer '), want, 'curl -H "Authorization: Bearer $UNSET"')
   t.equal(messageOf('bearer'), want, 'in any case')
-  t.equal(codeOf(() => parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'POST')), 'invalid_token', 'still 401 invalid_token')
+  t.equal(codeOf(() => parseCredentialsRequest(event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'POST')), 'invalid_token',
+    'still 401 invalid_token')
   t.end()
 })
 
 test('request: errors to a shell caller are answered in shell', t => {
   t.equal(responseFormat(event({ query: 'role=&format=shell' }), 'POST'), 'shell', 'format=shell is honoured even when role is bad')
   t.equal(responseFormat(event({ query: 'format=shell' }), 'GET'), 'container', 'GET never answers shell')
-  t.equal(responseFormat(event({ query: 'role=a&role=b&format=shell' }), 'POST'), 'shell', 'and when another parameter is repeated (the request is refused, as a script)')
+  t.equal(responseFormat(event({ query: 'role=a&role=b&format=shell' }), 'POST'), 'shell',
+    'and when another parameter is repeated (the request is refused, as a script)')
   t.equal(responseFormat(event({ query: 'format=shell&format=shell' }), 'POST'), 'shell', 'and when format itself is repeated')
   t.equal(responseFormat(event({ query: 'role=a&role=b' }), 'POST'), 'json', 'a malformed request that did not ask for shell gets json')
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
   t.equal(responseFormat(event({ body: 'role=a&role=b&format=shell', headers: form }), 'POST'), 'shell', 'shell asked in a form body that does not parse')
-  t.equal(responseFormat(event({ body: '{"role":"deploy","format":"shell",}', headers: { 'content-type': 'application/json' } }), 'POST'), 'shell', 'and in broken JSON')
-  t.equal(responseFormat(event({ body: '{"role":"deploy"}', headers: { 'content-type': 'application/json' } }), 'POST'), 'json', 'a body that does not ask: json')
+  t.equal(responseFormat(event({ body: '{"role":"deploy","format":"shell",}', headers: { 'content-type': 'application/json' } }), 'POST'), 'shell',
+    'and in broken JSON')
+  t.equal(responseFormat(event({ body: '{"role":"deploy"}', headers: { 'content-type': 'application/json' } }), 'POST'), 'json',
+    'a body that does not ask: json')
   t.end()
 })
 
@@ -114,7 +127,8 @@ test('request property: the parser never throws anything but a BrokerError', t =
   fc.assert(fc.property(fc.string(), fc.option(fc.string()), headerValue, headerValue, fc.boolean(), fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
     (query, body, authorization, contentType, b64, method) => {
       try {
-        parseCredentialsRequest({ rawQueryString: query, body: body ?? undefined, isBase64Encoded: b64, headers: { authorization, 'content-type': contentType } }, method)
+        parseCredentialsRequest(
+          { rawQueryString: query, body: body ?? undefined, isBase64Encoded: b64, headers: { authorization, 'content-type': contentType } }, method)
         return true
       }
       catch (err) {
@@ -132,14 +146,18 @@ test('request: a JSON body that gives a key twice is refused, as a repeated form
     catch (e) { return (e as Error).message }
   }
   t.equal(messageOf('{"role":"deploy","role":"admin"}'), 'The parameter "role" is given more than once.', 'JSON.parse alone would keep "admin"')
-  t.equal(messageOf('{"role":"deploy","duration":900,"\\u0072ole":"admin"}'), 'The parameter "role" is given more than once.', 'the same key spelt with an escape')
-  t.equal(messageOf(' { "duration" : 1e3 , "role" : "x\\"y" , "duration" : -0.5E+2 } '), 'The parameter "duration" is given more than once.', 'after escaped quotes, spaces and exponents')
+  t.equal(messageOf('{"role":"deploy","duration":900,"\\u0072ole":"admin"}'), 'The parameter "role" is given more than once.',
+    'the same key spelt with an escape')
+  t.equal(messageOf(' { "duration" : 1e3 , "role" : "x\\"y" , "duration" : -0.5E+2 } '), 'The parameter "duration" is given more than once.',
+    'after escaped quotes, spaces and exponents')
   t.equal(codeOf(() => parseCredentialsRequest(json('{"role":"deploy","role":"deploy"}'), 'POST')), 'invalid_request', 'even with the same value')
   // JSON.parse keeps the last value, so only the last is type-checked: an earlier one may be of any type.
   for (const earlier of ['null', 'true', 'false', '{"a":"b"}', '["x"]', '{}', '[]']) {
-    t.equal(codeOf(() => parseCredentialsRequest(json(`{"role":${earlier},"role":"deploy"}`), 'POST')), 'invalid_request', `an earlier ${earlier} under the same key`)
+    t.equal(codeOf(() => parseCredentialsRequest(json(`{"role":${earlier},"role":"deploy"}`), 'POST')), 'invalid_request',
+      `an earlier ${earlier} under the same key`)
   }
-  t.equal(codeOf(() => parseCredentialsRequest(json('{"format":false,"format":"shell","role":"deploy"}'), 'POST')), 'invalid_request', 'an earlier false, then shell')
+  t.equal(codeOf(() => parseCredentialsRequest(json('{"format":false,"format":"shell","role":"deploy"}'), 'POST')), 'invalid_request',
+    'an earlier false, then shell')
   t.equal(parseCredentialsRequest(json('{"role":"deploy","format":"shell"}'), 'POST').role, 'deploy', 'distinct keys still parse')
   t.end()
 })

@@ -27,7 +27,8 @@ test('respond: format=json is credential_process compatible', t => {
   const body = JSON.parse(r.body)
   t.equal(r.statusCode, 200, '200')
   t.equal(body.Version, 1, 'Version 1, as the AWS CLI requires')
-  t.deepEqual(Object.keys(body), ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration', 'RoleArn', 'AssumedRoleArn', 'IssuanceId'], 'the contract\'s fields')
+  t.deepEqual(Object.keys(body), ['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration', 'RoleArn', 'AssumedRoleArn', 'IssuanceId'],
+    'the contract\'s fields')
   t.equal(body.Expiration, '2026-11-26T14:00:00Z', 'expiration has no milliseconds and ends in Z')
   t.equal(r.headers['cache-control'], 'no-store', 'credentials are never cached')
   t.equal(r.headers['x-request-id'], 'req-1', 'the request id is on the answer')
@@ -45,7 +46,8 @@ test('respond: format=shell exports the four variables for eval', t => {
   const r = respondCredentials(issued, 'shell', 'req-1')
   const out = bash('eval "$1"; printf "%s|%s|%s|%s" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$AWS_CREDENTIAL_EXPIRATION"', r.body)
   t.equal(out.status, 0, 'the eval succeeds')
-  t.equal(out.stdout, `${issued.credentials.accessKeyId}|${issued.credentials.secretAccessKey}|${issued.credentials.sessionToken}|2026-11-26T14:00:00Z`, 'the variables hold the credentials')
+  t.equal(out.stdout, `${issued.credentials.accessKeyId}|${issued.credentials.secretAccessKey}|${issued.credentials.sessionToken}|2026-11-26T14:00:00Z`,
+    'the variables hold the credentials')
   t.end()
 })
 
@@ -55,7 +57,8 @@ test('respond: an error in shell format stops the eval with the message on stder
   const out = bash('set -euo pipefail; eval "$1"; echo still-running', r.body)
   t.notEqual(out.status, 0, 'the script exits non-zero')
   t.notOk(out.stdout.includes('still-running'), 'nothing after the eval runs')
-  t.ok(out.stderr.includes('tanuki-sts: access_denied: No mapping lets x use "deploy"; it\'s $(not) `run`. (request req-2)'), 'stderr has the broker\'s message, unexpanded')
+  t.ok(out.stderr.includes('tanuki-sts: access_denied: No mapping lets x use "deploy"; it\'s $(not) `run`. (request req-2)'),
+    'stderr has the broker\'s message, unexpanded')
   const loose = bash('eval "$1"; echo still-running', r.body)
   t.notOk(loose.stdout.includes('still-running'), 'it stops even without set -e')
   t.end()
@@ -91,7 +94,8 @@ test('shell output property: arbitrary credentials round-trip through eval', t =
   const value = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }))
     .filter(s => !s.includes('\0'))
   fc.assert(fc.property(value, value, value, (keyId, secret, token) => {
-    const body = respondCredentials({ ...issued, credentials: { ...issued.credentials, accessKeyId: keyId, secretAccessKey: secret, sessionToken: token } }, 'shell', 'r').body
+    const body = respondCredentials(
+      { ...issued, credentials: { ...issued.credentials, accessKeyId: keyId, secretAccessKey: secret, sessionToken: token } }, 'shell', 'r').body
     const out = bash('eval "$1"; printf "%s\\0%s\\0%s" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN"', body)
     return out.status === 0 && out.stdout === `${keyId}\0${secret}\0${token}` && out.stderr === ''
   }), { numRuns: Math.ceil(runs / 2) })

@@ -4,14 +4,16 @@ import { ROUTES } from '../../src/broker/routes'
 import { handler as catchAll } from '../../src/http/any-catchall/index'
 import { appArc } from '../helpers/app-arc'
 
-const SAME_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache', 'x-request-id': 'req-1', 'x-content-type-options': 'nosniff' }
+const SAME_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache', 'x-request-id': 'req-1',
+  'x-content-type-options': 'nosniff' }
 const event = (method: string, rawPath: string) => ({ rawPath, requestContext: { requestId: 'req-1', http: { method } } })
 
 test('routes: the table is app.arc\'s @http (the broker\'s routes: the console\'s are its own), each path with its methods', async t => {
   const declared: Record<string, string[]> = {}
   const console = (path: string) => path === '/console' || path.startsWith('/console/')
   for (const route of (await appArc()).http) if (route.method !== 'any' && !console(route.path)) (declared[route.path] ??= []).push(route.method.toUpperCase())
-  t.deepEqual(Object.fromEntries(Object.entries(declared).map(([path, methods]) => [path, methods.sort().join(', ')])), { ...ROUTES }, 'the same paths and methods')
+  t.deepEqual(Object.fromEntries(Object.entries(declared).map(([path, methods]) => [path, methods.sort().join(', ')])), { ...ROUTES },
+    'the same paths and methods')
 })
 
 test('catch-all: another method on a route is 405 naming the methods in Allow', async t => {
@@ -27,7 +29,8 @@ test('catch-all: any other path is 404, whatever it is named', async t => {
     const r = await catchAll(event('GET', path))
     t.equal(r.statusCode, 404, `${path}: 404`)
     t.deepEqual(r.headers, SAME_HEADERS, `${path}: the same headers, no Allow`)
-    t.deepEqual(JSON.parse(r.body), { error: 'not_found', message: 'Not found. The broker answers POST /credentials, GET /credentials and GET /healthz.', requestId: 'req-1' },
+    t.deepEqual(JSON.parse(r.body), { error: 'not_found', message: 'Not found. The broker answers POST /credentials, GET /credentials and GET /healthz.',
+      requestId: 'req-1' },
       `${path}: not_found`)
   }
 })

@@ -85,7 +85,8 @@ async function refusal (run: Promise<unknown>): Promise<string> {
   try {
     await run
     return 'accepted'
-  } catch (err) {
+  }
+  catch (err) {
     return err instanceof SigV4Error ? err.code : `unexpected ${String(err)}`
   }
 }
@@ -111,10 +112,12 @@ for (const name of cases) {
 
     const refusals: Array<[string, Promise<unknown>, string]> = [
       ['a changed path is refused', verifySigV4({ ...v.request, path: `${v.request.path}x` }, v.lookup, v.opts), 'SignatureDoesNotMatch'],
-      ['a changed query is refused', verifySigV4({ ...v.request, query: v.request.query ? `${v.request.query}x` : 'x=1' }, v.lookup, v.opts), 'SignatureDoesNotMatch'],
+      ['a changed query is refused', verifySigV4({ ...v.request, query: v.request.query ? `${v.request.query}x` : 'x=1' }, v.lookup, v.opts),
+        'SignatureDoesNotMatch'],
       ['a changed X-Amz-Date is refused', verifySigV4(withHeader(v.request, 'x-amz-date', () => nextSecond), v.lookup, v.opts), 'SignatureDoesNotMatch'],
       ['a changed body is refused', verifySigV4({ ...v.request, body: `${v.request.body}x` }, v.lookup, v.opts), 'SignatureDoesNotMatch'],
-      ['a wrong secret is refused', verifySigV4(v.request, () => ({ secretAccessKey: `${v.secret}x`, sessionToken: v.token }), v.opts), 'SignatureDoesNotMatch'],
+      ['a wrong secret is refused', verifySigV4(v.request, () => ({ secretAccessKey: `${v.secret}x`, sessionToken: v.token }), v.opts),
+        'SignatureDoesNotMatch'],
       ['an unknown access key id is refused', verifySigV4(v.request, () => undefined, v.opts), 'InvalidClientTokenId'],
       ['a clock 16 minutes ahead refuses it', verifySigV4(v.request, v.lookup, skew(16 * 60)), 'RequestExpired'],
       ['a clock 16 minutes behind refuses it', verifySigV4(v.request, v.lookup, skew(-16 * 60)), 'RequestExpired'],
@@ -129,7 +132,7 @@ for (const name of cases) {
       refusals.push(
         ['a session token on a long-term key is refused', verifySigV4(v.request, longTerm, v.opts), 'InvalidToken'],
         ['a missing session token is refused', verifySigV4(withHeader(v.request, 'x-amz-security-token', () => undefined), v.lookup, v.opts), 'InvalidToken'],
-        ['an expired session token is refused', verifySigV4(v.request, expired, v.opts), 'ExpiredToken'],
+        ['an expired session token is refused', verifySigV4(v.request, expired, v.opts), 'ExpiredToken']
       )
     }
     if (v.omitSessionToken) {
@@ -149,10 +152,13 @@ test('the Authorization header itself is checked', async t => {
   const auth = (change: (a: string) => string | undefined) => withHeader(v.request, 'authorization', change)
   t.plan(8)
   t.equal(await refusal(verifySigV4(auth(() => undefined), v.lookup, v.opts)), 'MissingAuthenticationToken', 'a request without one is refused')
-  t.equal(await refusal(verifySigV4(auth(a => a.replace('AWS4-HMAC-SHA256', 'AWS4-ECDSA-P256-SHA256')), v.lookup, v.opts)), 'IncompleteSignature', 'another algorithm is refused')
-  t.equal(await refusal(verifySigV4(auth(a => a.replace(/, Signature=.*/, '')), v.lookup, v.opts)), 'IncompleteSignature', 'a header without Signature is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace('AWS4-HMAC-SHA256', 'AWS4-ECDSA-P256-SHA256')), v.lookup, v.opts)), 'IncompleteSignature',
+    'another algorithm is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace(/, Signature=.*/, '')), v.lookup, v.opts)), 'IncompleteSignature',
+    'a header without Signature is refused')
   t.equal(await refusal(verifySigV4(auth(a => a.replace('host;', '')), v.lookup, v.opts)), 'IncompleteSignature', 'an unsigned host is refused')
-  t.equal(await refusal(verifySigV4(auth(a => a.replace('/20150830/', '/20150831/')), v.lookup, v.opts)), 'SignatureDoesNotMatch', 'a scope date unlike X-Amz-Date is refused')
+  t.equal(await refusal(verifySigV4(auth(a => a.replace('/20150830/', '/20150831/')), v.lookup, v.opts)), 'SignatureDoesNotMatch',
+    'a scope date unlike X-Amz-Date is refused')
   t.equal(await refusal(verifySigV4(v.request, v.lookup, { ...v.opts, service: 'sts' })), 'SignatureDoesNotMatch', 'a scope for another service is refused')
   t.equal(await refusal(verifySigV4(v.request, v.lookup, { ...v.opts, region: 'eu-west-1' })), 'SignatureDoesNotMatch', 'a scope for another region is refused')
   const presigned = { ...v.request, query: 'X-Amz-Signature=00' }
@@ -184,8 +190,9 @@ test('what the SDK signer signs is accepted, and refused once the body changes',
         credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey, sessionToken },
       })
       const signed = await signer.sign(
-        { method: r.method, protocol: 'https:', hostname: 'sts.example.com', path: r.path, query: r.query, headers: { ...r.headers, host: 'sts.example.com' }, body: r.body },
-        { signingDate: now, signableHeaders: new Set(Object.keys(r.headers)) },
+        { method: r.method, protocol: 'https:', hostname: 'sts.example.com', path: r.path, query: r.query, headers: { ...r.headers, host: 'sts.example.com' },
+          body: r.body },
+        { signingDate: now, signableHeaders: new Set(Object.keys(r.headers)) }
       )
       const wire: SignedRequest = {
         method: r.method,
@@ -200,7 +207,7 @@ test('what the SDK signer signs is accepted, and refused once the body changes',
       runs++
       return ok.accessKeyId === 'ASIAEXAMPLE' && tampered === 'SignatureDoesNotMatch'
     }),
-    { numRuns: 150 },
+    { numRuns: 150 }
   )
   t.equal(runs, 150, 'every generated request verifies, and none does with a changed body')
   t.end()

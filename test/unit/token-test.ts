@@ -24,7 +24,10 @@ const mint = (claims: Record<string, unknown> = {}, opts: MintOptions = {}) => i
 /** How the verifier answered: 'ok', or the status and code of its refusal and the message that names the rule. */
 async function refusal (token: string | Promise<string>, at = now, verifier = verify): Promise<{ code: string; message: string }> {
   try { await verifier(await token, at); return { code: 'ok', message: '' } }
-  catch (err) { return err instanceof BrokerError ? { code: `${err.status} ${err.code}`, message: err.message } : { code: `threw ${String(err)}`, message: '' } }
+  catch (err) {
+    return err instanceof BrokerError ? { code: `${err.status} ${err.code}`, message: err.message } : { code: `threw ${String(err)}`,
+      message: '' }
+  }
 }
 
 async function codeOf (token: string | Promise<string>, at = now, verifier = verify): Promise<string> {
@@ -49,12 +52,16 @@ test('token: each broken property is one 401, refused by the rule its message na
   const notGitLab = 'this is not a GitLab CI ID token the broker accepts\\.$'
   const cases: Array<[string, Promise<string> | string, RegExp, Date?]> = [
     ['expired beyond the leeway', mint(), /^The ID token has expired; request a fresh one/, new Date((IAT + 300 + 31) * 1000)],
-    ['not yet valid (nbf beyond the leeway)', mint(), /^The ID token's "nbf" claim does not have the value this broker requires\.$/, new Date((IAT - 60) * 1000)],
+    ['not yet valid (nbf beyond the leeway)', mint(), /^The ID token's "nbf" claim does not have the value this broker requires\.$/,
+      new Date((IAT - 60) * 1000)],
     // nbf in the past, so that only iat is wrong (the issuer sets nbf 5 s before iat, which would refuse it first).
     ['iat in the future', mint({ nbf: IAT }, { iat: IAT + 3600, expiresIn: 7200 }), /^The ID token's "iat" is in the future; check the issuer's clock\.$/],
-    ['wrong audience', mint({}, { audience: 'https://someone-else.example' }), /^The ID token has the audience "https:\/\/someone-else\.example"; this broker accepts only /],
-    ['audience array without ours', mint({}, { audience: ['https://a.example', 'https://b.example'] }), /^The ID token has the audience \["https:\/\/a\.example","https:\/\/b\.example"\]/],
-    ['untrusted issuer', mint({ iss: 'https://gitlab.evil.example' }), /^The ID token's issuer "https:\/\/gitlab\.evil\.example" is not trusted by this broker \(BROKER_ISSUERS\)\.$/],
+    ['wrong audience', mint({}, { audience: 'https://someone-else.example' }),
+      /^The ID token has the audience "https:\/\/someone-else\.example"; this broker accepts only /],
+    ['audience array without ours', mint({}, { audience: ['https://a.example', 'https://b.example'] }),
+      /^The ID token has the audience \["https:\/\/a\.example","https:\/\/b\.example"\]/],
+    ['untrusted issuer', mint({ iss: 'https://gitlab.evil.example' }),
+      /^The ID token's issuer "https:\/\/gitlab\.evil\.example" is not trusted by this broker \(BROKER_ISSUERS\)\.$/],
     ['trusted issuer with a trailing slash', mint({ iss: `${issuer.url}/` }), /^The ID token's issuer "http:\/\/[^"]+\/" is not trusted by this broker/],
     // An unsigned token has an empty third part: the compact-JWS shape refuses it before its alg is read.
     ['alg none', mint({}, { header: { alg: 'none' } }), /^The ID token is not a signed JWT \(expected three base64url parts\)\.$/],
@@ -65,8 +72,10 @@ test('token: each broken property is one 401, refused by the rule its message na
     ['missing exp', mint({}, { omit: ['exp'] }), /^The ID token's "exp" claim is missing\.$/],
     ['project_id as a number', mint({ project_id: 4301877 }), new RegExp(`^The token's "project_id" claim must be a string, not number; ${notGitLab}`)],
     ['ref_protected as a boolean', mint({ ref_protected: true }), new RegExp(`^The token's "ref_protected" claim must be a string, not boolean; ${notGitLab}`)],
-    ['project_path with ..', mint({ project_path: 'acme/payments/..', namespace_path: 'acme/payments' }), new RegExp(`^The token's "project_path" claim is not a GitLab project path; ${notGitLab}`)],
-    ['project_path with a Cyrillic look-alike', mint({ project_path: 'acme/payments/\u0430pi' }), new RegExp(`^The token's "project_path" claim is not a GitLab project path; ${notGitLab}`)],
+    ['project_path with ..', mint({ project_path: 'acme/payments/..', namespace_path: 'acme/payments' }),
+      new RegExp(`^The token's "project_path" claim is not a GitLab project path; ${notGitLab}`)],
+    ['project_path with a Cyrillic look-alike', mint({ project_path: 'acme/payments/\u0430pi' }),
+      new RegExp(`^The token's "project_path" claim is not a GitLab project path; ${notGitLab}`)],
     ['project_path outside its namespace_path', mint({ project_path: 'evil/api' }),
       new RegExp(`^The token's "project_path" claim is not directly inside the token's namespace_path; ${notGitLab}`)],
     ['not a JWT', 'hello', /^The ID token is not a signed JWT \(expected three base64url parts\)\.$/],
@@ -97,14 +106,16 @@ test('token: a refused claim is named in words, with what to change', async t =>
 
 test('token: a tampered payload with the original signature is refused', async t => {
   const [h, , s] = (await mint()).split('.')
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from((await mint()).split('.')[1], 'base64url').toString()), project_path: 'acme/payments/admin' })).toString('base64url')
+  const payload = JSON.parse(Buffer.from((await mint()).split('.')[1], 'base64url').toString()) as Record<string, unknown>
+  const forged = Buffer.from(JSON.stringify({ ...payload, project_path: 'acme/payments/admin' })).toString('base64url')
   const r = await refusal(`${h}.${forged}.${s}`)
   t.equal(r.code, '401 invalid_token', '401 invalid_token')
   t.equal(r.message, 'The ID token\'s signature does not verify.', 'refused by the signature check')
 })
 
 test('token: an oversized token is 413 before any parsing', async t => {
-  t.deepEqual(await refusal('a'.repeat(9000)), { code: '413 payload_too_large', message: 'The ID token is larger than 8192 bytes.' }, 'too large, by the size rule')
+  t.deepEqual(await refusal('a'.repeat(9000)), { code: '413 payload_too_large', message: 'The ID token is larger than 8192 bytes.' },
+    'too large, by the size rule')
 })
 
 test('token: an untrusted issuer costs no network fetch', async t => {
@@ -172,7 +183,8 @@ test('token: refused are keys under 2048 bits and JWS extensions (stricter than 
       if (bits !== 2048) {
         const r = await refusal(token({}), now, verifier)
         t.equal(r.code, '503 unavailable', `a ${bits}-bit key: 503 unavailable`)
-        t.match(r.message, /^The token issuer's keys could not be fetched from http:\/\/127\.0\.0\.1:\d+; try again shortly\.$/, `a ${bits}-bit key: the key set is refused, so the issuer serves no usable key`)
+        t.match(r.message, /^The token issuer's keys could not be fetched from http:\/\/127\.0\.0\.1:\d+; try again shortly\.$/,
+          `a ${bits}-bit key: the key set is refused, so the issuer serves no usable key`)
         continue
       }
       t.equal(await codeOf(token({}), now, verifier), 'ok', `a ${bits}-bit key: ok`)

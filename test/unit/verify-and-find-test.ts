@@ -25,7 +25,8 @@ let issuer: LocalIssuer
 /** The broker's parts on dynalite, with each store call counted. */
 function broker (wrap: (v: TokenVerifier) => TokenVerifier = v => v) {
   const calls = { batch: 0, find: 0 }
-  const verifier = createTokenVerifier({ issuers: [issuer.url], audience: AUD, allowHttpIssuers: true }, { store: createIssuerKeysStore(tables.db, NAMES.issuerKeys) })
+  const verifier = createTokenVerifier({ issuers: [issuer.url], audience: AUD, allowHttpIssuers: true },
+    { store: createIssuerKeysStore(tables.db, NAMES.issuerKeys) })
   const batch = createBatchReader(tables.db, NAMES)
   const mappings = createMappingStore(tables.db, NAMES.mappings)
   const readTogether: BatchReader = request => { calls.batch++; return batch(request) }
@@ -36,7 +37,8 @@ function broker (wrap: (v: TokenVerifier) => TokenVerifier = v => v) {
 test('Set up env', async t => {
   tables = await startTables(NAMES)
   issuer = await startLocalIssuer({ audience: AUD })
-  const mapping = { scope: `${issuer.url}/acme/payments/api`, role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/x', pin: { project_id: '4301877' }, conditions: { ref: ['main'] }, enabled: true }
+  const mapping = { scope: `${issuer.url}/acme/payments/api`, role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/x', pin: { project_id: '4301877' },
+    conditions: { ref: ['main'] }, enabled: true }
   await tables.db.send(new PutItemCommand({ TableName: NAMES.mappings, Item: marshall(mapping) }))
   t.pass('dynalite and the local issuer are up, one mapping stored')
 })

@@ -44,7 +44,8 @@ export async function readRecords (ctx: PageContext, projectUrl: string | undefi
 }
 
 const recordHref = (r: Row) => consoleHref('/console/audit/record', { pk: text(r, 'pk'), sk: text(r, 'sk') })
-const outcomeOf = (r: Row) => isMappingChange(r) ? `mapping ${text(r, 'outcome') === 'changed' ? text(r, 'action') + 'd' : text(r, 'outcome')}` : text(r, 'outcome')
+const outcomeOf = (r: Row) => isMappingChange(r) ? `mapping ${text(r, 'outcome') === 'changed' ? text(r, 'action') + 'd' : text(r, 'outcome')}` : text(r,
+  'outcome')
 
 function detail (r: Row): Html | string {
   if (isMappingChange(r)) return html`<a href="${mappingHref(text(r, 'scope'), text(r, 'role'))}">${text(r, 'scope')}</a> by ${text(r, 'actor')}`
@@ -76,7 +77,7 @@ export async function auditPage (ctx: PageContext): Promise<ConsoleResponse> {
   const outcome = field(q, 'outcome', 16) ?? ''
   const days = field(q, 'days', 3) ?? '30'
   if (!WINDOWS.some(([d]) => d === days)) throw new PageError(400, 'bad_request', `"days" is one of ${WINDOWS.map(([d]) => d).join(', ')}.`)
-  if (!OUTCOMES.some(([o]) => o === outcome)) throw new PageError(400, 'bad_request', `"outcome" is one of issued, denied, failed or change.`)
+  if (!OUTCOMES.some(([o]) => o === outcome)) throw new PageError(400, 'bad_request', '"outcome" is one of issued, denied, failed or change.')
   const project = projectText === undefined ? undefined : parseProject(projectText, ctx.deps.config.broker.issuers)
   const since = new Date(ctx.now.getTime() - Number(days) * 86_400_000)
   const filters = html`<form method="get" action="/console/audit" class="filters" role="search" aria-label="Filter the audit">
@@ -105,8 +106,10 @@ ${kept.length > SHOWN ? html`<p class="muted">The newest ${SHOWN} of ${kept.leng
 }
 
 /** The order a record's fields are shown in; any others follow, by name. */
-const FIELD_ORDER = ['at', 'outcome', 'reason', 'condition', 'role', 'roleArn', 'scope', 'project', 'project_path', 'project_id', 'namespace_path', 'ref', 'ref_type',
-  'ref_protected', 'environment', 'pipeline_id', 'job_id', 'user_login', 'issuanceId', 'accessKeyId', 'expiration', 'sessionName', 'sourceIdentity', 'durationSeconds',
+const FIELD_ORDER = ['at', 'outcome', 'reason', 'condition', 'role', 'roleArn', 'scope', 'project', 'project_path', 'project_id', 'namespace_path', 'ref',
+  'ref_type',
+  'ref_protected', 'environment', 'pipeline_id', 'job_id', 'user_login', 'issuanceId', 'accessKeyId', 'expiration', 'sessionName', 'sourceIdentity',
+  'durationSeconds',
   'use', 'requestId', 'issuer', 'jti', 'token_sha256', 'kind', 'action', 'actor', 'actorId', 'changes', 'pk', 'sk', 'expiresAt']
 
 export async function recordPage (ctx: PageContext): Promise<ConsoleResponse> {
@@ -124,5 +127,7 @@ export async function recordPage (ctx: PageContext): Promise<ConsoleResponse> {
 ${changes.length ? html`<h2>Changes</h2><ul>${changes.map(c => html`<li><code>${c.field}</code>: ${c.old === undefined ? '' : html`<span class="bad">${JSON.stringify(c.old)}</span> → `}${c.new === undefined ? '(removed)' : html`<span class="ok">${JSON.stringify(c.new)}</span>`}</li>`)}</ul>` : ''}
 <dl class="record">${names.map(k => html`<dt>${k}</dt><dd>${typeof record[k] === 'string' ? record[k] as string : JSON.stringify(record[k])}</dd>`)}</dl>
 <p><a href="${consoleHref('/console/audit', { project: text(record, 'project') || undefined })}">Back to the audit</a></p>`
-  return page(200, layout({ title: isMappingChange(record) ? 'Mapping change' : `Audit record: ${text(record, 'outcome')}`, section: 'audit', viewer: ctx.viewer, body }), ctx.deps.config.deployed)
+  return page(200,
+    layout({ title: isMappingChange(record) ? 'Mapping change' : `Audit record: ${text(record, 'outcome')}`, section: 'audit', viewer: ctx.viewer, body }),
+    ctx.deps.config.deployed)
 }

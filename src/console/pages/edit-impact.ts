@@ -88,7 +88,8 @@ export async function impactBlock (ctx: PageContext, mapping: Mapping, plan: Pla
   try { return impactSection(mapping, await editImpact(ctx, mapping, plan)) }
   catch (err) {
     if (!(err instanceof Unavailable)) throw err
-    ctx.deps.log('warn', 'console edit plan: the impact could not be read', { requestId: ctx.req.requestId, scope: mapping.scope, role: mapping.role, error: err.detail ?? err.message })
+    ctx.deps.log('warn', 'console edit plan: the impact could not be read',
+      { requestId: ctx.req.requestId, scope: mapping.scope, role: mapping.role, error: err.detail ?? err.message })
     return html`<section aria-labelledby="impact-heading"><h2 id="impact-heading">Impact over the last ${IMPACT_DAYS} days</h2>
 <p class="notice">The audit records could not be read just now (${err.message}), so the impact is not shown; the plan above stands. Show the plan again to retry.</p></section>`
   }

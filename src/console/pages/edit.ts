@@ -97,7 +97,8 @@ function checkYaml (ctx: PageContext): Checked | ConsoleResponse {
   const parsed = parseMappingFile(yaml, 'mapping')
   let problems = parsed.problems
   if (problems.length === 0 && parsed.mappings.length !== 1) {
-    problems = [{ file: 'mapping', line: 1, col: 1, path: ['mappings'], message: `lists ${parsed.mappings.length} mappings: the console edits one at a time (tanuki-sts mappings apply takes files of many)` }]
+    problems = [{ file: 'mapping', line: 1, col: 1, path: ['mappings'],
+      message: `lists ${parsed.mappings.length} mappings: the console edits one at a time (tanuki-sts mappings apply takes files of many)` }]
   }
   if (problems.length > 0) {
     const scope = field(ctx.req.form, 'scope', 2048)
@@ -107,7 +108,8 @@ function checkYaml (ctx: PageContext): Checked | ConsoleResponse {
   }
   const mapping = parsed.mappings[0].mapping
   const untrusted = untrustedScope(mapping.scope, ctx.deps.config.broker.issuers)
-  const warnings = [...parsed.warnings, ...(untrusted ? [{ file: 'mapping', line: parsed.mappings[0].line, col: parsed.mappings[0].col, path: ['mappings', 0, 'scope'], message: untrusted }] : [])]
+  const warnings = [...parsed.warnings,
+    ...(untrusted ? [{ file: 'mapping', line: parsed.mappings[0].line, col: parsed.mappings[0].col, path: ['mappings', 0, 'scope'], message: untrusted }] : [])]
   return { mapping, warnings, yaml }
 }
 
@@ -180,11 +182,12 @@ export async function savePost (ctx: PageContext): Promise<ConsoleResponse> {
   catch (err) {
     if (!(err instanceof MappingConflict)) throw err
     await settleMappingChange(deps.db, deps.tables.audit, key, 'conflict')
-    deps.log('info', 'console mapping change refused: changed meanwhile', { requestId: ctx.req.requestId, login: session.user.login, scope: mapping.scope, role: mapping.role })
+    deps.log('info', 'console mapping change refused: changed meanwhile',
+      { requestId: ctx.req.requestId, login: session.user.login, scope: mapping.scope, role: mapping.role })
     return conflictPage(ctx, mapping.scope, mapping.role, await deps.admin.read(mapping.scope, mapping.role), 'since you planned')
   }
   await settleMappingChange(deps.db, deps.tables.audit, key, 'changed')
-  deps.log('info', 'console mapping changed', { requestId: ctx.req.requestId, login: session.user.login, action: step.action, scope: mapping.scope, role: mapping.role })
+  deps.log('info', 'console mapping changed', { requestId: ctx.req.requestId, login: session.user.login, action: step.action, scope: mapping.scope,
+    role: mapping.role })
   return redirect(consoleHref('/console/mapping', { scope: mapping.scope, role: mapping.role, saved: '1' }), deps.config.deployed, undefined, 303)
 }
-

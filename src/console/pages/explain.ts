@@ -21,7 +21,8 @@ import { mappingHref } from './common'
 const MAX_CLAIMS = 64 * 1024
 const EXAMPLE_CLAIMS = (issuer: string) => JSON.stringify({
   iss: issuer, project_path: 'acme/payments/api', project_id: '4301877', namespace_path: 'acme/payments', namespace_id: '72815',
-  ref: 'main', ref_type: 'branch', ref_protected: 'true', pipeline_id: '1', job_id: '1', jti: 'example', sub: 'project_path:acme/payments/api:ref_type:branch:ref:main',
+  ref: 'main', ref_type: 'branch', ref_protected: 'true', pipeline_id: '1', job_id: '1', jti: 'example',
+  sub: 'project_path:acme/payments/api:ref_type:branch:ref:main',
   environment: 'production',
 }, null, 2)
 
@@ -81,7 +82,9 @@ ${e.mappedElsewhere ? html`<p>${e.mappedElsewhere.length === 0 ? html`The role "
 <p class="muted">Nothing was issued or written.</p></section>`
 }
 
-async function readJob (ctx: PageContext, token: string | undefined, claimsText: string | undefined): Promise<{ claims: GitLabClaims; sha256?: string } | BrokerError> {
+async function readJob (
+  ctx: PageContext, token: string | undefined, claimsText: string | undefined
+): Promise<{ claims: GitLabClaims; sha256?: string } | BrokerError> {
   try {
     if (token !== undefined) {
       const verified = await ctx.deps.verifyToken(token.trim().replace(/^Bearer\s+/i, ''), ctx.now)
@@ -107,7 +110,9 @@ export async function explainPost (ctx: PageContext): Promise<ConsoleResponse> {
   const token = tokenText?.trim() ? tokenText : undefined
   const claimsText = token === undefined ? field(form, 'claims', MAX_CLAIMS) : undefined
   let result: Html
-  if (!role || !ROLE_NAME.test(role)) result = html`<p class="danger" role="alert">Give the role the job asks for (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).</p>`
+  if (!role || !ROLE_NAME.test(role)) {
+    result = html`<p class="danger" role="alert">Give the role the job asks for (1 to 64 letters, digits or _.@+=-, starting with a letter or digit).</p>`
+  }
   else if (token === undefined && claimsText === undefined) result = html`<p class="danger" role="alert">Paste an ID token, or a job's claims as JSON.</p>`
   else {
     const job = await readJob(ctx, token, claimsText)

@@ -38,7 +38,10 @@ function coverageSection (project: ProjectRef, all: readonly StoredEntry[]): Htm
 <ul>${project.candidates.map(s => html`<li><code>${s}</code></li>`)}</ul></section>`
   }
   const roles = [...new Set(covering.map(e => e.role))]
-  const granting = roles.filter(r => { const d = covering.find(e => e.role === r && e.scope === deciders.get(r)); return d && !(d.mapping instanceof MappingInvalid) && d.mapping.enabled })
+  const granting = roles.filter(r => {
+    const d = covering.find(e => e.role === r && e.scope === deciders.get(r))
+    return d && !(d.mapping instanceof MappingInvalid) && d.mapping.enabled
+  })
   return html`<section aria-labelledby="coverage"><h2 id="coverage">What ${project.url} can get</h2>
 <p>For each role, the most specific mapping that covers the project decides alone: no merging, and no fallback to a broader one when its conditions fail.
 ${granting.length ? html`Roles it may get, when the deciding mapping's conditions hold: ${granting.map((r, i) => html`${i ? ', ' : ''}<strong>${r}</strong>`)}.` : html`<strong>No role</strong> is granted by its deciding mappings.`}</p>
@@ -79,7 +82,8 @@ export async function mappingsPage (ctx: PageContext): Promise<ConsoleResponse> 
   const body = html`
 <section aria-labelledby="project-heading"><h2 id="project-heading">What can this project get?</h2>
 <form method="get" action="/console/mappings" class="filters" role="search" aria-label="What can this project get">
-${textField({ name: 'project', label: issuers.length === 1 ? 'Project (path or URL)' : 'Project URL', value: projectText, placeholder: issuers.length === 1 ? 'acme/payments/api' : `${issuers[0]}/group/project`, size: 48 })}
+${textField({ name: 'project', label: issuers.length === 1 ? 'Project (path or URL)' : 'Project URL', value: projectText,
+  placeholder: issuers.length === 1 ? 'acme/payments/api' : `${issuers[0]}/group/project`, size: 48 })}
 <button type="submit">Show its roles</button></form>
 ${project && 'problem' in project ? html`<p class="danger" role="alert">${project.problem}</p>` : project ? coverageSection(project, all) : ''}
 </section>

@@ -79,7 +79,9 @@ export interface InProcess {
  * STS, the real publisher), in this process: one warm container. A given `db` (e.g. with a fault middleware) or
  * `clock` replaces the default; `vars` add to or override the Lambda's environment.
  */
-export async function inProcess (env: BrokerEnv, witness: Witness, o: { db?: DynamoDBClient; clock?: () => number; vars?: Record<string, string> } = {}): Promise<InProcess> {
+export async function inProcess (
+  env: BrokerEnv, witness: Witness, o: { db?: DynamoDBClient; clock?: () => number; vars?: Record<string, string> } = {}
+): Promise<InProcess> {
   const bus = await eventBus()
   const { exchange, verifier } = composeBroker(brokerVars(env, o.vars), {
     ...(o.db && { db: o.db }),
@@ -184,7 +186,8 @@ export function eventBus (): Promise<EventBus> {
       req.on('end', () => {
         if (state.mode === 'hang') return void held.push(res)
         if (state.mode === 'fail') { res.writeHead(500); return void res.end('bus unavailable') }
-        try { state.events.push((JSON.parse(text) as { payload?: unknown }).payload) } catch { /* not JSON */ }
+        try { state.events.push((JSON.parse(text) as { payload?: unknown }).payload) }
+        catch { /* not JSON */ }
         res.writeHead(200)
         res.end('ok')
       })
