@@ -65,6 +65,41 @@ function listen (server: Server, port: number): Promise<void> {
   })
 }
 
+/** The broker's environment as sandbox hands it to the Lambda (ARC_SANDBOX names the tables and event bus ports). */
+export function sandboxEnv (issuerUrl: string, stsUrl: string): Record<string, string> {
+  return {
+    ARC_ENV: 'testing',
+    ARC_APP_NAME: APP,
+    // Sandbox's shape: the broker reads ports.tables and publishes to ports.events.
+    ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
+    AWS_REGION: 'us-east-1',
+    BROKER_ISSUERS: issuerUrl,
+    BROKER_AUDIENCE: AUDIENCE,
+    BROKER_ALLOW_HTTP_ISSUERS: 'true',
+    BROKER_STS_ENDPOINT: stsUrl,
+  }
+}
+
+/** The `credentials-issued` topic of the AWS path: what the deploy plugin puts in BROKER_EVENTS_TOPIC. */
+export const TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:TanukiStsStaging-CredentialsIssuedEventTopic-BENCH'
+
+/**
+ * The broker's environment on the AWS path, as a deployed Lambda's (tables by name, events to the topic through one
+ * signed SNS Publish), pointed at the local world. ARC_ENV stays testing: a deployed stack's refuses http:// endpoints.
+ */
+export function awsPathEnv (issuerUrl: string, stsUrl: string, snsUrl: string): Record<string, string> {
+  const { ARC_SANDBOX: _, ...env } = sandboxEnv(issuerUrl, stsUrl)
+  return {
+    ...env,
+    BROKER_TABLE_MAPPINGS: TABLES.mappings,
+    BROKER_TABLE_AUDIT: TABLES.audit,
+    BROKER_TABLE_ISSUER_KEYS: TABLES.issuerKeys,
+    BROKER_DYNAMODB_ENDPOINT: `http://127.0.0.1:${PORTS.tables}`,
+    BROKER_EVENTS_TOPIC: TOPIC_ARN,
+    AWS_ENDPOINT_URL_SNS: snsUrl,
+  }
+}
+
 export async function startWorld (): Promise<World> {
   // The SDK's default credential chain reads these, as it reads the Lambda role's in AWS.
   process.env.AWS_REGION = 'us-east-1'
@@ -76,22 +111,11 @@ export async function startWorld (): Promise<World> {
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: tables.endpoint })
   const admin = createMappingAdmin(db, TABLES.mappings)
 
-  const env: Record<string, string> = {
-    ARC_ENV: 'testing',
-    ARC_APP_NAME: APP,
-    // Sandbox's shape: the broker reads ports.tables and publishes to ports.events.
-    ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
-    AWS_REGION: 'us-east-1',
-    BROKER_ISSUERS: issuer.url,
-    BROKER_AUDIENCE: AUDIENCE,
-    BROKER_ALLOW_HTTP_ISSUERS: 'true',
-    BROKER_STS_ENDPOINT: sts.url,
-  }
   return {
     issuer,
     sts,
     db,
-    env,
+    env: sandboxEnv(issuer.url, sts.url),
     async putMapping (raw) {
       await admin.put(parseMapping(raw), undefined)
     },

@@ -39,7 +39,7 @@ async function main (): Promise<void> {
   const env = { ...world.env, PATH: process.env.PATH ?? '', AWS_ACCESS_KEY_ID: LOCAL_BROKER_PRINCIPAL.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' }
   const floorConfig = (keys: 'table' | 'fetch'): FloorConfig => ({
-    keys, tables: TABLES, dynamo: `http://127.0.0.1:${PORTS.tables}`, sts: world.sts.url, bus: `${sink.url}/events`, role: ROLE, roleArn: ROLE_ARN,
+    keys, tables: TABLES, dynamo: `http://127.0.0.1:${PORTS.tables}`, sts: world.sts.url, events: { bus: `${sink.url}/events` }, role: ROLE, roleArn: ROLE_ARN,
   })
 
   /** The issuer's current keys stored, as a broker (or `issuers keys push`) left them; or none. */

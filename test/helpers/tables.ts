@@ -1,11 +1,11 @@
 // dynalite (sandbox's own DynamoDB engine) started directly, with the app's two tables as app.arc declares them (read
 // with Architect's parser), under any names: sandbox's (`<app>-staging-mappings`) or a deployed stack's physical ones.
 // For the benchmarks' local world and for tests that run without sandbox (the CLI's deployed target).
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb'
+import type { CreateTableCommandInput, Projection } from '@aws-sdk/client-dynamodb'
 import { readArc } from '../../src/cli/app-arc'
 import type { Arc } from '../../src/cli/app-arc'
 
@@ -19,6 +19,8 @@ export interface LocalTables {
   readonly endpoint: string
   /** A client for seeding and reading back (the local broker's credentials; dynalite checks none). */
   readonly db: DynamoDBClient
+  /** Requests received, by operation (`PutItem`, `BatchGetItem`, ...): every client's, whatever process sent them. */
+  readonly requests: Readonly<Record<string, number>>
   stop (): Promise<void>
 }
 
@@ -37,6 +39,17 @@ function keysOf (block: Record<string, unknown>): Array<{ name: string; keyType:
     const key = typeof spec === 'string' ? KEY.exec(spec) : null
     return key ? [{ name, keyType: key[1] === '*' ? 'HASH' as const : 'RANGE' as const, type: key[2] === 'String' ? 'S' as const : 'N' as const }] : []
   }).sort((a, b) => a.keyType.localeCompare(b.keyType))
+}
+
+/**
+ * An index's projection as app.arc's `projection` line says it (Architect's rule: `all`, the default; `keys`; or the
+ * attribute names to include), as DynamoDB's CreateTable and CloudFormation take it.
+ */
+export function projectionOf (block: Record<string, unknown>): Projection {
+  const value = block.projection
+  if (value === undefined || (typeof value === 'string' && value.toLowerCase() === 'all')) return { ProjectionType: 'ALL' }
+  if (typeof value === 'string' && value.toLowerCase() === 'keys') return { ProjectionType: 'KEYS_ONLY' }
+  return { ProjectionType: 'INCLUDE', NonKeyAttributes: (Array.isArray(value) ? value : [value]).map(String) }
 }
 
 /** app.arc's `@tables` and `@tables-indexes` as CreateTable inputs, each table under the name `names` gives it. */
@@ -61,7 +74,7 @@ export function tableSchemas (names: TableNames, cwd = join(__dirname, '..', '..
         GlobalSecondaryIndexes: ownIndexes.map(block => ({
           IndexName: String(block.name), // named in app.arc: the broker queries its index by name
           KeySchema: keysOf(block).map(k => ({ AttributeName: k.name, KeyType: k.keyType })),
-          Projection: { ProjectionType: 'ALL' as const },
+          Projection: projectionOf(block),
           ProvisionedThroughput: THROUGHPUT,
         })),
       }),
@@ -77,6 +90,12 @@ export async function createTables (db: DynamoDBClient, names: TableNames): Prom
 /** dynalite on loopback (port 0: any free one) with the tables created. */
 export async function startTables (names: TableNames, port = 0): Promise<LocalTables> {
   const server = dynalite({ createTableMs: 0 })
+  const requests: Record<string, number> = {}
+  server.prependListener('request', (req: IncomingMessage) => {
+    // X-Amz-Target: DynamoDB_20120810.<Operation>
+    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'unknown'
+    requests[op] = (requests[op] ?? 0) + 1
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, '127.0.0.1', () => resolve())
@@ -87,6 +106,7 @@ export async function startTables (names: TableNames, port = 0): Promise<LocalTa
   return {
     endpoint,
     db,
+    requests,
     stop: async () => {
       db.destroy()
       await new Promise(resolve => server.close(resolve))
