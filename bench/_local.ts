@@ -6,6 +6,9 @@ import type { Server } from 'node:http'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import type { DeserializeMiddleware } from '@smithy/types'
+import type { JWK } from 'jose'
+import { createIssuerKeysStore } from '../src/broker/issuer-keys'
+import { parseKeySet } from '../src/broker/key-set'
 import { createMappingAdmin } from '../src/broker/mappings'
 import { parseMapping } from '../src/broker/mapping'
 import { startLocalIssuer } from '../src/local/issuer'
@@ -126,6 +129,13 @@ export async function startWorld (): Promise<World> {
   }
 }
 
+/** The issuer's current keys in the issuer-keys table, as a broker (or `issuers keys push`) leaves them. */
+export async function storeIssuerKeys (db: DynamoDBClient, issuerUrl: string, publicJwk: JWK): Promise<void> {
+  await createIssuerKeysStore(db, TABLES.issuerKeys).put({
+    issuer: issuerUrl, set: parseKeySet({ keys: [publicJwk] }).set, source: 'bench', fetchedAt: new Date().toISOString(), updatedBy: 'bench',
+  })
+}
+
 /** The demo project's mapping (as `npm start` seeds it): pinned, ref main, no maxUses unless given. */
 export function projectMapping (issuerUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -175,7 +185,8 @@ export function postEvent (token: string, query: string, requestId: string) {
     rawPath: '/credentials',
     rawQueryString: query,
     headers: { authorization: `Bearer ${token}`, 'content-length': '0', host: 'sts.tanuki.bench', 'user-agent': 'curl/8.5.0' },
-    requestContext: { requestId, http: { method: 'POST', path: '/credentials' } },
+    // API Gateway says who called (the handler logs both); a documentation address (RFC 5737), as a runner's would be.
+    requestContext: { requestId, http: { method: 'POST', path: '/credentials', sourceIp: '203.0.113.10', userAgent: 'curl/8.5.0' } },
     isBase64Encoded: false,
   }
 }

@@ -10,15 +10,13 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb'
-import { createIssuerKeysStore } from '../src/broker/issuer-keys'
-import { parseKeySet } from '../src/broker/key-set'
 import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
 import { ROOT, bundle, bundleLambda } from './_bundle'
 import type { Bundle } from './_bundle'
 import type { FloorConfig } from './_cold-floor'
 import { emit, median, ms, quantile } from './_figures'
 import { startFakeAws } from '../test/helpers/fake-aws'
-import { PORTS, ROLE, ROLE_ARN, TABLES, awsPathEnv, postEvent, projectMapping, startEventSink, startWorld } from './_local'
+import { PORTS, ROLE, ROLE_ARN, TABLES, awsPathEnv, postEvent, projectMapping, startEventSink, startWorld, storeIssuerKeys } from './_local'
 
 const run = promisify(execFile)
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES || 21)
@@ -36,7 +34,6 @@ async function main (): Promise<void> {
     lookup: id => (id === LOCAL_BROKER_PRINCIPAL.accessKeyId ? { secretAccessKey: LOCAL_BROKER_PRINCIPAL.secretAccessKey } : undefined),
   })
   await world.putMapping(projectMapping(world.issuer.url))
-  const store = createIssuerKeysStore(world.db, TABLES.issuerKeys)
   const before = process.env.BENCH_BEFORE_ROOT
   const floorBundle = (verifier: 'node' | 'jose') => bundle(`cold-floor-${verifier}`, join(__dirname, '_cold-floor.ts'), { define: { FLOOR_VERIFIER: JSON.stringify(verifier) } })
   const bundles = {
@@ -54,7 +51,7 @@ async function main (): Promise<void> {
   /** The issuer's current keys stored, as a broker (or `issuers keys push`) left them; or none. */
   const keysStored = async (stored: boolean) => {
     if (!stored) return void await world.db.send(new DeleteItemCommand({ TableName: TABLES.issuerKeys, Key: { issuer: { S: world.issuer.url } } }))
-    await store.put({ issuer: world.issuer.url, set: parseKeySet({ keys: [world.issuer.publicJwk] }).set, source: 'bench', fetchedAt: new Date().toISOString(), updatedBy: 'bench' })
+    await storeIssuerKeys(world.db, world.issuer.url, world.issuer.publicJwk)
   }
 
   async function cold (b: Bundle, extra: Record<string, string> = {}): Promise<Cold> {
