@@ -89,7 +89,8 @@ function consoleStatements (writes) {
   const audit = [tableArn('AuditTable'), tableArn('AuditTable', '/index/*')]
   return [
     { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'], Resource: [tableArn('MappingsTable')] },
-    { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
+    // BatchGetItem: the byProject index keeps keys only, so a project's records are read by key.
+    { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
     ...(writes ? [
       { Sid: 'ConsoleWriteMappings', Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: [tableArn('MappingsTable')] },
       { Sid: 'ConsoleRecordChanges', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [tableArn('AuditTable')] },

@@ -210,6 +210,7 @@ test('the deployed stack: both tables, with their keys, the byProject index, TTL
   t.deepEqual(mappings?.keys, [{ AttributeName: 'scope', KeyType: 'HASH' }, { AttributeName: 'role', KeyType: 'RANGE' }], 'mappings: keyed by scope and role')
   t.deepEqual(audit?.keys, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'audit: keyed by pk and sk')
   t.deepEqual(audit?.indexes, { byProject: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }] }, 'audit: the byProject index')
+  t.deepEqual(audit?.projections, { byProject: { ProjectionType: 'KEYS_ONLY' } }, 'audit: the index keeps keys only')
   t.deepEqual(audit?.ttl, { TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' }, 'audit: TTL on expiresAt')
   t.equal(mappings?.ttl.TimeToLiveStatus, 'DISABLED', 'mappings: no TTL')
   for (const [name, table] of Object.entries(staging.tables)) {

@@ -86,9 +86,11 @@ for (const stage of ['staging', 'production'] as const) {
     t.equal(audit?.Type, 'AWS::DynamoDB::Table', 'the audit table')
     t.deepEqual(audit?.Properties.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'keyed by pk and sk')
     t.deepEqual(audit?.Properties.TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true }, 'TTL on expiresAt')
-    const indexes = (audit?.Properties.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string; KeySchema: unknown }>
+    const indexes = (audit?.Properties.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string; KeySchema: unknown; Projection: unknown }>
     t.deepEqual(indexes.find(i => i.IndexName === 'byProject')?.KeySchema,
       [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], 'the byProject index: project, then time')
+    t.deepEqual(indexes.find(i => i.IndexName === 'byProject')?.Projection, { ProjectionType: 'KEYS_ONLY' },
+      'it keeps keys only: no copy of each record to write twice (its readers read the records by key)')
     t.notOk(mappings?.Properties.TimeToLiveSpecification, 'mappings do not expire')
   })
 
@@ -139,9 +141,9 @@ for (const stage of ['staging', 'production'] as const) {
       .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
     const sorted = (a: string[]) => [...new Set(a)].sort()
     t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan'], 'read role: reads mappings')
-    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit')
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit (a project\'s records by key)')
     t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
-    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
     const everything = JSON.stringify([resource(tmpl, 'ConsoleReadRole')?.Properties.Policies, resource(tmpl, 'ConsoleWriteRole')?.Properties.Policies])
     t.notOk(/Delete|BatchWrite|sts:/.test(everything), 'neither deletes anything, nor calls STS')
   })
