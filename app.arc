@@ -39,7 +39,7 @@ audit
 issuer-keys
   issuer *String
 
-# byProject keeps only keys: its readers (audit list --project, stats, --impact, the console) read the records by key.
+# byProject keeps only keys: its readers (audit list --project, stats --project, the console) read the records by key.
 # A full copy would take two more write units per issuance, and the event's update another two (docs/performance.md).
 @tables-indexes
 audit
