@@ -46,6 +46,7 @@ const LATENCY_MS: Record<string, number> = JSON.parse(process.env.BENCH_COST_LAT
 /** The outside estimate issue 15 compares with. */
 const OUTSIDE = { total: 6.5, dynamoWrites: 2.5, logs: 1.05 }
 const LIMITED_ROLE = 'deploy-limited'
+const RETENTION_DAYS = 400
 type Item = Record<string, AttributeValue>
 type Key = { readonly pk: string; readonly sk: string }
 
@@ -316,8 +317,13 @@ function report (settings: Deployed, first: Sample, warm: Sample[], limited: Sam
   emit({ bench, subject: 'audit record', metric: 'item_bytes_after_event', value: itemSize(w.updated), unit: 'B', note: 'with the AccessKeyId, expiration and assumed-role ARN the event Lambda adds' })
   emit({ bench, subject: 'audit record', metric: 'index_entry_bytes', value: itemSize(w.entryUpdated ?? {}), unit: 'B',
     note: `byProject as app.arc declares it (${settings.projection}); ALL ${entryBytes.get('ALL')} B, KEYS_ONLY ${entryBytes.get('KEYS_ONLY')} B; the event's update changes the entry: ${!isDeepStrictEqual(w.entryPut, w.entryUpdated)}` })
-  emit({ bench, subject: 'audit record', metric: 'stored_bytes_per_issuance', value: storedBytes(itemSize(w.updated)) + (w.entryUpdated ? storedBytes(itemSize(w.entryUpdated)) : 0), unit: 'B',
-    note: `table item and index entry, 100 B overhead each; kept BROKER_AUDIT_RETENTION_DAYS (400 by default). Storage is billed per GB-month, a price not in the list read on ${PRICES_READ_ON}` })
+  // Storage: each issuance's item and index entry, kept for the audit retention (400 days by default).
+  const months = RETENTION_DAYS / (365.25 / 12)
+  const stored = (entry: number | undefined) => storedBytes(itemSize(w.updated)) + (entry !== undefined ? storedBytes(entry) : 0)
+  for (const [projection, entry] of [[`app.arc (${settings.projection})`, w.entryUpdated ? itemSize(w.entryUpdated) : undefined], ...entryBytes] as Array<[string, number | undefined]>) {
+    emit({ bench, subject: `audit storage, byProject ${projection}`, metric: 'gb_months_per_million_issuances', value: ms(stored(entry) * 1e6 / 1e9 * months, 2), unit: 'GB-month',
+      note: `${stored(entry)} B stored per issuance (item and index entry, 100 B overhead each) for ${RETENTION_DAYS} days (BROKER_AUDIT_RETENTION_DAYS' default). Storage is billed per GB-month, a price not in the list read on ${PRICES_READ_ON}` })
+  }
   emit({ bench, subject: 'event', metric: 'sns_message_bytes', value: Buffer.byteLength(warm[0].message), unit: 'B', note: 'one SNS request up to 64 KB' })
   emit({ bench, subject: 'issuer keys', metric: 'item_bytes', value: keysBytes, unit: 'B', note: 'read with the mappings on a container\'s first issuance (and once a minute)' })
 
