@@ -82,6 +82,8 @@ async function main (): Promise<void> {
     }
     catch (err) { send({ id: request.id, error: String(err) }) }
   })())
+  // The bench that started it is gone (done, or failed before stopping it): no server outlives it.
+  process.on('disconnect', () => process.exit(0))
   send({ ready: true, url: service.url, ...(service.publicJwk && { publicJwk: service.publicJwk }) })
 }
 
