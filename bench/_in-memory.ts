@@ -1,41 +1,41 @@
-// The POST handler with in-memory stand-ins for DynamoDB and STS (the real config, token verifier, policy, exchange and
-// response code): what the broker's own code costs and keeps, with no I/O or local servers around it. Used by load.ts.
+// The POST handler as the Lambdas compose it (the real config, token verifier, stores, policy, exchange and response
+// code), with in-memory stand-ins for the DynamoDB and STS clients: what the broker's own code costs and keeps, with no
+// I/O or local servers around it. Used by issuance.ts and load.ts.
+import { BatchGetItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import type { AuditRecord } from '../src/broker/audit'
+import { composeBroker } from '../src/broker/compose'
 import { loadConfig } from '../src/broker/config'
-import { createExchange } from '../src/broker/exchange'
 import { createCredentialsHandler } from '../src/broker/http'
-import { log } from '../src/broker/log'
-import { parseItem } from '../src/broker/mappings'
-import { createTokenVerifier } from '../src/broker/token'
-import { createVerifyAndFind } from '../src/broker/verify-and-find'
+import type { StsPort } from '../src/broker/sts'
+
+/**
+ * A DynamoDB client whose mappings table holds one item, answering every BatchGetItem with it; the issuer-keys table
+ * starts empty (the verifier then fetches the keys once and keeps them, as a warm container does), and every PutItem
+ * is taken.
+ */
+function inMemoryDb (mappingsTable: string, mapping: Record<string, unknown>): DynamoDBClient {
+  const item = marshall(mapping)
+  const send = async (command: unknown) => {
+    if (command instanceof BatchGetItemCommand) {
+      const found = mappingsTable in (command.input.RequestItems ?? {}) ? [item] : []
+      return { Responses: { [mappingsTable]: found }, UnprocessedKeys: {} }
+    }
+    if (command instanceof GetItemCommand) return {}
+    if (command instanceof PutItemCommand) return {}
+    throw new Error(`not on the issuance path: ${(command as object).constructor.name}`)
+  }
+  return { send } as unknown as DynamoDBClient
+}
+
+const inMemorySts: StsPort = {
+  assumeRole: async input => ({
+    accessKeyId: 'ASIAINMEMORYBENCH000', secretAccessKey: 'in-memory', sessionToken: 'in-memory',
+    expiration: new Date(Date.now() + input.durationSeconds * 1000), assumedRoleArn: `${input.roleArn}/${input.sessionName}`,
+  }),
+}
 
 export function inMemoryHandler (env: Record<string, string>, mapping: Record<string, unknown>): ReturnType<typeof createCredentialsHandler> {
-  const config = loadConfig(env)
-  const item = marshall(mapping)
-  return createCredentialsHandler('POST', () => createExchange({
-    config,
-    log,
-    publish: async () => {},
-    // What the real stores do with the data (parse the found item, marshal the record), minus the round trips. No
-    // issuer-keys table here: the verifier fetches the keys once and keeps them, as a warm container does.
-    verifyAndFind: createVerifyAndFind({
-      verifier: createTokenVerifier(config),
-      mappings: { find: async scopes => new Map([[scopes[0], parseItem(item)]]) },
-      readTogether: async () => { throw new Error('no table in memory') },
-    }),
-    mappedRoles: async () => [],
-    audit: {
-      reserveIssuance: async record => { const full = { sk: `issue#${record.at}#${record.requestId}`, ...record }; marshall(full, { removeUndefinedValues: true }); return full },
-      recordDenial: async record => ({ sk: 'deny', ...record }) as AuditRecord,
-      markFailed: async () => {},
-      recordCredentials: async () => { throw new Error('the event Lambda\'s: never called on the request path') },
-    },
-    sts: {
-      assumeRole: async input => ({
-        accessKeyId: 'ASIAINMEMORYBENCH000', secretAccessKey: 'in-memory', sessionToken: 'in-memory',
-        expiration: new Date(Date.now() + input.durationSeconds * 1000), assumedRoleArn: `${input.roleArn}/${input.sessionName}`,
-      }),
-    },
-  }))
+  const db = inMemoryDb(loadConfig(env).tables.mappings, mapping)
+  return createCredentialsHandler('POST', () => composeBroker(env, { db, sts: inMemorySts, publish: async () => {} }).exchange)
 }

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import type { DeserializeMiddleware } from '@smithy/types'
 import type { JWK } from 'jose'
+import { DEFAULT_APP, sandboxTables } from '../src/broker/config'
 import { createIssuerKeysStore } from '../src/broker/issuer-keys'
 import { parseKeySet } from '../src/broker/key-set'
 import { createMappingAdmin } from '../src/broker/mappings'
@@ -27,8 +28,7 @@ export const PORTS = { tables: BASE + 1, issuer: BASE + 2, sts: BASE + 3, events
 export const AUDIENCE = 'https://sts.tanuki.bench'
 export const ROLE = 'deploy'
 export const ROLE_ARN = 'arn:aws:iam::111122223333:role/payments-deploy'
-export const APP = 'tanuki-sts'
-export const TABLES = { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit`, issuerKeys: `${APP}-staging-issuer-keys` } as const
+export const TABLES = sandboxTables(DEFAULT_APP)
 
 /** Sandbox's event bus, reduced to what a publisher sees: POST /events answered 200, and a count. */
 export interface EventSink { readonly received: number; readonly url: string; close (): Promise<void> }
@@ -72,7 +72,7 @@ function listen (server: Server, port: number): Promise<void> {
 export function sandboxEnv (issuerUrl: string, stsUrl: string): Record<string, string> {
   return {
     ARC_ENV: 'testing',
-    ARC_APP_NAME: APP,
+    ARC_APP_NAME: DEFAULT_APP,
     // Sandbox's shape: the broker reads ports.tables and publishes to ports.events.
     ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
     AWS_REGION: 'us-east-1',

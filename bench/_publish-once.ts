@@ -6,7 +6,7 @@ import { createPublisher } from '../src/broker/publish'
 import { createStsClient } from '../src/broker/sts'
 
 const config = loadConfig()
-// As wire() does: signed with the STS client's credential provider.
+// As compose.ts does: signed with the STS client's credential provider.
 const publish = createPublisher(loadEventsTarget(), createStsClient({ region: config.region, endpoint: config.stsEndpoint }).config.credentials)
 
 export async function handler (event: IssuedEvent): Promise<{ statusCode: number }> {

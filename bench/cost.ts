@@ -18,10 +18,11 @@ import type { STSClient } from '@aws-sdk/client-sts'
 import type { InitializeMiddleware } from '@smithy/types'
 import { createAuditStore } from '../src/broker/audit'
 import type { IssuedEvent } from '../src/broker/exchange'
-import { createCredentialsHandler, wire } from '../src/broker/http'
+import { composeBroker } from '../src/broker/compose'
+import { createCredentialsHandler } from '../src/broker/http'
 import { recordIssuedEvent } from '../src/broker/issued-log'
 import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
-import { tableSchemas } from '../test/helpers/tables'
+import { tableInputs } from '../test/helpers/tables'
 import { bundleLambda } from './_bundle'
 import type { Bundle } from './_bundle'
 import { lineItems, modelledMs, total } from './_cost-model'
@@ -179,7 +180,7 @@ async function main (): Promise<void> {
   Object.assign(process.env, env)
   const eventLambda = await import('../src/events/credentials-issued/index') as { handler (event: unknown): Promise<unknown> }
   const requests = new Requests()
-  const handler = createCredentialsHandler('POST', metrics => wire(env, { metrics, instrument: requests.instrument }))
+  const handler = createCredentialsHandler('POST', metrics => composeBroker(env, { metrics, instrument: requests.instrument }).exchange)
 
   async function issue (role: string): Promise<Sample> {
     const [token] = await world.mint([{ jti: randomUUID() }])
@@ -227,11 +228,11 @@ async function main (): Promise<void> {
   const entryBytes = new Map<string, number>()
   for (const projection of ['ALL', 'KEYS_ONLY'] as const) {
     const table = `${TABLES.audit}-${projection.toLowerCase()}`
-    const schema = tableSchemas(TABLES).find(t => t.TableName === TABLES.audit)
+    const schema = (await tableInputs(TABLES)).find(t => t.TableName === TABLES.audit)
     if (!schema) throw new Error('no audit table in app.arc')
     await world.db.send(new CreateTableCommand({ ...schema, TableName: table, GlobalSecondaryIndexes: schema.GlobalSecondaryIndexes?.map(g => ({ ...g, Projection: { ProjectionType: projection } })) }))
     let published: IssuedEvent | undefined
-    const variant = createCredentialsHandler('POST', metrics => wire({ ...env, BROKER_TABLE_AUDIT: table }, { metrics, publish: async e => { published = e } }))
+    const variant = createCredentialsHandler('POST', metrics => composeBroker({ ...env, BROKER_TABLE_AUDIT: table }, { metrics, publish: async e => { published = e } }).exchange)
     const store = createAuditStore(world.db, table)
     for (let i = 0; i < 5; i++) {
       const [token] = await world.mint([{ jti: randomUUID() }])

@@ -5,7 +5,8 @@
 // (_world.ts), off the handler's thread. Runs interleaved.
 import { createPublicKey, randomUUID, verify } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
-import { createCredentialsHandler, wire } from '../src/broker/http'
+import { composeBroker } from '../src/broker/compose'
+import { createCredentialsHandler } from '../src/broker/http'
 import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
 import { createFloor } from './_floor'
 import type { Floor } from './_floor'
@@ -41,7 +42,7 @@ async function main (): Promise<void> {
   const sides = new Map<`${Path}:${Side}`, (token: string) => Promise<void>>()
   for (const path of ['bus', 'sns'] as const) {
     // The Lambda's own wiring (createCredentialsHandler's default, with this path's environment).
-    const handler = createCredentialsHandler('POST', metrics => wire(path === 'bus' ? world.env : world.awsEnv, { metrics }))
+    const handler = createCredentialsHandler('POST', metrics => composeBroker(path === 'bus' ? world.env : world.awsEnv, { metrics }).exchange)
     sides.set(`${path}:broker`, async token => {
       if ((await handler(postEvent(token, 'role=deploy', randomUUID()))).statusCode !== 200) errors++
     })

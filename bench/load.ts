@@ -3,7 +3,8 @@
 // throughput, latency, errors, issuer fetches, memory. DynamoDB, STS, the issuer and the bus run in processes of their
 // own (_world.ts), so this process's memory is the handler's.
 import { randomUUID } from 'node:crypto'
-import { createCredentialsHandler, wire } from '../src/broker/http'
+import { composeBroker } from '../src/broker/compose'
+import { createCredentialsHandler } from '../src/broker/http'
 import { emit, median, ms, quantile } from './_figures'
 import { createFloor } from './_floor'
 import { inMemoryHandler } from './_in-memory'
@@ -46,7 +47,7 @@ async function main (): Promise<void> {
   const tokens = await mint(ISSUANCES, 0)
   const again = await mint(ISSUANCES, ISSUANCES)
   // A cold handler: its first 50 requests arrive together, before any key is known.
-  const handler = createCredentialsHandler('POST', metrics => wire(world.env, { metrics }))
+  const handler = createCredentialsHandler('POST', metrics => composeBroker(world.env, { metrics }).exchange)
 
   const broker = async (token: string) => (await handler(postEvent(token, 'role=deploy', randomUUID()))).statusCode === 200
   // The same I/O without the broker (_floor.ts), for what the SDK clients themselves keep per issuance.

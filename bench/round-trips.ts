@@ -1,7 +1,8 @@
 // Figure 3, round trips per issuance: DynamoDB and STS requests counted by SDK middleware on the broker's own clients
 // (every attempt, retries included), issuer fetches counted by the local issuer, event publishes by a local sink.
 import { randomUUID } from 'node:crypto'
-import { createCredentialsHandler, wire } from '../src/broker/http'
+import { composeBroker } from '../src/broker/compose'
+import { createCredentialsHandler } from '../src/broker/http'
 import { emit } from './_figures'
 import { RoundTrips, postEvent, projectMapping, startEventSink, startWorld } from './_local'
 
@@ -10,9 +11,9 @@ const ISSUANCES = 20
 async function main (): Promise<void> {
   const world = await startWorld()
   const sink = await startEventSink()
-  // The real publisher: wire() points it at sandbox's event bus (ARC_SANDBOX ports.events), here a local sink.
+  // The real publisher: composeBroker points it at sandbox's event bus (ARC_SANDBOX ports.events), here a local sink.
   const trips = new RoundTrips()
-  const handler = createCredentialsHandler('POST', () => wire(world.env, { instrument: trips.instrument }))
+  const handler = createCredentialsHandler('POST', () => composeBroker(world.env, { instrument: trips.instrument }).exchange)
   const mint = (i: number) => world.issuer.mint({ jti: randomUUID(), job_id: String(9100000000 + i) })
 
   // Cold: the container's first request fetches discovery and keys once.

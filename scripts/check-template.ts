@@ -18,6 +18,8 @@ export const ALL_OPTIONS = [
   'access-log-retention-days 365',
   'throttle-rate 50',
   'throttle-burst 200',
+  'alarm-email "ops@example.com"', // quoted: Architect's parser reads an unquoted @ as a pragma
+  'metrics-per-project on',
 ]
 
 /** ./app.arc with its @tanuki-sts rows replaced: target-roles as configured, then `options`. */

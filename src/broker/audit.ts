@@ -3,7 +3,8 @@
 import { BatchGetItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, BatchGetItemCommandOutput, DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
-import { storeUnavailable } from './dynamo'
+import { isConditionFailed, storeUnavailable } from './dynamo'
+import { AuditRecordMismatch, UsesExhausted } from './errors'
 
 export type Outcome = 'issued' | 'denied' | 'failed'
 
@@ -57,23 +58,6 @@ export type AuditKey = Pick<AuditRecord, 'pk' | 'sk'>
 /** What STS answered for an issuance, as its event carries it. */
 export type IssuedCredentials = Required<Pick<AuditRecord, 'accessKeyId' | 'expiration' | 'assumedRoleArn'>>
 
-export class UsesExhausted extends Error {
-  constructor (readonly maxUses: number) {
-    super(`This ID token has already been used ${maxUses} time(s) for this role (maxUses).`)
-    this.name = 'UsesExhausted'
-  }
-}
-
-const conditionFailed = (err: unknown) => err instanceof Error && err.name === 'ConditionalCheckFailedException'
-
-/** A credentials-issued event that does not match the record it names: not an issuance, or another one's. */
-export class AuditRecordMismatch extends Error {
-  constructor (readonly key: AuditKey) {
-    super(`The audit record ${key.pk} ${key.sk} is missing (expired), is not the issuance this event names, or already holds other credentials; nothing was changed.`)
-    this.name = 'AuditRecordMismatch'
-  }
-}
-
 export interface AuditStore {
   /**
    * Writes the issuance record before any credentials exist. With maxUses, the record takes the next free use slot
@@ -118,7 +102,7 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
       return true
     }
     catch (err) {
-      if (conditionFailed(err)) return false
+      if (isConditionFailed(err)) return false
       throw storeUnavailable('audit table', err)
     }
   }
@@ -184,7 +168,7 @@ export function createAuditStore (db: DynamoDBClient, table: string): AuditStore
         return unmarshall(Attributes ?? {}) as AuditRecord
       }
       catch (err) {
-        if (conditionFailed(err)) throw new AuditRecordMismatch(key)
+        if (isConditionFailed(err)) throw new AuditRecordMismatch(key)
         throw err
       }
     },

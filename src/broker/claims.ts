@@ -74,7 +74,7 @@ export function isGitLabPath (value: string): boolean {
 }
 
 function fail (claim: string, reason: string): never {
-  throw new InvalidToken(`The token's "${claim}" claim ${reason}; this is not a GitLab CI ID token the broker accepts.`)
+  throw new InvalidToken(`The token's "${claim}" claim ${reason}; this is not a GitLab CI ID token the broker accepts.`, { reason: 'gitlab_claims' })
 }
 
 function str (payload: Record<string, unknown>, claim: string, optional = false): string | undefined {
@@ -105,7 +105,7 @@ export function parseGitLabClaims (payload: Record<string, unknown>): GitLabClai
   const missing = REQUIRED_CLAIMS.filter(claim => payload[claim] === undefined)
   if (missing.length > 0) {
     const names = missing.map(claim => `"${claim}"`).join(', ')
-    throw new InvalidToken(`The token lacks the claim${missing.length > 1 ? 's' : ''} ${names}; this is not a GitLab CI ID token the broker accepts.`)
+    throw new InvalidToken(`The token lacks the claim${missing.length > 1 ? 's' : ''} ${names}; this is not a GitLab CI ID token the broker accepts.`, { reason: 'gitlab_claims' })
   }
   for (const claim of ['jti', 'sub', 'ref', 'ref_type']) str(payload, claim)
   for (const claim of ['iat', 'nbf', 'exp']) {

@@ -26,6 +26,19 @@ export type EventsTarget =
 
 type Env = Readonly<Record<string, string | undefined>>
 
+/** The app's name when nothing else names it (ARC_APP_NAME, the CLI's --app or app.arc's @app): app.arc's own. */
+export const DEFAULT_APP = 'tanuki-sts'
+
+/** The region the SDK clients use: as the AWS SDKs and CLI read it, and us-east-1 when nothing sets one (local runs). */
+export function awsRegion (env: Env): string {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'
+}
+
+/** Sandbox's names for an app's tables: it runs the staging environment's, `<app>-staging-<table>`. */
+export function sandboxTables (app: string): Config['tables'] {
+  return { mappings: `${app}-staging-mappings`, audit: `${app}-staging-audit`, issuerKeys: `${app}-staging-issuer-keys` }
+}
+
 function bad (name: string, why: string): never {
   throw new TypeError(`${name} ${why}`)
 }
@@ -196,12 +209,12 @@ export function loadConfig (env: Env = process.env): Config {
   if (dynamoOverride && deployed(env)) bad('BROKER_DYNAMODB_ENDPOINT', `is refused in a deployed stack (ARC_ENV=${env.ARC_ENV}): it is for local runs`)
   const tablesPort = sandboxPort(env, 'tables')
   const dynamoEndpoint = dynamoOverride ?? (tablesPort !== undefined ? `http://localhost:${tablesPort}` : undefined)
-  const app = env.ARC_APP_NAME ?? 'tanuki-sts'
-  const table = (name: string, logical: string): string => {
+  const sandbox = sandboxTables(env.ARC_APP_NAME ?? DEFAULT_APP)
+  const table = (name: string, logical: keyof Config['tables']): string => {
     const value = env[name]?.trim()
     if (value) return value
-    // Sandbox names its tables `${app}-staging-${name}`; a deployed stack gets them from the deploy plugin.
-    if (tablesPort !== undefined) return `${app}-staging-${logical}`
+    // In sandbox, sandbox's names; a deployed stack gets them from the deploy plugin.
+    if (tablesPort !== undefined) return sandbox[logical]
     return bad(name, 'is required outside sandbox (the deploy plugin sets it)')
   }
   return Object.freeze({
@@ -212,11 +225,11 @@ export function loadConfig (env: Env = process.env): Config {
     ...(stsEndpoint && { stsEndpoint }),
     allowHttpIssuers,
     auditRetentionDays: integer(env, 'BROKER_AUDIT_RETENTION_DAYS', 400, 1, 3650),
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    region: awsRegion(env),
     tables: Object.freeze({
       mappings: table('BROKER_TABLE_MAPPINGS', 'mappings'),
       audit: table('BROKER_TABLE_AUDIT', 'audit'),
-      issuerKeys: table('BROKER_TABLE_ISSUER_KEYS', 'issuer-keys'),
+      issuerKeys: table('BROKER_TABLE_ISSUER_KEYS', 'issuerKeys'),
     }),
     ...(dynamoEndpoint && { dynamoEndpoint }),
   })

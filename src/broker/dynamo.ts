@@ -1,6 +1,7 @@
 // The DynamoDB client the broker and the CLI share, and the one translation of its failures.
 // What is read and written is mappings.ts's and audit.ts's.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { AWS_CLIENT_OPTIONS } from './aws-client-options'
 import { Unavailable } from './errors'
 
 export function createDynamoClient (options: {
@@ -13,11 +14,13 @@ export function createDynamoClient (options: {
     region: options.region,
     ...(options.endpoint && { endpoint: options.endpoint }),
     ...(options.credentials && { credentials: options.credentials }),
-    // Fail fast: a Lambda answers 503 rather than hanging until its own timeout (15 s). Without
-    // throwOnRequestTimeout, @smithy/node-http-handler only logs a warning when requestTimeout passes.
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+    ...AWS_CLIENT_OPTIONS,
   })
+}
+
+/** A conditional write refused because its condition did not hold (the SDK's ConditionalCheckFailedException). */
+export function isConditionFailed (err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException'
 }
 
 /** DynamoDB being unreachable or failing is never the caller's fault: 503, and nothing issued. */

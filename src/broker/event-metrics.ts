@@ -1,6 +1,6 @@
 // The event Lambda's metrics: one EMF line per invocation (emf.ts): events handled, events refused (no matching audit
 // record), audit write failures, and its cold start. The work itself is issued-log.ts's; its audit store is watched here.
-import { AuditRecordMismatch } from './audit'
+import { AuditRecordMismatch } from './errors'
 import type { AuditStore } from './audit'
 import { coldStartTracker, emfLine, loadMetricsSettings, writeLine } from './emf'
 import type { MetricsSettings } from './emf'

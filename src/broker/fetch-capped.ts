@@ -1,16 +1,10 @@
 // An HTTP request for documents from an identity provider: no redirects, a timeout, and a size cap.
 // What the document must contain is the caller's (issuer-fetch.ts, the console's sign-in) to check.
+import { FetchRefused } from './errors'
 
 /** Discovery and JWKS documents are a few KiB; anything past this is refused, not buffered. */
 export const MAX_DOCUMENT_BYTES = 256 * 1024
 export const FETCH_TIMEOUT_MS = 3000
-
-export class FetchRefused extends Error {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'FetchRefused'
-  }
-}
 
 async function readCapped (response: Response, url: string): Promise<string> {
   const length = Number(response.headers.get('content-length'))

@@ -1,8 +1,8 @@
 // The `credentials-issued` event's work: check the event against the issuance's audit record (adding the AccessKeyId to
 // it), then log that record as one structured line. Receiving the event is the Lambda's (arc.events.subscribe);
 // publishing it is exchange.ts's; the record itself was written before the credentials existed (audit.ts).
-import { AuditRecordMismatch } from './audit'
 import type { AuditRecord, AuditStore } from './audit'
+import { AuditRecordMismatch } from './errors'
 import type { Logger } from './log'
 import { errorFields } from './log'
 

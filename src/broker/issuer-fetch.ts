@@ -1,8 +1,8 @@
 // Fetches a trusted issuer's keys from the issuer itself: its discovery document, then the JWK set at its jwks_uri,
 // each capped, on the issuer's own origin, and checked by parseKeySet. When to fetch is key-ring.ts's; the CLI uses it too.
-import { Unavailable } from './errors'
-import { FetchRefused, fetchCapped } from './fetch-capped'
-import { KeySetInvalid, parseKeySet } from './key-set'
+import { FetchRefused, KeySetInvalid, Unavailable } from './errors'
+import { fetchCapped } from './fetch-capped'
+import { parseKeySet } from './key-set'
 import type { KeySet } from './key-set'
 
 /** After a failed discovery, wait this long before asking the issuer again (a flood must not become our flood). */

@@ -2,7 +2,9 @@
 // What a key set may hold is key-set.ts's; when the broker reads or refreshes it is key-ring.ts's.
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { KeySetInvalid, MAX_KEY_SET_BYTES, parseKeySet } from './key-set'
+import { isConditionFailed } from './dynamo'
+import { KeySetInvalid, KeysConflict } from './errors'
+import { MAX_KEY_SET_BYTES, parseKeySet } from './key-set'
 import type { KeySet } from './key-set'
 
 /** An issuer's keys as stored. Whoever can write this item can mint tokens the broker accepts (SECURITY.md). */
@@ -85,14 +87,6 @@ export function readKeysItem (item: Record<string, AttributeValue> | undefined, 
   }
 }
 
-/** Thrown when a newer set for the issuer was stored meanwhile: nothing was written. */
-export class KeysConflict extends Error {
-  readonly code = 'ERR_KEYS_CONFLICT'
-  constructor (readonly issuer: string) {
-    super(`Newer keys for ${issuer} were stored meanwhile; nothing was written.`)
-    this.name = 'KeysConflict'
-  }
-}
 
 export interface IssuerKeysStore {
   /** The issuer's item, read consistently. */
@@ -126,7 +120,7 @@ export function createIssuerKeysStore (db: DynamoDBClient, table: string): Issue
         }))
       }
       catch (err) {
-        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new KeysConflict(stored.issuer)
+        if (isConditionFailed(err)) throw new KeysConflict(stored.issuer)
         throw err
       }
     },

@@ -2,12 +2,12 @@
 // stored keys first, the issuer only for a kid they lack (or none stored), never for a table-only issuer.
 // Verifying with the keys is token.ts's; the table is issuer-keys.ts's, the fetch issuer-fetch.ts's.
 import { storeUnavailable } from './dynamo'
-import { Unavailable } from './errors'
 import { createIssuerFetcher } from './issuer-fetch'
 import type { FetchedKeys, IssuerFetchStats, IssuerFetcher } from './issuer-fetch'
-import { BROKER_WRITER, KeysConflict } from './issuer-keys'
+import { KeySetInvalid, KeysConflict, Unavailable } from './errors'
+import { BROKER_WRITER } from './issuer-keys'
 import type { IssuerKeysStore, KeysRead, StoredKeys } from './issuer-keys'
-import { KeySetInvalid, sameKeys } from './key-set'
+import { sameKeys } from './key-set'
 import type { KeySet } from './key-set'
 import type { Logger } from './log'
 import { errorFields } from './log'

@@ -1,6 +1,7 @@
 // A JWK set the broker verifies with: RSA public keys for RS256, checked as strictly wherever they come from (the
 // issuer, the issuer-keys table, a file the CLI pushes). Fetching them is issuer-fetch.ts's, storing them issuer-keys.ts's.
 import { createPublicKey } from 'node:crypto'
+import { KeySetInvalid } from './errors'
 
 /** RFC 7518 §3.3: RS256 keys are at least 2048 bits (jose refuses smaller ones); 8192 bounds the work a key can cost. */
 export const MIN_RSA_BITS = 2048
@@ -21,14 +22,6 @@ export interface PublicKeyJwk {
 
 export interface KeySet { readonly keys: readonly PublicKeyJwk[] }
 
-/** A key set (or a stored item holding one) the broker will not verify with: every problem found. */
-export class KeySetInvalid extends Error {
-  readonly code = 'ERR_KEY_SET_INVALID'
-  constructor (readonly problems: readonly string[]) {
-    super(problems.join('; '))
-    this.name = 'KeySetInvalid'
-  }
-}
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 const KID = /^[\x21-\x7e]{1,256}$/

@@ -3,6 +3,7 @@
 // data is refused. Scopes are scope.ts's, matching is match.ts's, advice on valid mappings is mapping-warnings.ts's.
 import { BOOLEAN_CLAIMS, GITLAB_ID, ID_CLAIMS, KNOWN_CLAIMS, isKnownClaim } from './claims'
 import { didYouMean } from './did-you-mean'
+import { MappingInvalid } from './errors'
 import { patternMatcher } from './glob'
 import { FIELDS, FILE_FIELDS, isMappingField } from './mapping-fields'
 import type { Field } from './mapping-fields'
@@ -31,15 +32,6 @@ export interface Mapping {
 }
 
 export interface Problem { path: Array<string | number>; message: string }
-
-/** A mapping that does not parse: every problem found, each with the field path it concerns. */
-export class MappingInvalid extends Error {
-  readonly code = 'ERR_MAPPING_INVALID'
-  constructor (readonly problems: Problem[]) {
-    super(problems.map(p => (p.path.length ? `${p.path.join('.')}: ` : '') + p.message).join('; '))
-    this.name = 'MappingInvalid'
-  }
-}
 
 type Raw = Record<string, unknown>
 const { conditions: CONDITIONS, sessionPolicy: POLICY } = FIELDS

@@ -4,9 +4,9 @@
 import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb'
 import type { AttributeValue, DynamoDBClient, PutItemCommandInput } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
-import { storeUnavailable } from './dynamo'
-import { MappingConflict } from './errors'
-import { MappingInvalid, parseMapping } from './mapping'
+import { isConditionFailed, storeUnavailable } from './dynamo'
+import { MappingConflict, MappingInvalid } from './errors'
+import { parseMapping } from './mapping'
 import type { Mapping } from './mapping'
 import { readItem } from './stored-item'
 
@@ -121,7 +121,7 @@ export function createMappingAdmin (db: DynamoDBClient, table: string) {
         await db.send(new PutItemCommand({ TableName: table, Item: toItem(mapping), ...condition }))
       }
       catch (err) {
-        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new MappingConflict(mapping.scope, mapping.role)
+        if (isConditionFailed(err)) throw new MappingConflict(mapping.scope, mapping.role)
         throw err
       }
     },
@@ -139,7 +139,7 @@ export function createMappingAdmin (db: DynamoDBClient, table: string) {
         return result.Attributes !== undefined
       }
       catch (err) {
-        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new MappingConflict(scope, role)
+        if (isConditionFailed(err)) throw new MappingConflict(scope, role)
         throw err
       }
     },

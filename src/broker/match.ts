@@ -1,9 +1,9 @@
 // The matcher: a mapping's rules against a token's claims, and the broker's decision for a role. Pure: reading the
 // table is mappings.ts's, and turning a denial into a response is respond.ts's.
 import { claimValues } from './claims'
+import { MappingInvalid } from './errors'
 import type { Denial } from './errors'
 import { patternMatcher } from './glob'
-import { MappingInvalid } from './mapping'
 import type { Mapping } from './mapping'
 import { decidingMapping, scopeCovers } from './scope'
 

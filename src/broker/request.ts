@@ -2,6 +2,7 @@
 // Every rule of what a well-formed request is lives here; what the token proves is token.ts's.
 import { InvalidRequest, InvalidToken, MethodNotAllowed, PayloadTooLarge } from './errors'
 import { MAX_DURATION, MIN_DURATION, ROLE_NAME } from './role'
+import { ROUTES } from './routes'
 import { MAX_TOKEN_BYTES } from './token'
 
 /** The parts of an API Gateway v2 event the broker reads. */
@@ -126,17 +127,17 @@ function repeatedJsonKey (text: string): string | undefined {
 function bearerToken (event: HttpEvent, method: 'GET' | 'POST'): string {
   const value = header(event, 'authorization')
   if (value === undefined || value.trim() === '') {
-    throw new InvalidToken('Send the GitLab ID token in the Authorization header: "Authorization: Bearer $ID_TOKEN".')
+    throw new InvalidToken('Send the GitLab ID token in the Authorization header: "Authorization: Bearer $ID_TOKEN".', { reason: 'missing' })
   }
   if (Buffer.byteLength(value) > MAX_TOKEN_BYTES + 16) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
   const match = /^Bearer +(\S+)$/i.exec(value.trim())
   if (match) return match[1]
   // `-H "Authorization: Bearer $BROKER_ID_TOKEN"` with the variable empty: the job's id_tokens: is missing or misnamed.
   if (/^Bearer$/i.test(value.trim())) {
-    throw new InvalidToken('The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?')
+    throw new InvalidToken('The Authorization header says "Bearer" but carries no token: is the job\'s ID token variable set (id_tokens: in .gitlab-ci.yml)?', { reason: 'missing' })
   }
   if (method === 'GET' && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+$/.test(value.trim())) return value.trim()
-  throw new InvalidToken('The Authorization header must be "Bearer <GitLab ID token>" (one token, no other scheme).')
+  throw new InvalidToken('The Authorization header must be "Bearer <GitLab ID token>" (one token, no other scheme).', { reason: 'missing' })
 }
 
 /** The answer format, read leniently so that even a rejected request is answered in the form its caller evals. */
@@ -165,7 +166,7 @@ export function parseCredentialsRequest (event: HttpEvent, method: 'GET' | 'POST
   // API Gateway routes each method to its own handler; a router that sends HEAD to GET (sandbox does) would otherwise
   // issue credentials, and take a maxUses slot, for an answer that carries no body.
   const asked = event.requestContext?.http?.method
-  if (asked !== undefined && asked !== method) throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`)
+  if (asked !== undefined && asked !== method) throw new MethodNotAllowed(`/credentials does not take ${asked.slice(0, 16)}; use GET or POST.`, ROUTES['/credentials'])
   const query = queryParams(event)
   const body = method === 'POST' ? bodyParams(event) : new Map<string, string>()
   if (method === 'GET' && bodyText(event).trim() !== '') throw new InvalidRequest('GET /credentials takes no body; put role in the query string.')

@@ -1,5 +1,7 @@
-// The only place a response body is written: credentials as json, shell or container format, and every error.
+// The only place a response body is written: credentials as json, shell or container format, every error (the
+// catch-all's 404 and 405 too), and healthz's answer. All with the same headers.
 // What to answer (credentials or which error) is decided before; this file only shapes it (DESIGN §2).
+import { MethodNotAllowed } from './errors'
 import type { BrokerError } from './errors'
 import type { Format } from './request'
 import type { IssuedCredentials } from './sts'
@@ -23,7 +25,7 @@ export function isoSeconds (date: Date): string {
 
 /** POSIX single quotes: nothing inside them is special but `'`, which is closed, escaped and reopened. */
 export function shellQuote (value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`
+  return `'${value.replace(/'/g, "'\\''")}'`
 }
 
 function headers (requestId: string, contentType: string): Record<string, string> {
@@ -70,7 +72,7 @@ export function respondCredentials (issued: Issued, format: Format, requestId: s
 export function respondError (err: BrokerError, format: Format, requestId: string, extraHeaders: Record<string, string> = {}): HttpResult {
   const extra = { ...extraHeaders }
   if (err.status === 401) extra['www-authenticate'] = 'Bearer realm="tanuki-sts", error="invalid_token"'
-  if (err.status === 405) extra.allow = 'GET, POST'
+  if (err instanceof MethodNotAllowed) extra.allow = err.allow
   if (format === 'shell') {
     const text = `tanuki-sts: ${err.code}: ${err.message} (request ${requestId})`
     return {
@@ -83,5 +85,14 @@ export function respondError (err: BrokerError, format: Format, requestId: strin
     statusCode: err.status,
     headers: { ...headers(requestId, 'application/json'), ...extra },
     body: JSON.stringify({ error: err.code, message: err.message, requestId }),
+  }
+}
+
+/** GET /healthz: ok with the version, or 503 with the failure (a bad configuration, told only that it is bad). */
+export function respondHealth (version: string, failure: BrokerError | undefined, requestId: string): HttpResult {
+  return {
+    statusCode: failure ? failure.status : 200,
+    headers: headers(requestId, 'application/json'),
+    body: JSON.stringify(failure ? { ok: false, version, error: failure.code, message: failure.message } : { ok: true, version }),
   }
 }

@@ -2,6 +2,7 @@
 // The only file that talks to STS. Which role and for how long is decided before (exchange.ts).
 import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts'
 import type { Tag } from '@aws-sdk/client-sts'
+import { AWS_CLIENT_OPTIONS } from './aws-client-options'
 import { claimValues } from './claims'
 import type { GitLabClaims } from './claims'
 import { UpstreamError } from './errors'
@@ -73,14 +74,10 @@ export function stsErrorCode (err: STSServiceException): string {
 }
 
 export function createStsClient (options: { region: string; endpoint?: string }): STSClient {
-  // Throttling, 5xx and timeouts are retried by the SDK's standard strategy, with bounded exponential backoff.
-  // Three attempts of at most 3 s fit the Lambda's 15 s; without throwOnRequestTimeout, @smithy/node-http-handler
-  // only logs a warning when requestTimeout passes, and a hung STS would hold the request until the Lambda times out.
   return new STSClient({
     region: options.region,
     ...(options.endpoint && { endpoint: options.endpoint }),
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
+    ...AWS_CLIENT_OPTIONS,
   })
 }
 

@@ -84,33 +84,33 @@ export function createJwtVerifier<C> (config: VerifierConfig, readClaims: (paylo
 
   function read (jwt: string): UnverifiedToken {
     if (Buffer.byteLength(jwt) > MAX_TOKEN_BYTES) throw new PayloadTooLarge(`The ID token is larger than ${MAX_TOKEN_BYTES} bytes.`)
-    if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).')
+    if (!COMPACT_JWS.test(jwt)) throw new InvalidToken('The ID token is not a signed JWT (expected three base64url parts).', { reason: 'malformed' })
     // base64url's last character may carry spare bits that decoders ignore: one signed token has up to 16 spellings.
     // Only the canonical one is taken, so the token's SHA-256 (the key of its maxUses counter and audit trail) is its own.
     const parts = jwt.split('.')
     const bytes = parts.map(part => Buffer.from(part, 'base64url'))
     if (!bytes.every((decoded, i) => decoded.toString('base64url') === parts[i])) {
-      throw new InvalidToken('The ID token is not canonically base64url-encoded.')
+      throw new InvalidToken('The ID token is not canonically base64url-encoded.', { reason: 'malformed' })
     }
     // Read here only to refuse early and to pick the issuer's keys: jwtVerify decodes and checks the token on its own.
     let header: Readonly<Record<string, unknown>>
     let payload: Readonly<Record<string, unknown>>
     try {
       header = jsonObject(bytes[0])
-      if (header.alg !== 'RS256') throw new InvalidToken(`The ID token is signed with ${JSON.stringify(header.alg)}; only RS256 is accepted.`)
+      if (header.alg !== 'RS256') throw new InvalidToken(`The ID token is signed with ${JSON.stringify(header.alg)}; only RS256 is accepted.`, { reason: 'algorithm' })
       // RFC 7515 §4.1.11: a critical extension we do not implement must be refused; RFC 7797 (b64) is one. GitLab uses
       // neither parameter, so both are refused outright (jwtVerify let a b64 outside crit through).
-      if (header.crit !== undefined || header.b64 !== undefined) throw new InvalidToken('The ID token uses JWS extensions (crit, b64) the broker does not accept.')
+      if (header.crit !== undefined || header.b64 !== undefined) throw new InvalidToken('The ID token uses JWS extensions (crit, b64) the broker does not accept.', { reason: 'malformed' })
       payload = jsonObject(bytes[1])
     }
     catch (err) {
       if (err instanceof InvalidToken) throw err
-      throw new InvalidToken('The ID token could not be decoded.', { cause: err })
+      throw new InvalidToken('The ID token could not be decoded.', { reason: 'malformed', cause: err })
     }
     // Checked before any network call: keys are read or fetched only for configured issuers.
     const iss = payload.iss
     if (typeof iss !== 'string' || !trusted.has(iss)) {
-      throw new InvalidToken(`The ID token's issuer ${JSON.stringify(iss)} is not trusted by this broker (BROKER_ISSUERS).`)
+      throw new InvalidToken(`The ID token's issuer ${JSON.stringify(iss)} is not trusted by this broker (BROKER_ISSUERS).`, { reason: 'untrusted_issuer' })
     }
     return { jwt, issuer: iss, kid: header.kid, payload }
   }
@@ -146,7 +146,7 @@ export function createJwtVerifier<C> (config: VerifierConfig, readClaims: (paylo
       catch (again) { throw translate(again, payload, config.audience) }
     }
     if (typeof verified.iat === 'number' && verified.iat > now.getTime() / 1000 + LEEWAY_SECONDS) {
-      throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.')
+      throw new InvalidToken('The ID token\'s "iat" is in the future; check the issuer\'s clock.', { reason: 'claim' })
     }
     return { claims: readClaims(verified), sha256: sha256Hex(jwt) }
   }
@@ -171,23 +171,23 @@ const CLAIM_REASONS: Record<string, string> = { missing: 'is missing', check_fai
  */
 function translate (err: unknown, payload: Readonly<Record<string, unknown>>, audience: string): Error {
   if (err instanceof Unavailable || err instanceof InvalidToken) return err
-  if (err instanceof errors.JWTExpired) return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { cause: err })
+  if (err instanceof errors.JWTExpired) return new InvalidToken('The ID token has expired; request a fresh one (id_tokens:).', { reason: 'expired', cause: err })
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'aud') {
       const has = payload.aud === undefined ? 'no audience' : `the audience ${JSON.stringify(payload.aud)}`
       return new InvalidToken(`The ID token has ${has}; this broker accepts only ${JSON.stringify(audience)}. ` +
-        `Set it as the token's aud in the job's id_tokens: (e.g. BROKER_ID_TOKEN: { aud: ${audience} }).`, { cause: err, detail: err.reason })
+        `Set it as the token's aud in the job's id_tokens: (e.g. BROKER_ID_TOKEN: { aud: ${audience} }).`, { reason: 'audience', cause: err, detail: err.reason })
     }
     const reason = CLAIM_REASONS[err.reason] ?? `is not valid (${err.reason})`
-    return new InvalidToken(`The ID token's "${err.claim}" claim ${reason}.`, { cause: err, detail: err.reason })
+    return new InvalidToken(`The ID token's "${err.claim}" claim ${reason}.`, { reason: 'claim', cause: err, detail: err.reason })
   }
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSMultipleMatchingKeys) {
-    return new InvalidToken('The ID token\'s signature does not verify.', { cause: err })
+    return new InvalidToken('The ID token\'s signature does not verify.', { reason: 'signature', cause: err })
   }
-  if (err instanceof errors.JWKSNoMatchingKey) return new InvalidToken('The ID token\'s key (kid) is not one of its issuer\'s keys.', { cause: err })
+  if (err instanceof errors.JWKSNoMatchingKey) return new InvalidToken('The ID token\'s key (kid) is not one of its issuer\'s keys.', { reason: 'unknown_key', cause: err })
   if (err instanceof errors.JWKSTimeout) return new Unavailable('The token issuer\'s keys could not be fetched in time; try again shortly.', { cause: err })
-  if (err instanceof errors.JOSEError) return new InvalidToken('The ID token is not valid.', { cause: err, detail: err.code })
+  if (err instanceof errors.JOSEError) return new InvalidToken('The ID token is not valid.', { reason: 'invalid', cause: err, detail: err.code })
   // jose refuses unusable keys with a TypeError (e.g. an RSA key under 2048 bits, RFC 7518 §3.3): still the token's failure.
-  if (err instanceof TypeError) return new InvalidToken('The ID token cannot be verified with its issuer\'s key.', { cause: err, detail: err.message })
+  if (err instanceof TypeError) return new InvalidToken('The ID token cannot be verified with its issuer\'s key.', { reason: 'unusable_key', cause: err, detail: err.message })
   return err instanceof Error ? err : new Error(String(err))
 }

@@ -2,7 +2,7 @@
 // from it. What each pragma means is its reader's (target.ts, target-roles.ts).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CliError } from './output'
+import { CliError } from '../broker/errors'
 
 /** A pragma's rows as the parser gives them: a word, a row of words (numbers and booleans converted), or a named block. */
 export type ArcRow = string | number | boolean | ArcRow[] | { [name: string]: unknown }

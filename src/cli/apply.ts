@@ -2,12 +2,12 @@
 // table, then write each step conditionally on what was read at plan time. Parsing is mapping-file.ts's, diffing plan.ts's.
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { MappingConflict } from '../broker/errors'
+import { ApplyConflict, CliError, MappingConflict } from '../broker/errors'
 import { parseScope } from '../broker/scope'
 import type { MappingAdmin } from '../broker/mappings'
 import { trustedIssuers } from './local-info'
 import type { FileMapping, MappingFiles } from './mapping-file'
-import { CliError, EXIT_CHANGES, EXIT_CONFLICT, confirm, err, out, print, printJson, say } from './output'
+import { EXIT_CHANGES, EXIT_CONFLICT, confirm, err, out, print, printJson, say } from './output'
 import { computePlan, hasChanges, planJson, renderPlan } from './plan'
 import type { Plan, PlanStep } from './plan'
 import { formatProblem } from './problems'
@@ -97,16 +97,6 @@ async function applyStep (admin: MappingAdmin, step: PlanStep, actor: string, no
       return
     }
     case 'unchanged': return
-  }
-}
-
-/** A plan's writes stopped at a conflict: how many steps went through before it. */
-export class ApplyConflict extends Error {
-  constructor (readonly conflict: MappingConflict, readonly done: number, readonly total: number) {
-    super(`${conflict.message}\nConflict: another writer changed the table since the plan was made; ` +
-      `${done ? `${done} of ${total} change(s) were applied before it; ` : ''}` +
-      'nothing else was written. Re-run `tanuki-sts mappings apply` to plan against the new state.')
-    this.name = 'ApplyConflict'
   }
 }
 

@@ -3,7 +3,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { AuditRecord } from '../broker/audit'
 import { parseSince } from './audit'
-import { CliError, progress } from './output'
+import { CliError } from '../broker/errors'
+import { progress } from './output'
 import type { Target } from './target'
 
 /** A half-open period [since, until) of ISO instants, as the records' `at` is written. */

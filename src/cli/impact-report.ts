@@ -1,5 +1,5 @@
-// How `mappings apply --dry-run --impact` prints the impact of a plan: the flips by direction, project and role, each with
-// a sample job, then what could not be replayed. Pure; the replay is impact.ts's.
+// How `mappings apply --dry-run --impact` and `mappings plan --impact` print the impact of a plan: the flips by direction,
+// project and role, each with a sample job, then what could not be replayed. Pure; the replay is impact.ts's.
 import type { Impact, Verdict } from './impact'
 import type { Paint } from './output'
 import { readableTime } from './output'
@@ -16,12 +16,13 @@ export function describeVerdict (v: Verdict): string {
   return `denied by ${v.scope ?? 'its mapping'}: ${d.condition} must be${expected}, the token had ${actual}`
 }
 
-export function renderImpact (impact: Impact, p: Paint): string[] {
+/** `current`: what the plan starts from, in words (the table's mappings, or the --from files). */
+export function renderImpact (impact: Impact, p: Paint, current = 'the stored mappings'): string[] {
   const flips = impact.flips['issued→denied'] + impact.flips['denied→issued']
   const lines = [
     '',
     p.bold(`Impact: ${plural(impact.records, 'request')} from ${readableTime(impact.since, 'minute')} to ${readableTime(impact.until, 'minute')} ` +
-      'replayed against the stored mappings and the planned ones'),
+      `replayed against ${current} and the planned ones`),
     `  ${flips === 0 ? 'No decision flips' : `${plural(flips, 'decision')} would flip: ${impact.flips['issued→denied']} issued → denied, ` +
       `${impact.flips['denied→issued']} denied → issued`}; ${impact.unchanged} unchanged` +
       (impact.notReplayed.length ? `; ${impact.notReplayed.reduce((n, x) => n + x.count, 0)} could not be replayed` : '') + '.',

@@ -1,7 +1,8 @@
 // `mappings apply --dry-run --impact 30d`: the period's audit records replayed against the stored mappings and against the
 // plan's, with the broker's own decide(); every decision that would flip, grouped by project and role. Pure: reading the
 // records is audit-window.ts's, printing impact-report.ts's. A record that cannot answer for what a decision reads is
-// counted as not replayed, never guessed.
+// counted as not replayed, never guessed. `mappings plan --impact` (between files) and the console's edit plan
+// (console/pages/edit-impact.ts) replay with it too.
 import type { AuditRecord } from '../broker/audit'
 import { recordedClaims } from '../broker/audit-claims'
 import type { Denial } from '../broker/errors'

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parseIssuer } from '../broker/config'
-import { BrokerError } from '../broker/errors'
+import { BrokerError, CliError, KeySetInvalid, KeysConflict } from '../broker/errors'
 import { createIssuerFetcher } from '../broker/issuer-fetch'
 import type { StoredKeys } from '../broker/issuer-keys'
-import { KeySetInvalid, MAX_KEY_SET_BYTES, parseKeySet } from '../broker/key-set'
+import { MAX_KEY_SET_BYTES, parseKeySet } from '../broker/key-set'
 import type { KeySet } from '../broker/key-set'
-import { CliError, EXIT_CONFLICT, err, out, print, printJson, readableTime, renderTable, say } from './output'
+import { EXIT_CONFLICT, err, out, print, printJson, readableTime, renderTable, say } from './output'
 import { resolveActor } from './stamp'
 import { addTargetOptions, checkTargetOptions, targetFlags, withTarget } from './target'
 import type { Target, TargetOptions } from './target'
@@ -32,8 +32,8 @@ function keysTable (target: Target, opts: TargetOptions): string {
 
 /** The target's key store: it (and the AWS SDK with it) loads only for a command that reaches a table, not for --help. */
 async function keysStore (target: Target, opts: TargetOptions) {
-  const { createIssuerKeysStore, KeysConflict } = await import('../broker/issuer-keys')
-  return { store: createIssuerKeysStore(target.db, keysTable(target, opts)), KeysConflict }
+  const { createIssuerKeysStore } = await import('../broker/issuer-keys')
+  return createIssuerKeysStore(target.db, keysTable(target, opts))
 }
 
 /** The set in a file: a JWK set (GitLab's /oauth/discovery/keys as saved), checked as a fetched one is. */
@@ -68,7 +68,7 @@ async function push (opts: PushOptions): Promise<void> {
   for (const skip of read.skipped) say(`${err.yellow('note:')} left out ${skip}`)
   const stored: StoredKeys = { issuer, set: read.set, source: read.source, fetchedAt: new Date().toISOString(), updatedBy: resolveActor(opts.actor) }
   await withTarget(opts, async target => {
-    const { store, KeysConflict } = await keysStore(target, opts)
+    const store = await keysStore(target, opts)
     const before = await store.get(issuer)
     try { await store.put(stored) }
     catch (e) {
@@ -96,7 +96,7 @@ function storedJson (issuer: string, keys: StoredKeys | KeySetInvalid | undefine
 
 async function list (opts: ReadOptions): Promise<void> {
   await withTarget(opts, async target => {
-    const entries = await (await keysStore(target, opts)).store.list()
+    const entries = await (await keysStore(target, opts)).list()
     if (opts.json) return printJson(entries.map(e => storedJson(e.issuer, e.keys)))
     if (entries.length === 0) return say(`No issuer keys are stored in ${target.label}: the broker fetches them from each issuer on first use (tanuki-sts issuers keys push stores them ahead).`)
     print(renderTable(['ISSUER', 'KEYS', 'SOURCE', 'FETCHED', 'BY'], entries.map(({ issuer, keys }) => keys instanceof KeySetInvalid
@@ -108,7 +108,7 @@ async function list (opts: ReadOptions): Promise<void> {
 async function show (opts: ReadOptions & { issuer: string }): Promise<void> {
   const issuer = issuerFlag(opts.issuer, opts.local)
   await withTarget(opts, async target => {
-    const keys = await (await keysStore(target, opts)).store.get(issuer)
+    const keys = await (await keysStore(target, opts)).get(issuer)
     if (opts.json) return printJson(storedJson(issuer, keys))
     if (keys === undefined) throw new CliError(`No keys are stored for ${issuer} in ${target.label}.`)
     if (keys instanceof KeySetInvalid) {

@@ -1,14 +1,13 @@
 // The `tanuki-sts` admin CLI (DESIGN §6): one command group per file, put together here, and the one place an error
 // becomes a message and an exit status. bin/tanuki-sts.js runs it compiled (scripts/build-cli.js bundles it into dist/).
 import { Command } from 'commander'
-import { BrokerError, MappingConflict } from '../broker/errors'
-import { MappingInvalid } from '../broker/mapping'
+import { BrokerError, CliError, MappingConflict, MappingInvalid } from '../broker/errors'
 import { VERSION } from '../broker/version'
 import { registerAudit } from './audit'
 import { registerExplain } from './explain'
 import { registerIssuers } from './issuers'
 import { registerMappings } from './mappings'
-import { CliError, EXIT_CONFLICT, err, say } from './output'
+import { EXIT_CONFLICT, err, say } from './output'
 import { registerStats } from './stats'
 import { registerToken } from './token'
 import { registerTrustPolicy } from './trust-policy'

@@ -3,7 +3,8 @@
 // writing are plan.ts's and apply.ts's.
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, stringify, visit } from 'yaml'
 import type { Document, Node } from 'yaml'
-import { MappingInvalid, parseMapping } from '../broker/mapping'
+import { MappingInvalid } from '../broker/errors'
+import { parseMapping } from '../broker/mapping'
 import type { Mapping } from '../broker/mapping'
 import { MANAGED_FIELDS } from '../broker/mapping-fields'
 import { mappingWarnings } from '../broker/mapping-warnings'

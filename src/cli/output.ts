@@ -7,14 +7,6 @@ export const EXIT_CONFLICT = 3
 /** `apply --dry-run --detailed-exitcode` with changes to make (terraform plan's convention: 0 none, 1 error, 2 changes). */
 export const EXIT_CHANGES = 2
 
-/** A failure the user can fix: printed as its message alone (no stack), exit 1 unless it says otherwise. */
-export class CliError extends Error {
-  constructor (message: string, readonly exitCode = 1) {
-    super(message)
-    this.name = 'CliError'
-  }
-}
-
 export interface Paint {
   bold (s: string): string
   dim (s: string): string

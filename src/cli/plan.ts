@@ -1,7 +1,7 @@
 // The plan of `mappings apply`: what the files want against what the table holds, field by field, printed like terraform.
 // Pure: reading the table and writing the plan's steps are apply.ts's.
+import { MappingInvalid } from '../broker/errors'
 import type { StoredEntry } from '../broker/mappings'
-import { MappingInvalid } from '../broker/mapping'
 import type { Mapping } from '../broker/mapping'
 import { FILE_FIELDS, MANAGED_FIELDS } from '../broker/mapping-fields'
 import type { Paint } from './output'

@@ -1,7 +1,8 @@
 // `mappings put` flags as the raw mapping object parseMapping checks, and its problems named by flag.
 // Every rule is parseMapping's; this file only translates between flags and fields.
 import { readFileSync } from 'node:fs'
-import { MappingInvalid, parseMapping } from '../broker/mapping'
+import { MappingInvalid, PutFlagsInvalid } from '../broker/errors'
+import { parseMapping } from '../broker/mapping'
 import type { Mapping, Problem } from '../broker/mapping'
 
 export interface PutFlags {
@@ -100,11 +101,4 @@ function pinMessage (p: Problem, flag: string | undefined): string {
   if (flag === undefined) return 'is required: project_id=N for a project scope, namespace_id=N for a /* scope, or none (a /** scope must say none)'
   if (typeof parsePin(flag) === 'string' && flag !== 'none') return 'must be project_id=N, namespace_id=N or none'
   return p.message
-}
-
-export class PutFlagsInvalid extends Error {
-  constructor (readonly problems: string[]) {
-    super(problems.join('\n'))
-    this.name = 'PutFlagsInvalid'
-  }
 }

@@ -2,10 +2,11 @@
 // the way Architect publishes them (SSM `/<StackName>/tables/<name>`). What is read and written is the commands'.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Command } from 'commander'
+import { DEFAULT_APP, awsRegion, sandboxTables } from '../broker/config'
+import { CliError } from '../broker/errors'
 import type { MappingAdmin } from '../broker/mappings'
 import { readArc } from './app-arc'
 import { readLocalInfo } from './local-info'
-import { CliError } from './output'
 
 export interface TargetOptions {
   local?: boolean
@@ -25,7 +26,6 @@ export interface Target {
 }
 
 const ENVS = ['staging', 'production'] as const
-const DEFAULT_APP = 'tanuki-sts'
 /** Architect sandbox's default tables port (`ARC_TABLES_PORT` overrides it). */
 const SANDBOX_TABLES_PORT = 5555
 
@@ -104,18 +104,14 @@ async function openLocal (opts: TargetOptions, env: NodeJS.ProcessEnv, cwd: stri
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE)
   const { createDynamoClient } = await import('../broker/dynamo')
   const db = createDynamoClient({
-    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    region: awsRegion(env),
     endpoint,
     // The local DynamoDB checks no signature, but the SDK will not send a request without some credentials.
     ...(!hasCredentials && { credentials: { accessKeyId: 'tanuki-local', secretAccessKey: 'tanuki-local' } }),
   })
   const label = `the local sandbox (localhost:${port})`
   explainFailures(db, label, `is the sandbox running (npm start)? Set ARC_TABLES_PORT if it uses another port; app "${app}" (--app).`)
-  // Sandbox names its tables `${app}-staging-${name}`.
-  return {
-    db, tables: { mappings: `${app}-staging-mappings`, audit: `${app}-staging-audit`, issuerKeys: `${app}-staging-issuer-keys` },
-    label, local: true, close: () => db.destroy(),
-  }
+  return { db, tables: sandboxTables(app), label, local: true, close: () => db.destroy() }
 }
 
 async function openDeployed (opts: TargetOptions & { region: string; env: string }, cwd: string): Promise<Target> {

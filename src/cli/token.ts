@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { KNOWN_CLAIMS, isKnownClaim } from '../broker/claims'
 import { didYouMean } from '../broker/did-you-mean'
+import { CliError } from '../broker/errors'
 import { DEFAULT_CLAIMS } from '../local/default-claims'
 import { DEFAULT_ISSUER_URL, localIssuerUrl, readLocalInfo } from './local-info'
-import { CliError, err, print, say } from './output'
+import { err, print, say } from './output'
 
 /** Minting is a key to a broker that trusts this issuer: only ever ask one on this machine. */
 export function checkLoopback (text: string): URL {

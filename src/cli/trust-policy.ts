@@ -1,8 +1,9 @@
 // `trust-policy`: the trust policy a target role needs so the broker may assume it (DESIGN §5), and an ABAC example.
 // The actions come from the deploy plugin's own statement (src/plugins/tanuki-sts.js), so the two always agree.
 import type { Command } from 'commander'
+import { CliError } from '../broker/errors'
 import { DEFAULT_SESSION_TAGS, ROLE_ARN } from '../broker/role'
-import { CliError, err, printJson, say } from './output'
+import { err, printJson, say } from './output'
 
 // The deploy plugin is plain JS (Architect loads plugins with require()).
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -49,6 +49,7 @@ ul.words li { margin: 4px 0; }
 dl.record { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dl.record dt { color: var(--muted); } dl.record dd { margin: 0; font-family: ui-monospace, Menlo, monospace; font-size: 13px; word-break: break-all; }
 .plan .add { color: var(--ok); } .plan .del { color: var(--bad); } .plan .mod { color: var(--warn); }
+table.impact th, table.impact td:nth-child(-n+3) { overflow-wrap: normal; }
 .chart svg { max-width: 100%; height: auto; }
 .chart .issued { fill: #2f8f4e; } .chart .denied { fill: #c7423b; } .chart .axis { stroke: #9a9aa8; } .chart text { font-size: 11px; fill: var(--muted); }
 .legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px; }

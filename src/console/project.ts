@@ -1,5 +1,5 @@
 // A project as a person names it in the console (its URL, or its path when the broker trusts one GitLab): its issuer
-// and path, from which policy.ts's candidateScopes and the audit's byProject key follow.
+// and path, from which scope.ts's candidateScopes and the audit's byProject key follow.
 import { isGitLabPath } from '../broker/claims'
 import { candidateScopes } from '../broker/scope'
 

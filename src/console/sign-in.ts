@@ -2,8 +2,8 @@
 // `nonce`, against the one issuer configured. The ID token goes through the broker's own verifier (token.ts); the
 // groups come from it (`groups_direct`) and from userinfo (`groups`). Sessions are session.ts's, roles access.ts's.
 import { createHash } from 'node:crypto'
-import { InvalidToken } from '../broker/errors'
-import { FetchRefused, fetchCapped } from '../broker/fetch-capped'
+import { FetchRefused, InvalidToken } from '../broker/errors'
+import { fetchCapped } from '../broker/fetch-capped'
 import { createJwtVerifier } from '../broker/token'
 import type { JwtVerifier } from '../broker/token'
 import { configuredGroups } from './access'
@@ -42,7 +42,7 @@ const LOGIN = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$/
 function stringList (value: unknown, claim: string): string[] {
   if (value === undefined) return []
   if (!Array.isArray(value) || value.length > 5000 || !value.every(g => typeof g === 'string' && g.length <= 1024)) {
-    throw new InvalidToken(`The sign-in ID token's "${claim}" claim must be a list of group paths.`)
+    throw new InvalidToken(`The sign-in ID token's "${claim}" claim must be a list of group paths.`, { reason: 'gitlab_claims' })
   }
   return value as string[]
 }
@@ -51,10 +51,10 @@ function stringList (value: unknown, claim: string): string[] {
 export function signInClaimsReader (clientId: string) {
   return (payload: Record<string, unknown>): SignInClaims => {
     const { sub, nonce, name, aud, azp } = payload
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw new InvalidToken('The sign-in ID token has no "sub".')
-    if (Array.isArray(aud) && aud.length > 1 && azp !== clientId) throw new InvalidToken('The sign-in ID token names several audiences and is not authorized for this console (azp).')
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw new InvalidToken('The sign-in ID token has no "sub".', { reason: 'gitlab_claims' })
+    if (Array.isArray(aud) && aud.length > 1 && azp !== clientId) throw new InvalidToken('The sign-in ID token names several audiences and is not authorized for this console (azp).', { reason: 'audience' })
     const login = payload.preferred_username ?? payload.nickname
-    if (typeof login !== 'string' || !LOGIN.test(login)) throw new InvalidToken('The sign-in ID token has no GitLab username (preferred_username or nickname): ask for the profile scope.')
+    if (typeof login !== 'string' || !LOGIN.test(login)) throw new InvalidToken('The sign-in ID token has no GitLab username (preferred_username or nickname): ask for the profile scope.', { reason: 'gitlab_claims' })
     return {
       sub,
       login,

@@ -1,5 +1,5 @@
 // A mapping in words: who it lets use which role, under what conditions, pinned how, for how long. The rules themselves
-// are policy.ts's (defaults included); this file only says them, as HTML that escapes every value.
+// are mapping.ts's and match.ts's (defaults included); this file only says them, as HTML that escapes every value.
 import { DEFAULT_SESSION_TAGS, MAX_DURATION } from '../broker/role'
 import { parseScope } from '../broker/scope'
 import type { Mapping } from '../broker/mapping'

@@ -2,6 +2,7 @@
 // Whether it is v2 is for whoever runs it to check (test/helpers/e2e-tools.ts); nothing here starts it.
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, isAbsolute, join } from 'node:path'
+import { shellQuote } from '../broker/respond'
 
 /** Names the AWS CLI to use instead of the first `aws` on PATH. */
 export const AWS_CLI_VARIABLE = 'TANUKI_AWS_CLI'
@@ -26,7 +27,7 @@ export function awsCliCandidates (env: NodeJS.ProcessEnv = process.env): string[
 }
 
 /** A path as one shell word. */
-const shellWord = (s: string) => /^[\w/.,:+=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+const shellWord = (s: string) => /^[\w/.,:+=@-]+$/.test(s) ? s : shellQuote(s)
 
 /** `npm start`'s lines for checking issued credentials with the AWS CLI: the one it found, and how to name another. */
 export function awsCliHint (stsUrl: string, env: NodeJS.ProcessEnv = process.env): string {

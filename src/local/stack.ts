@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_APP, sandboxTables } from '../broker/config'
 import { useApiGatewayRouting } from './api-gateway-routing'
 import { startLocalIssuer } from './issuer'
 import type { LocalIssuer } from './issuer'
@@ -30,7 +31,6 @@ async function lambdasSettled (timeoutMs = 20_000): Promise<void> {
 }
 
 export const ROOT = join(__dirname, '..', '..')
-export const APP = 'tanuki-sts'
 /** Every server of the embedded default listens here, and only here. */
 export const LOOPBACK = '127.0.0.1'
 /** The broker's own credentials in local runs (its "Lambda role"): the one principal the local STS lets call AssumeRole. */
@@ -133,7 +133,7 @@ export async function startLocalStack (o: StackOptions): Promise<LocalStack> {
     brokerUrl: `http://localhost:${o.httpPort}`,
     issuer,
     sts,
-    tables: { mappings: `${APP}-staging-mappings`, audit: `${APP}-staging-audit`, issuerKeys: `${APP}-staging-issuer-keys` },
+    tables: sandboxTables(DEFAULT_APP),
     dynamoEndpoint: `http://localhost:${o.tablesPort}`,
     eventsUrl: `http://${LOOPBACK}:${o.eventsPort}/events`,
     lambdaEnv,

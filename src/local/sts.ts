@@ -47,6 +47,11 @@ export interface LocalSts {
   issued: AssumedRole[]
   injectFault(f: StsFault): void
   clearFaults(): void
+  /**
+   * The secret of an access key this STS knows (a principal's, or a session it issued): for another local AWS service
+   * to verify requests signed with the credentials the broker handed out, as AWS would.
+   */
+  lookup: SecretLookup
   /** Zeroes the counters, drops faults and forgets every issued credential (they stop working). */
   reset(): void
   close(): Promise<void>
@@ -202,6 +207,7 @@ export async function startLocalSts (opts: LocalStsOptions): Promise<LocalSts> {
     port,
     calls,
     issued,
+    lookup,
     injectFault: f => faults.push({ ...f, left: f.times ?? 1 }),
     clearFaults: () => void (faults = []),
     reset: () => {

@@ -88,9 +88,12 @@ const CONSOLE_SECRETS = ['CONSOLE_CLIENT_SECRET', 'ARC_APP_SECRET']
 function consoleStatements (writes) {
   const audit = [tableArn('AuditTable'), tableArn('AuditTable', '/index/*')]
   return [
-    { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Scan'], Resource: [tableArn('MappingsTable')] },
+    // Query: the roles mapped at a project's scopes, as Explain words a "no mapping" denial (mapped-roles.ts).
+    { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: [tableArn('MappingsTable')] },
     // BatchGetItem: the byProject index keeps keys only, so a project's records are read by key.
     { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
+    // Explain verifies a pasted token with the keys the broker uses: read, never written (console/deps.ts).
+    { Sid: 'ConsoleReadIssuerKeys', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('IssuerKeysTable')] },
     ...(writes ? [
       { Sid: 'ConsoleWriteMappings', Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: [tableArn('MappingsTable')] },
       { Sid: 'ConsoleRecordChanges', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [tableArn('AuditTable')] },

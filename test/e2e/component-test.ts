@@ -17,6 +17,8 @@ import { eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { docSnippet } from '../helpers/doc-snippets'
 import { e2eJobPath } from '../helpers/e2e-tools'
+import { startFakeAws } from '../helpers/fake-aws'
+import type { FakeAws } from '../helpers/fake-aws'
 import { startGitServer } from '../helpers/git-http'
 import type { GitServer } from '../helpers/git-http'
 import { REMOTE, createPipelineRepo, createProjectRepo } from '../helpers/gitlab-ci-local'
@@ -27,6 +29,8 @@ const BASE = Number(process.env.TANUKI_TEST_PORT_BASE || 3430)
 const BROKER_URL = `http://localhost:${BASE}`
 // The port after the broker's four (BASE..BASE+3).
 const GIT_PORT = BASE + 4
+// SSM for the review job's --region/--env target: it names the stack's tables, checking each signature.
+const SSM_PORT = BASE + 5
 
 // This project (the copy gitlab-ci-local sees as tanuki/tanuki-sts) and the new project of the docs' example.
 const SELF = { project_path: 'tanuki/tanuki-sts', project_id: '6100001', namespace_path: 'tanuki', namespace_id: '6100', ref: 'main', ref_type: 'branch', ref_protected: 'true' }
@@ -42,6 +46,7 @@ let env: BrokerEnv
 let repo: PipelineRepo
 let git: GitServer
 let gitRoot: string
+let ssm: FakeAws | undefined
 
 const sh = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim()
 const tail = (output: string) => output.trim().split('\n').slice(-25).map(l => `    ${l}`).join('\n')
@@ -391,11 +396,12 @@ function branch (name: string, files: Record<string, string | null>): void {
   sh(repo.dir, '-c', 'user.name=e2e', '-c', 'user.email=e2e@tanuki-sts.invalid', 'commit', '-q', '-m', name)
 }
 
-async function review (): Promise<{ r: JobRun; artifact: string }> {
+/** Runs the review job of the branch checked out; with no `variables`, as a project without TANUKI_STS_REVIEW_ROLE. */
+async function review (variables: Record<string, string> = {}): Promise<{ r: JobRun; artifact: string }> {
   const stsCalls = env.sts.calls.AssumeRole + env.sts.calls.GetCallerIdentity
-  const r = await repo.run(['mappings-review'], MR)
+  const r = await repo.run(['mappings-review'], { ...MR, ...variables })
   if (process.env.TANUKI_TEST_VERBOSE) console.log(r.output)
-  if (env.sts.calls.AssumeRole + env.sts.calls.GetCallerIdentity !== stsCalls) throw new Error('the review job called AWS')
+  if (!variables.TANUKI_STS_REVIEW_ROLE && env.sts.calls.AssumeRole + env.sts.calls.GetCallerIdentity !== stsCalls) throw new Error('the review job called AWS')
   const path = join(repo.dir, '.gitlab-ci-local', 'artifacts', 'mappings-review', 'mappings-plan.txt')
   return { r, artifact: existsSync(path) ? readFileSync(path, 'utf8') : '' }
 }
@@ -447,7 +453,85 @@ test('mappings-review passes a valid change and shows its plan against the targe
   const log = r.output.split('\n').map(l => l.replace(/^mappings-review > /, '')).join('\n')
   t.ok(plan.every(line => log.includes(line)), 'the job log shows the same plan')
   t.ok(artifact.includes('Plan: mappings/team.yaml, mappings/web.yaml against target-branch/mappings/team.yaml'), 'against the target branch\'s files')
+  t.ok(artifact.endsWith('\nImpact: skipped (no read access to the audit table: set the CI/CD variable TANUKI_STS_REVIEW_ROLE)\n'),
+    'with no TANUKI_STS_REVIEW_ROLE (and no AWS credentials at all), it says the impact was skipped')
   t.equal(artifact, `${docSnippet('review-plan')}\n`, 'the whole artifact is the example of docs/gitlab-component.md')
+})
+
+// With a read role: this project's own mappings (for the local issuer's tanuki/tanuki-sts, whose jobs above left audit
+// records), changed by a merge request, and the review replaying the last 30 days of them from the sandbox's audit table.
+const REVIEW_ROLE = 'mappings-review'
+const selfMappings = (deploy: string, more = '') => `mappings:
+  - scope: ${env.issuer.url}/${SELF.project_path}
+    role: deploy
+    roleArn: ${DEPLOY_ARN}
+    pin: { project_id: "${SELF.project_id}" }
+    conditions:
+      ref: ${deploy}
+      ref_type: branch
+${more}`
+const notMapped = () => `  - scope: ${env.issuer.url}/${SELF.project_path}
+    role: not-mapped
+    roleArn: arn:aws:iam::111122223333:role/gitlab-not-mapped
+    pin: { project_id: "${SELF.project_id}" }
+`
+
+/** The review job's variables with a read role: the role, the broker, an ID token of a merge-request pipeline, and where its AWS is. */
+async function readAccess (role: string, jobId: string) {
+  const token = await env.mint({ ...SELF, ref: 'mr-impact', ref_protected: 'false', pipeline_source: 'merge_request_event', job_id: jobId }, { audience: BROKER_URL })
+  return {
+    token,
+    variables: {
+      TANUKI_STS_URL: BROKER_URL, TANUKI_STS_REVIEW_ROLE: role, BROKER_ID_TOKEN: token,
+      AWS_ENDPOINT_URL_SSM: ssm?.url ?? '', AWS_ENDPOINT_URL_DYNAMODB: `http://localhost:${env.tablesPort}`,
+    },
+  }
+}
+
+test('mappings-review with TANUKI_STS_REVIEW_ROLE: the plan and its impact, the last 30 days replayed with read-only credentials from the broker', async t => {
+  // The broker side: the mapping of docs/gitlab-component.md that lets this project's merge-request pipelines read
+  // (for this copy's scope and project ID), and the stack's table names in SSM, as Architect publishes them, for the
+  // sandbox's tables.
+  const documented = (parse(docSnippet('review-role-mapping')) as { mappings: Array<Record<string, unknown>> }).mappings[0]
+  await env.putMapping({ ...documented, scope: `${env.issuer.url}/${SELF.project_path}`, pin: { project_id: SELF.project_id } })
+  ssm = await startFakeAws({ port: SSM_PORT, lookup: env.sts.lookup, parameters: {
+    '/TanukiStsProduction/tables/mappings': env.tables.mappings, '/TanukiStsProduction/tables/audit': env.tables.audit,
+  } })
+  // The target branch holds the deploy mapping the jobs above were issued under; the merge request moves it to the
+  // release branch, and maps the role "not-mapped" the refused jobs asked for.
+  sh(repo.dir, 'checkout', '-q', 'main')
+  branch('with-self', { 'mappings/self.yaml': selfMappings('main') })
+  sh(repo.dir, 'push', '-q', 'origin', 'with-self:main')
+  sh(repo.dir, 'checkout', '-q', '-B', 'main', 'with-self')
+  sh(repo.dir, 'update-ref', 'refs/remotes/origin/main', 'main')
+  branch('mr-impact', { 'mappings/self.yaml': selfMappings('release', notMapped()) })
+
+  const jobId = '7100000020'
+  const { token, variables } = await readAccess(REVIEW_ROLE, jobId)
+  const { r, artifact } = await review(variables)
+  t.equal(r.code, 0, `the job succeeded (${r.seconds.toFixed(1)} s)${r.code === 0 ? '' : `\n${tail(r.output)}`}`)
+  t.ok(artifact.includes('Plan: 1 to create, 1 to update, 0 to delete, 2 unchanged.'), 'the plan, as without the role')
+  t.match(artifact, /\nImpact: \d+ requests from .* replayed against the --from files and the planned ones\n {2}\d+ decisions would flip: \d+ issued → denied, \d+ denied → issued/,
+    'then the impact, replayed against the target branch\'s files and the merge request\'s')
+  t.match(artifact, new RegExp(`Issued → denied:\\n {2}${SELF.project_path} {2}deploy {2}\\d+ requests \\(\\d+ jobs\\)\\n {4}e\\.g\\. job 71000000\\d\\d `),
+    'issued → denied: this project\'s deploy jobs on main, with a sample job')
+  t.match(artifact, /planned: {2}denied by \S+: ref must be "release", the token had "main"/, 'and the rule that would deny them')
+  t.match(artifact, new RegExp(`Denied → issued:\\n {2}${SELF.project_path} {2}not-mapped {2}\\d+ requests? \\(\\d+ jobs?\\)`), 'denied → issued: the refused role, now mapped')
+  t.notOk(artifact.includes('Impact: skipped'), 'not skipped')
+  const { records, assumed } = await issuedFor(jobId)
+  t.deepEqual(records.map(a => `${a.outcome} ${a.role}`), [`issued ${REVIEW_ROLE}`], 'the job got credentials for the review role, audited')
+  t.deepEqual(ssm.signers.filter(s => s.service === 'ssm').map(s => s.accessKeyId), assumed.map(a => a.accessKeyId),
+    'and SSM was read with them (their signature checked), to find the audit table')
+  t.notOk(r.output.includes(token), 'the ID token never appears in the log')
+})
+
+test('mappings-review with a TANUKI_STS_REVIEW_ROLE the broker refuses: the job fails with the broker\'s message, before any plan', async t => {
+  const { token, variables } = await readAccess('no-such-review-role', '7100000021')
+  const { r } = await review(variables)
+  t.notEqual(r.code, 0, `the job failed (${r.seconds.toFixed(1)} s)`)
+  t.match(r.output, /tanuki-sts: access_denied: No mapping lets \S+\/tanuki\/tanuki-sts use the role "no-such-review-role"/, 'with the broker\'s message')
+  t.notOk(r.output.includes('Plan: '), 'no plan was made without the impact it was asked for')
+  t.notOk(r.output.includes(token), 'the ID token never appears in the log')
 })
 
 test('Teardown', async t => {
@@ -455,6 +539,7 @@ test('Teardown', async t => {
   repo.remove()
   if (origin) rmSync(origin, { recursive: true, force: true })
   await git.stop()
+  await ssm?.close()
   rmSync(gitRoot, { recursive: true, force: true })
   await env.stop()
   t.pass('stopped')

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
 import { chromium } from 'playwright-core'
+import { CHROMIUM } from '../helpers/e2e-tools'
 import type { BrowserContext, Page } from 'playwright-core'
 import { ROLE_ARN, ROOT, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'console')
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
@@ -111,6 +111,8 @@ test('editing a mapping: its words, the plan, the save, and a concurrent edit re
   t.match(plan, /~ update .*acme\/payments\/api\s+deploy/, 'the plan says update')
   t.match(plan, /\+ conditions\.environment: \["production"\]\n\s+- conditions\.ref_type: \["branch"\]/, 'field by field, as mappings apply prints it')
   t.match(await page.locator('.notice').first().textContent() ?? '', /conditions\.ref: matches a branch or a tag of that name/, 'with the CLI\'s warnings')
+  t.match(await page.locator('#impact-summary').textContent() ?? '', /^3 requests for the role "deploy" .*: no decision would flip; 3 unchanged\.$/,
+    'and its impact: the three requests of the last 30 days, none of which would flip (the jobs ran for production)')
   await shot('5-plan')
   await page.getByRole('button', { name: 'Save' }).click()
   await page.waitForSelector('.good')
@@ -120,6 +122,13 @@ test('editing a mapping: its words, the plan, the save, and a concurrent edit re
   await page.getByRole('link', { name: 'Edit this mapping' }).click()
   await yaml.fill((await yaml.inputValue()).replace('environment: production', 'environment: staging'))
   await page.getByRole('button', { name: 'Show the plan' }).click()
+  t.match(await page.locator('#impact-summary').textContent() ?? '', /: 2 decisions would flip \(2 issued → denied, 0 denied → issued\); 1 unchanged\.$/,
+    'staging only: the two issuances of the last 30 days would flip to denied')
+  const flip = await page.$$eval('#impact-to-denied tbody td', (tds: Element[]) => tds.map(td => (td.textContent ?? '').replace(/\s+/g, ' ').trim()))
+  t.deepEqual(flip.slice(0, 3), ['acme/payments/api', 'deploy', '2 requests (1 job)'], 'issued → denied, by project and role')
+  t.match(flip[3] ?? '', /^job \d+ \(pipeline \d+, ref main\) at /, 'with a sample job')
+  t.match(flip[5] ?? '', /environment must be "staging", the token had "production"/, 'and why it would be denied')
+  await shot('5b-plan-impact')
   await env.putMapping({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main', ref_type: 'branch' }, description: 'changed by the CLI meanwhile', updatedAt: new Date().toISOString(), updatedBy: 'someone-else' })
   await page.getByRole('button', { name: 'Save' }).click()
   t.match(await page.locator('[role=alert]').textContent() ?? '', /Refused:.*changed by someone else since you planned.*Nothing was written/s, 'the save is refused')

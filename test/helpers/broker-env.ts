@@ -10,6 +10,7 @@ import { parseMapping } from '../../src/broker/mapping'
 import type { LocalIssuer, MintOptions } from '../../src/local/issuer'
 import { ROOT, startLocalStack } from '../../src/local/stack'
 import type { LocalSts } from '../../src/local/sts'
+import { appArc, keyNames } from './app-arc'
 
 export { ROOT }
 export const AUDIENCE = 'https://sts.tanuki.test'
@@ -120,9 +121,12 @@ export async function startBrokerEnv (options: BrokerEnvOptions = {}): Promise<B
       }
     },
     async reset () {
-      for (const [table, keys] of [[tables.mappings, ['scope', 'role']], [tables.audit, ['pk', 'sk']]] as const) {
+      // The mappings and the audit records, each by its key as app.arc declares it; the issuers' keys stay (forgetIssuerKeys).
+      for (const declared of (await appArc()).tables) {
+        if (declared.name !== 'mappings' && declared.name !== 'audit') continue
+        const table = tables[declared.name]
         for (const item of await scanAll(db, table)) {
-          await db.send(new DeleteItemCommand({ TableName: table, Key: Object.fromEntries(keys.map(k => [k, { S: String(item[k]) }])) }))
+          await db.send(new DeleteItemCommand({ TableName: table, Key: Object.fromEntries(keyNames(declared).map(k => [k, { S: String(item[k]) }])) }))
         }
       }
       sts.reset()

@@ -1,5 +1,5 @@
 // What the end-to-end suites drive besides node, found as they will run it: the AWS CLI v2, rsync, git, curl and bash,
-// and gitlab-ci-local (an npm dependency). A job's PATH then holds exactly the tools found here, and system paths.
+// gitlab-ci-local (an npm dependency), Debian's Chromium and moto server's venv. A job's PATH then holds exactly the tools found here, and system paths.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,6 +8,10 @@ import { AWS_CLI_VARIABLE, awsCliCandidates, findOnPath } from '../../src/local/
 import { ROOT } from '../../src/local/stack'
 
 export const GITLAB_CI_LOCAL = join(ROOT, 'node_modules', 'gitlab-ci-local', 'src', 'index.js')
+/** Debian's Chromium, which the console's browser test drives (playwright-core installs no browser); TANUKI_CHROMIUM moves it. */
+export const CHROMIUM = process.env.TANUKI_CHROMIUM || '/usr/bin/chromium'
+/** moto server's Python (bash scripts/python-venvs.sh), which the pipeline test deploys to. */
+export const MOTO_PYTHON = join(ROOT, '.venv', 'moto', 'bin', 'python')
 
 const DEBIAN = 'apt-get install'
 const AWS_INSTALL = `install AWS CLI v2 (Debian 12 or later: ${DEBIAN} awscli; elsewhere: ` +
@@ -57,6 +61,10 @@ export function findE2eTools (env: NodeJS.ProcessEnv = process.env): E2eTools {
     else problems.push(`${tool.name}: not on PATH; ${tool.why}. To fix: ${tool.install}.`)
   }
   if (!existsSync(GITLAB_CI_LOCAL)) problems.push('gitlab-ci-local: not in node_modules; it runs the pipeline. To fix: npm install.')
+  const chromium = env.TANUKI_CHROMIUM || '/usr/bin/chromium'
+  if (!existsSync(chromium)) problems.push(`chromium: no ${chromium}; the console's browser test drives it. To fix: ${DEBIAN} chromium, or name one with TANUKI_CHROMIUM=/path/to/chromium.`)
+  const moto = env.TANUKI_MOTO_PYTHON || MOTO_PYTHON
+  if (!existsSync(moto)) problems.push(`moto: no ${moto}; the pipeline test deploys to moto server. To fix: bash scripts/python-venvs.sh.`)
   return { found, problems }
 }
 

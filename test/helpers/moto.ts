@@ -45,10 +45,46 @@ export interface DeployedStack {
     stages: Record<string, { defaultRouteSettings: Record<string, unknown> | null; accessLogSettings: { DestinationArn: string; Format: string } | null }>
   }>
   logGroups: Record<string, { name: string; arn: string; retentionInDays: number | null } | null>
+  /** DescribeAlarms' fields (all but the alarm's state), by logical id. */
+  alarms: Record<string, DeployedAlarm>
+  /** The dashboard's body parsed, by logical id. */
+  dashboards: Record<string, { name: string; arn: string; body: { widgets: Array<{ type: string; properties: Record<string, unknown> }> } }>
   parameters: Record<string, string>
 }
 
-export interface PolicyDocument { Version?: string; Statement: Array<{ Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[] }> }
+export interface MetricQuery {
+  Id: string
+  Label?: string
+  Expression?: string
+  ReturnData?: boolean
+  MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: Dimension[] }; Period: number; Stat: string }
+}
+export interface Dimension { Name: string; Value: string }
+export interface DeployedAlarm {
+  AlarmName: string
+  AlarmArn: string
+  AlarmDescription?: string
+  AlarmActions: string[]
+  OKActions: string[]
+  InsufficientDataActions: string[]
+  Namespace?: string
+  MetricName?: string
+  Dimensions: Dimension[]
+  Statistic?: string
+  Period?: number
+  /** Metric math; moto lists none ([]) for an alarm on one metric. */
+  Metrics: MetricQuery[]
+  Threshold: number
+  ComparisonOperator: string
+  EvaluationPeriods: number
+  DatapointsToAlarm?: number
+  TreatMissingData?: string
+}
+
+export interface PolicyDocument {
+  Version?: string
+  Statement: Array<{ Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> }>
+}
 
 export async function startMoto (port: number): Promise<Moto> {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run bash scripts/python-venvs.sh (docs/deploy-checks.md)`)

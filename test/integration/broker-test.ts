@@ -5,17 +5,12 @@ import test from 'tape'
 import { sha256Hex } from '../../src/broker/token'
 import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
+import { post as postTo } from '../helpers/post'
 
 let env: BrokerEnv
 const project = { scope: 'http://placeholder/acme/payments/api', role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' } }
 
-async function post (token: string, query: string, init: RequestInit = {}) {
-  const res = await fetch(`${env.url}/credentials?${query}`, { method: 'POST', ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
-  const text = await res.text()
-  let body: Record<string, unknown> = {}
-  try { body = JSON.parse(text) } catch { /* shell or empty */ }
-  return { status: res.status, headers: res.headers, text, body }
-}
+const post = (token: string, query: string, init: RequestInit = {}) => postTo(env.url, token, query, init)
 
 test('Set up env', async t => {
   env = await startBrokerEnv()
@@ -137,16 +132,17 @@ test('401 for tokens that do not verify, with no STS call and no audit record', 
   await env.putMapping(project)
   const good = await env.mint()
   const [h, p] = good.split('.')
-  const cases: Array<[string, string]> = [
-    ['a forged signature', `${h}.${p}.${Buffer.from('forged').toString('base64url')}`],
-    ['a wrong audience', await env.mint({}, { audience: 'https://someone-else.example' })],
-    ['an expired token', await env.mint({}, { iat: Math.floor(Date.now() / 1000) - 3600, expiresIn: 300 })],
-    ['an untrusted issuer', await env.mint({ iss: 'https://gitlab.evil.example' })],
+  const cases: Array<[string, string, RegExp]> = [
+    ['a forged signature', `${h}.${p}.${Buffer.from('forged').toString('base64url')}`, /^The ID token's signature does not verify\.$/],
+    ['a wrong audience', await env.mint({}, { audience: 'https://someone-else.example' }), /^The ID token has the audience "https:\/\/someone-else\.example"; /],
+    ['an expired token', await env.mint({}, { iat: Math.floor(Date.now() / 1000) - 3600, expiresIn: 300 }), /^The ID token has expired; /],
+    ['an untrusted issuer', await env.mint({ iss: 'https://gitlab.evil.example' }), /^The ID token's issuer "https:\/\/gitlab\.evil\.example" is not trusted /],
   ]
-  for (const [name, token] of cases) {
+  for (const [name, token, rule] of cases) {
     const r = await post(token, 'role=deploy')
     t.equal(r.status, 401, `${name}: 401`)
     t.equal(r.body.error, 'invalid_token', `${name}: invalid_token`)
+    t.match(String(r.body.message), rule, `${name}: refused by its rule`)
     t.match(String(r.headers.get('www-authenticate')), /^Bearer .*error="invalid_token"/, `${name}: a Bearer challenge`)
   }
   t.equal(env.sts.calls.AssumeRole, 0, 'STS was never called')

@@ -2,13 +2,13 @@
 // AWS account: SSM (faked on loopback, every signature checked) names the stack's tables as Architect publishes them,
 // and DynamoDB is dynalite holding those physical tables. The SDK finds both through AWS_ENDPOINT_URL_SSM and
 // AWS_ENDPOINT_URL_DYNAMODB, as it would find a VPC endpoint; nothing in the CLI knows it is not AWS.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ScanCommand } from '@aws-sdk/client-dynamodb'
 import test from 'tape'
-import { ROOT } from '../helpers/broker-env'
+import { runCli } from '../helpers/cli'
+import type { Run } from '../helpers/cli'
 import { startFakeAws } from '../helpers/fake-aws'
 import type { FakeAws } from '../helpers/fake-aws'
 import { startTables } from '../helpers/tables'
@@ -31,8 +31,6 @@ let tables: LocalTables
 let dir: string
 let home: string
 
-interface Run { code: number; stdout: string; stderr: string }
-
 /** The CLI as a pipeline job runs it: AWS credentials in the environment, no ~/.aws, no instance metadata. */
 function cli (args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   const base: Record<string, string | undefined> = {
@@ -45,12 +43,7 @@ function cli (args: string[], env: Record<string, string | undefined> = {}): Pro
     AWS_ENDPOINT_URL_DYNAMODB: tables.endpoint,
     AWS_EC2_METADATA_DISABLED: 'true',
   }
-  const merged = Object.fromEntries(Object.entries({ ...base, ...env }).filter((e): e is [string, string] => e[1] !== undefined))
-  return new Promise(resolve => {
-    const child = execFile(process.execPath, [join(ROOT, 'bin', 'tanuki-sts.js'), ...args], { cwd: ROOT, env: merged, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }))
-    child.stdin?.end()
-  })
+  return runCli(args, Object.fromEntries(Object.entries({ ...base, ...env }).filter((e): e is [string, string] => e[1] !== undefined)))
 }
 
 async function mappingItems (): Promise<number> {

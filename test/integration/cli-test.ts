@@ -1,6 +1,5 @@
 // The admin CLI as users run it (`node bin/tanuki-sts.js ...`, a real subprocess) against the broker in sandbox:
 // mappings by hand and from files, explain against the broker's own answers, the audit trail, local tokens.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,46 +7,26 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { decodeJwt } from 'jose'
 import test from 'tape'
+import { ApplyConflict } from '../../src/broker/errors'
 import { createMappingAdmin } from '../../src/broker/mappings'
 import { parseMapping } from '../../src/broker/mapping'
-import { ApplyConflict, executePlan } from '../../src/cli/apply'
+import { executePlan } from '../../src/cli/apply'
 import { computePlan } from '../../src/cli/plan'
-import { AUDIENCE, ROLE_ARN, ROOT, scanAll, startBrokerEnv } from '../helpers/broker-env'
+import { AUDIENCE, ROLE_ARN, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { runCli } from '../helpers/cli-run'
-import type { CliRun } from '../helpers/cli-run'
+import { localCliEnv, runCli, runCliOnTerminal } from '../helpers/cli'
+import type { Run } from '../helpers/cli'
+import { post } from '../helpers/post'
 
 let env: BrokerEnv
 let dir: string
 let scope: string
 let groupScope: string
 
-type Run = CliRun
-
 /** Runs the CLI as a user would, on the test sandbox's tables; never on a terminal, never in colour. */
-function cli (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
-  return runCli(env, args, extraEnv)
-}
-
-/**
- * Runs the CLI on a real terminal: util-linux `script` gives it a pseudo-terminal, and `answer` is typed at its prompt.
- * stdout and stderr arrive together, as a user sees them.
- */
-function cliOnTerminal (args: string[], answer: string): Promise<Run> {
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-  const command = [process.execPath, join(ROOT, 'bin', 'tanuki-sts.js'), ...args].map(quote).join(' ')
-  return new Promise(resolve => {
-    const child = execFile('script', ['-qec', command, '/dev/null'], {
-      cwd: ROOT,
-      env: { ...process.env, ARC_TABLES_PORT: String(env.tablesPort), NO_COLOR: '1', TANUKI_ISSUER_URL: env.issuer.url },
-      timeout: 60_000,
-    }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
-    })
-    // Typed once the prompt is up: a terminal's input that arrives earlier is read by whoever reads first.
-    setTimeout(() => child.stdin?.end(`${answer}\n`), 1500)
-  })
-}
+const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> => runCli(args, localCliEnv(env, extraEnv))
+/** The same on a terminal, answering its question with `answer`. */
+const cliOnTerminal = (args: string[], answer: string): Promise<Run> => runCliOnTerminal(args, localCliEnv(env), answer)
 
 const local = ['--local']
 const verify = ['--issuer', '', '--audience', AUDIENCE]
@@ -76,12 +55,6 @@ ${withGroup
       ref_protected: ["true", "false"]
 `
     : ''}`
-}
-
-async function post (token: string, role: string): Promise<number> {
-  const res = await fetch(`${env.url}/credentials?role=${role}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
-  await res.text()
-  return res.status
 }
 
 test('Set up env', async t => {
@@ -367,22 +340,22 @@ test('explain agrees with the broker', async t => {
     const token = await env.mint(c.claims)
     const explained = await cli(['explain', ...local, ...verify, '--token', token, '--role', c.role, '--json'])
     const out = JSON.parse(explained.stdout) as { verdict: { status: number; denial?: { condition: string } } }
-    const status = await post(token, c.role)
+    const status = (await post(env.url, token, `role=${c.role}`)).status
     t.equal(out.verdict.status, status, `${c.name}: explain says ${out.verdict.status}, the broker answers ${status}`)
     t.equal(status, c.status, `${c.name}: as expected`)
     t.equal(out.verdict.denial?.condition, c.condition, `${c.name}: for the expected reason`)
   }
   const once = await env.mint()
   const beforeUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number } }
-  const firstUse = await post(once, 'once')
+  const firstUse = (await post(env.url, once, 'role=once')).status
   const afterUse = JSON.parse((await cli(['explain', ...local, ...verify, '--token', once, '--role', 'once', '--json'])).stdout) as { verdict: { status: number; denial?: { condition: string } } }
-  const secondUse = await post(once, 'once')
+  const secondUse = (await post(env.url, once, 'role=once')).status
   t.deepEqual([beforeUse.verdict.status, firstUse], [200, 200], 'maxUses: before the use, explain and the broker allow')
   t.deepEqual([afterUse.verdict.status, afterUse.verdict.denial?.condition, secondUse], [403, 'maxUses', 403], 'after it, both deny for maxUses')
 
   const forged = await env.mint({}, { audience: 'https://someone-else.example' })
   const invalid = await cli(['explain', ...local, ...verify, '--token', forged, '--role', 'deploy'])
-  t.deepEqual([invalid.code, await post(forged, 'deploy')], [1, 401], 'a token with the wrong audience: explain fails, the broker answers 401')
+  t.deepEqual([invalid.code, (await post(env.url, forged, 'role=deploy')).status], [1, 401], 'a token with the wrong audience: explain fails, the broker answers 401')
   t.match(invalid.stderr, /The ID token has the audience "https:\/\/someone-else\.example"; this broker accepts only "[^"]+"/, 'explain says which audience it has and which it needs')
 
   const human = await cli(['explain', ...local, ...verify, '--token', await env.mint({ ref: 'feature' }), '--role', 'deploy'])
@@ -532,7 +505,7 @@ test('token mint asks the local issuer and prints only the token', async t => {
   t.equal(minted.stdout.split('\n').filter(Boolean).length, 1, 'stdout is one line')
   t.equal(claims.iss, env.issuer.url, 'issued by the local issuer')
   t.equal(claims.exp! - claims.iat!, 600, 'with the lifetime asked for')
-  t.equal(await post(token, 'deploy'), 200, 'the broker accepts it')
+  t.equal((await post(env.url, token, 'role=deploy')).status, 200, 'the broker accepts it')
   t.equal(refused.code, 1, 'a non-loopback issuer is refused')
   t.match(refused.stderr, /loopback/, 'saying why')
   t.match(other.stderr, /warning: project_path is not the demo project's, but project_id still is \(4301877\).*--set project_id=ID/,

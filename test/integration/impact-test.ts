@@ -9,13 +9,13 @@ import type { Impact } from '../../src/cli/impact'
 import { seedAuditRecord } from '../helpers/audit-seed'
 import { ROLE_ARN, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { runCli } from '../helpers/cli-run'
+import { localCliEnv, runCli } from '../helpers/cli'
 
 let env: BrokerEnv
 let dir: string
 let iss: string
 const local = ['--local']
-const cli = (args: string[]) => runCli(env, args)
+const cli = (args: string[]) => runCli(args, localCliEnv(env))
 const jobs: Record<string, string> = {}
 
 async function post (name: string, claims: Record<string, unknown>): Promise<number> {
@@ -81,8 +81,8 @@ test('the audit record keeps the claims a replay needs, and the e-mail only wher
   t.equal(web?.claims?.user_email, 'ada@example.com', 'kept where the deciding mapping has a user_email condition')
 })
 
-test('--impact: decisions that flip both ways, grouped by project and role with a sample job; what cannot be replayed, named', async t => {
-  const file = mappingFile('flips.yaml', '      ref: [main, release]\n      environment: production', `  - scope: ${iss}/acme/ledger/api
+/** The changed set: acme/payments/api also on release but only for production; acme/ledger gets deploy and read-only. */
+const flipsFile = () => mappingFile('flips.yaml', '      ref: [main, release]\n      environment: production', `  - scope: ${iss}/acme/ledger/api
     role: deploy
     roleArn: ${ROLE_ARN}
     pin: { project_id: "777" }
@@ -93,6 +93,9 @@ test('--impact: decisions that flip both ways, grouped by project and role with 
     roleArn: ${ROLE_ARN}
     pin: { namespace_id: "888" }
 `)
+
+test('--impact: decisions that flip both ways, grouped by project and role with a sample job; what cannot be replayed, named', async t => {
+  const file = flipsFile()
   const before = await scanAll(env.db, env.tables.mappings)
   const auditBefore = (await env.auditRecords()).length
   const json = await cli(['mappings', 'apply', file, ...local, '--dry-run', '--impact', '30d', '--json'])
@@ -151,6 +154,49 @@ test('--impact goes with --dry-run, and takes a period', async t => {
   t.equal(bad.code, 1, 'a period that is no period: exit 1')
   t.match(bad.stderr, /--impact "lately": give a duration \(30m, 24h, 7d, 2w\) or an ISO date/, 'naming --impact')
   t.match(none.stdout, /No decision flips; 7 unchanged\./, 'a plan that changes nothing flips nothing')
+})
+
+test('mappings plan --from OLD NEW --impact: the same replay between two sets of files, reading only the audit table', async t => {
+  // OLD says what the table says (the target branch's files, applied); NEW is the change under review.
+  const old = mappingFile('old.yaml', '      ref: main')
+  const file = flipsFile()
+  const before = await scanAll(env.db, env.tables.mappings)
+  const auditBefore = (await env.auditRecords()).length
+  const applied = await cli(['mappings', 'apply', file, ...local, '--dry-run', '--impact', '30d', '--json'])
+  const json = await cli(['mappings', 'plan', '--from', old, file, '--impact', '30d', ...local, '--json'])
+  const text = await cli(['mappings', 'plan', '--from', old, file, '--impact', '30d', ...local])
+  const impactOf = (run: { stdout: string }) => {
+    const { since, until, ...rest } = (JSON.parse(run.stdout) as { impact: Impact }).impact
+    return { ...rest, period: Date.parse(until) - Date.parse(since) }
+  }
+  const planned = JSON.parse(json.stdout) as { summary: Record<string, number>; impact: Impact }
+  t.plan(10)
+  t.equal(json.code, 0, 'exit 0')
+  t.deepEqual(planned.summary, { create: 2, update: 1, delete: 0, unchanged: 1, kept: 0 }, 'the plan between the files: two created, one updated, one unchanged')
+  t.deepEqual(planned.impact.flips, { 'issued→denied': 1, 'denied→issued': 2 }, 'one decision flips to denied, two to issued')
+  t.deepEqual(impactOf(json), impactOf(applied), 'the same impact as `mappings apply --dry-run --impact` against the table the OLD files made')
+  t.equal(text.code, 0, 'the text form: exit 0')
+  t.match(text.stdout, /Plan: 2 to create, 1 to update, 0 to delete, 1 unchanged\.\n\nImpact: 7 requests from .* replayed against the --from files and the planned ones\n/,
+    'the plan, then the impact, replayed against the --from files')
+  t.match(text.stdout, new RegExp(`Issued → denied:\\n {2}acme/payments/api {2}deploy {2}1 request \\(1 job\\)\\n {4}e\\.g\\. job ${jobs.staging} `), 'issued → denied, with its sample job')
+  t.match(text.stderr, /Replaying the audit records since .* \(a Scan of table [\w-]+-audit\)/, 'saying which table it reads')
+  t.deepEqual(await scanAll(env.db, env.tables.mappings), before, 'nothing written to the mappings table')
+  t.equal((await env.auditRecords()).length, auditBefore, 'nor to the audit table')
+})
+
+test('mappings plan: --impact needs a target to read, and a target goes only with --impact', async t => {
+  const old = mappingFile('old.yaml', '      ref: main')
+  const file = flipsFile()
+  const untargeted = await cli(['mappings', 'plan', '--from', old, file, '--impact', '30d'])
+  const targeted = await cli(['mappings', 'plan', '--from', old, file, ...local])
+  const invalid = await cli(['mappings', 'plan', '--from', old, mappingFile('bad.yaml', '      reff: main'), '--impact', '30d', ...local])
+  t.plan(6)
+  t.equal(untargeted.code, 1, '--impact without --local or --region: exit 1')
+  t.match(untargeted.stderr, /--impact replays a broker's audit records: say whose, with --local .* or --region REGION --env staging\|production\./, 'saying how to name one')
+  t.equal(targeted.code, 1, '--local without --impact: exit 1')
+  t.match(targeted.stderr, /--local, --region, --env and --app go with --impact .*; the plan itself is offline and reads no table\./, 'the plan stays offline')
+  t.equal(invalid.code, 1, 'an invalid file: exit 1, before any replay')
+  t.notOk(invalid.stderr.includes('Replaying'), 'no audit record was read')
 })
 
 test('Teardown', async t => {

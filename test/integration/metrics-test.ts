@@ -1,13 +1,14 @@
 // The Lambdas' metrics: the EMF lines (CloudWatch embedded metric format) the credentials and event Lambdas print on
 // sandbox, read back and checked figure by figure, each line against the format's rules; then, with the broker built in
-// this process as wire() builds it, the failures sandbox cannot stage (the audit write, the publish), per-project
+// this process as composeBroker builds it, the failures sandbox cannot stage (the audit write, the publish), per-project
 // dimensions, and metrics turned off. No line ever holds a token or a secret.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import test from 'tape'
 import { loadMetricsSettings } from '../../src/broker/emf'
-import { createCredentialsHandler, wire } from '../../src/broker/http'
-import type { WireOptions } from '../../src/broker/http'
+import { composeBroker } from '../../src/broker/compose'
+import type { Seams } from '../../src/broker/compose'
+import { createCredentialsHandler } from '../../src/broker/http'
 import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { apiEvent, brokerVars } from '../security/helpers/harness'
@@ -158,13 +159,13 @@ test('every EMF line on sandbox is valid, and holds no token, secret key or sess
   t.deepEqual([...secrets].filter(s => s.length >= 16 && text.some(l => l.includes(s))), [], `none of the ${secrets.size} tokens and secrets used or issued is in any`)
 })
 
-// ---- In this process, as wire() builds the broker: what sandbox cannot stage ---------------------------------------
+// ---- In this process, as composeBroker builds the broker: what sandbox cannot stage -------------------------------
 
 /** Runs a handler on one request, with console.log captured: its EMF line. */
-async function inProcess (options: Omit<WireOptions, 'metrics'>, settings = loadMetricsSettings({}), query = 'role=deploy'): Promise<{ status: number; lines: Emf[] }> {
-  // The publisher is always given here: the topic is named only because wire() requires one outside sandbox.
+async function inProcess (options: Omit<Seams, 'metrics'>, settings = loadMetricsSettings({}), query = 'role=deploy'): Promise<{ status: number; lines: Emf[] }> {
+  // The publisher is always given here: the topic is named only because composeBroker requires one outside sandbox.
   const vars = brokerVars(env, { BROKER_EVENTS_TOPIC: 'arn:aws:sns:us-east-1:000000000000:unused' })
-  const handler = createCredentialsHandler('POST', metrics => wire(vars, { publish: async () => {}, ...options, metrics }), settings)
+  const handler = createCredentialsHandler('POST', metrics => composeBroker(vars, { publish: async () => {}, ...options, metrics }).exchange, settings)
   const token = await env.mint()
   secrets.add(token)
   const lines: string[] = []

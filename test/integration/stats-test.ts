@@ -4,11 +4,11 @@ import test from 'tape'
 import { dayOf, seedAuditRecord } from '../helpers/audit-seed'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { runCli } from '../helpers/cli-run'
+import { localCliEnv, runCli } from '../helpers/cli'
 
 let env: BrokerEnv
 const local = ['--local']
-const cli = (args: string[], extra: Record<string, string> = {}) => runCli(env, args, extra)
+const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, localCliEnv(env, extra))
 
 const seed = (daysAgo: number, fields: Parameters<typeof seedAuditRecord>[2]) => seedAuditRecord(env, daysAgo, fields)
 

@@ -140,9 +140,12 @@ for (const stage of ['staging', 'production'] as const) {
     const allowed = (role: string, table: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
       .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
     const sorted = (a: string[]) => [...new Set(a)].sort()
-    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Scan'], 'read role: reads mappings')
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads mappings')
     t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit (a project\'s records by key)')
-    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
+    t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'], 'write role: puts a mapping too (the console\'s writes are conditional)')
+    for (const role of ['ConsoleReadRole', 'ConsoleWriteRole']) {
+      t.deepEqual(sorted(allowed(role, 'IssuerKeysTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], `${role}: reads the issuer keys (Explain verifies as the broker does), never writes them`)
+    }
     t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
     const everything = JSON.stringify([resource(tmpl, 'ConsoleReadRole')?.Properties.Policies, resource(tmpl, 'ConsoleWriteRole')?.Properties.Policies])
     t.notOk(/Delete|BatchWrite|sts:/.test(everything), 'neither deletes anything, nor calls STS')
@@ -329,8 +332,12 @@ test('the template checks (npm run check:template) lint templates with every opt
   t.notOk(Object.values(off.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'off: no log groups')
   t.deepEqual(resource(off, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 500 }, 'off: the default throttles')
   t.ok(roles(on).every(r => typeof r.Properties.PermissionsBoundary === 'string'), 'on: permissions-boundary on every role')
-  t.equal(Object.values(on.Resources).filter(r => r.Type === 'AWS::Logs::LogGroup').length, 6, 'on: log-retention-days and access-log-retention-days (six log groups)')
+  t.equal(Object.values(on.Resources).filter(r => r.Type === 'AWS::Logs::LogGroup').length, 9, 'on: log-retention-days and access-log-retention-days (nine log groups: one per function, the console ones included, and the access log)')
   t.deepEqual(resource(on, 'HTTP')?.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 200 }, 'on: throttle-rate and throttle-burst')
+  t.deepEqual(resource(on, 'AlarmEmail1')?.Properties, { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' }, 'on: alarm-email subscribes the address to the alarm topic')
+  t.notOk(resource(off, 'AlarmEmail1'), 'off: no alarm subscription')
+  const perProject = (tmpl: Template) => JSON.stringify(Object.values(tmpl.Resources).filter(r => r.Type === 'AWS::Serverless::Function').map(r => r.Properties))
+  t.ok(perProject(on).includes('"BROKER_METRICS_PER_PROJECT":"on"') && !perProject(off).includes('"BROKER_METRICS_PER_PROJECT":"on"'), 'on: metrics-per-project reaches the functions; off: it does not')
   t.throws(() => withOptions('@app\nx\n', []), /no @tanuki-sts pragma/, 'an app.arc without @tanuki-sts is refused, not linted as something else')
 })
 

@@ -20,6 +20,7 @@ def describe(endpoint: str, region: str, stack_name: str) -> dict[str, Any]:
 
     cfn, iam, ddb, lam = client("cloudformation"), client("iam"), client("dynamodb"), client("lambda")
     sns, api, logs, ssm = client("sns"), client("apigatewayv2"), client("logs"), client("ssm")
+    cloudwatch = client("cloudwatch")
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
     by_type: dict[str, dict[str, str]] = {}
@@ -66,6 +67,15 @@ def describe(endpoint: str, region: str, stack_name: str) -> dict[str, Any]:
                                         "accessLogSettings": s.get("AccessLogSettings")} for s in stages},
         }
 
+    def alarm(name: str) -> dict[str, Any]:
+        got = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        # DescribeAlarms' own fields, but its state and timestamps (which say nothing about the template).
+        return {k: v for k, v in got.items() if not k.startswith(("State", "AlarmConfigurationUpdated"))}
+
+    def dashboard(name: str) -> dict[str, Any]:
+        got = cloudwatch.get_dashboard(DashboardName=name)
+        return {"name": got["DashboardName"], "arn": got["DashboardArn"], "body": json.loads(got["DashboardBody"])}
+
     # The template as the deploy sent it, before the SAM transform (botocore decodes a JSON body itself).
     body = cfn.get_template(StackName=stack_name)["TemplateBody"]
     template = json.loads(body) if isinstance(body, str) else body
@@ -83,6 +93,8 @@ def describe(endpoint: str, region: str, stack_name: str) -> dict[str, Any]:
         "logGroups": {k: next(({"name": g["logGroupName"], "arn": g["arn"], "retentionInDays": g.get("retentionInDays")}
                                for g in groups if g["logGroupName"] == v), None)
                       for k, v in by_type.get("AWS::Logs::LogGroup", {}).items()},
+        "alarms": {k: alarm(v) for k, v in by_type.get("AWS::CloudWatch::Alarm", {}).items()},
+        "dashboards": {k: dashboard(v) for k, v in by_type.get("AWS::CloudWatch::Dashboard", {}).items()},
         "parameters": {v: ssm.get_parameter(Name=v)["Parameter"]["Value"] for v in by_type.get("AWS::SSM::Parameter", {}).values()},
     }
 

@@ -9,7 +9,9 @@ template Architect sends, and does what AWS documents for it, no more:
 1. The SAM transform (`Transform: AWS::Serverless-2016-10-31`): CloudFormation expands it server-side; moto does not,
    so the stack is expanded here with aws-sam-translator, AWS's own implementation of the transform.
 2. CloudFormation models moto lacks: AWS::ApiGatewayV2::Api (with an OpenAPI Body, imported as AWS imports it),
-   AWS::ApiGatewayV2::Stage, and AWS::SNS::Subscription.
+   AWS::ApiGatewayV2::Stage, AWS::SNS::Subscription, and AWS::CloudWatch::Alarm (on one metric or on metric math, with
+   PutMetricAlarm's documented rules on which; a name another alarm has is refused, not overwritten; GetAtt Arn, which
+   the dashboard's body names). AWS::CloudWatch::Dashboard is moto's own model.
 3. DynamoDB tables: TimeToLiveSpecification and PointInTimeRecoverySpecification are applied, and a table can be updated
    (moto's table model has no update, and leaves the stack without its table on any change).
 4. IAM: an inline policy without `Version` is accepted, as IAM does (it defaults to 2008-10-17); Architect's
@@ -27,8 +29,10 @@ from typing import Any
 import boto3
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.models import LambdaFunction
+from moto.cloudwatch.exceptions import InvalidParameterCombination
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.cloudformation import models as cfn_models
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation.exceptions import AlreadyExistsException, UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
@@ -223,6 +227,105 @@ class SnsSubscription(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         sns_backends[account_id][region_name].unsubscribe(self.arn)
+
+
+SINGLE_METRIC = ("Namespace", "MetricName", "Dimensions", "Period", "Unit", "Statistic", "ExtendedStatistic")
+
+
+def check_alarm(props: dict[str, Any]) -> None:
+    """PutMetricAlarm's documented rules on what an alarm watches, which moto does not check: one metric (MetricName)
+    or metric math (Metrics), not both; each query a MetricStat or an Expression; one query, the alarm's value, with
+    ReturnData true (its default). Metric math itself (the expression's syntax, the ids it names) is not checked."""
+    metrics = props.get("Metrics")
+    if (metrics is None) == ("MetricName" not in props):
+        raise InvalidParameterCombination("An alarm needs either MetricName or Metrics, not both.")
+    if metrics is None:
+        return
+    if any(k in props for k in SINGLE_METRIC):
+        raise InvalidParameterCombination(f"With Metrics, an alarm takes none of {', '.join(SINGLE_METRIC)}.")
+    if any(("MetricStat" in q) == ("Expression" in q) for q in metrics):
+        raise InvalidParameterCombination("Each query of Metrics has either MetricStat or Expression.")
+    if sum(1 for q in metrics if q.get("ReturnData", True)) != 1:
+        raise InvalidParameterCombination("Exactly one query of Metrics has ReturnData true: the alarm's value.")
+
+
+def metric_data_queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery]:
+    """An alarm's `Metrics` (metric math) as moto's PutMetricAlarm handler stores them, so DescribeAlarms returns them."""
+    def stat(s: dict[str, Any]) -> MetricStat:
+        m = s["Metric"]
+        dims = [Dimension(d["Name"], d["Value"]) for d in m.get("Dimensions", [])]
+        return MetricStat(Metric(m["MetricName"], m["Namespace"], dims), s["Period"], s["Stat"], s.get("Unit"))
+    return [MetricDataQuery(q["Id"], q.get("Label"), q.get("Period"), q.get("ReturnData"), q.get("Expression"),
+                            stat(q["MetricStat"]) if "MetricStat" in q else None) for q in metrics]
+
+
+class MetricAlarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm: a metric alarm, on one metric (MetricName...) or on metric math (Metrics), made as
+    PutMetricAlarm makes it (its properties are that call's parameters, name for name). Ref: the name; GetAtt: Arn."""
+
+    __module__ = "moto.cloudwatch.tanuki_moto"
+
+    def __init__(self, name: str, arn: str):
+        self.name, self.arn = name, arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return self.arn
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def put(cls, name: str, p: dict[str, Any], account_id: str, region_name: str) -> MetricAlarm:
+        check_alarm(p)
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name, namespace=p.get("Namespace"), metric_name=p.get("MetricName"),
+            metric_data_queries=metric_data_queries(p["Metrics"]) if "Metrics" in p else None,
+            comparison_operator=p["ComparisonOperator"], evaluation_periods=p["EvaluationPeriods"],
+            datapoints_to_alarm=p.get("DatapointsToAlarm"), period=p.get("Period"), threshold=p.get("Threshold"),
+            statistic=p.get("Statistic"), extended_statistic=p.get("ExtendedStatistic"), description=p.get("AlarmDescription"),
+            dimensions=p.get("Dimensions", []), alarm_actions=p.get("AlarmActions", []), ok_actions=p.get("OKActions"),
+            insufficient_data_actions=p.get("InsufficientDataActions"), unit=p.get("Unit"),
+            actions_enabled=p.get("ActionsEnabled", True), treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"), tags=p.get("Tags"),
+        )
+        return cls(alarm.name, alarm.alarm_arn)
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[misc, override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> MetricAlarm:
+        # PutMetricAlarm would overwrite an alarm of that name (another stack's, say); CloudFormation refuses to.
+        if resource_name in cloudwatch_backends[account_id][region_name].alarms:
+            raise AlreadyExistsException(f"An alarm named {resource_name} already exists")
+        return cls.put(resource_name, cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: MetricAlarm, new_resource_name: str,  # type: ignore[misc, override]
+                                        cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> MetricAlarm:
+        if new_resource_name == original_resource.name:
+            return cls.put(new_resource_name, cloudformation_json["Properties"], account_id, region_name)
+        # A new name replaces the alarm: the new one first, then the old one goes.
+        replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        original_resource.delete(account_id, region_name)
+        return replacement
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
 
 
 # 3. DynamoDB tables: TTL, point-in-time recovery, updates ------------------------------------------------------------

@@ -2,7 +2,7 @@
 import test from 'tape'
 import { loadConfig } from '../../src/broker/config'
 import { MISCONFIGURED } from '../../src/broker/errors'
-import { createCredentialsHandler, wire } from '../../src/broker/http'
+import { createCredentialsHandler } from '../../src/broker/http'
 import { candidateScopes } from '../../src/broker/scope'
 
 const local = { BROKER_ISSUERS: 'https://gitlab.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k' }
@@ -110,7 +110,8 @@ async function withEnv<T> (env: Record<string, string>, fn: () => Promise<T>): P
 test('config: a broken configuration is named in the logs, never echoed to callers (it may quote a secret)', async t => {
   const broken = { ...local, BROKER_ISSUERS: 'https://svc:s3cret-pass@gitlab.example.com' }
   const { result, lines } = await withEnv(broken, async () => {
-    const handler = createCredentialsHandler('POST', () => wire(process.env))
+    // As the Lambda builds it: composeBroker from process.env.
+    const handler = createCredentialsHandler('POST')
     const answer = await handler({ rawQueryString: 'role=deploy', headers: { authorization: 'Bearer a.b.c' }, requestContext: { requestId: 'r1', http: { method: 'POST' } } })
     const healthzPath = require.resolve('../../src/http/get-healthz/index.ts')
     delete require.cache[healthzPath]

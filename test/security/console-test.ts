@@ -5,6 +5,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { createMappingAdmin } from '../../src/broker/mappings'
 import { MAX_BODY_BYTES } from '../../src/console/request'
+import { seedAuditRecord } from '../helpers/audit-seed'
 import { ROLE_ARN, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
 import { ConsoleClient, csrfOf } from '../helpers/console-client'
@@ -272,6 +273,57 @@ test('guard: no token in any URL; a pasted token is never shown back, stored or 
   t.equal(tooBig.status, 400, 'a body past the console\'s limit is refused, not read')
   const records = await env.auditRecords()
   t.notOk(JSON.stringify(records).includes(jobToken.split('.')[2]), 'no audit record holds the token')
+})
+
+test('the edit plan shows its impact on the last 30 days: what would flip, by project and role with a sample job, and what could not be replayed', async t => {
+  const admin = await as('local-admin')
+  // Besides the denial of the job whose ref holds markup (above): a job issued on main, and an older denial for maxUses.
+  const jobToken = witness.token(await env.mint({ job_id: '8800000001' }))
+  const issued = await fetch(`${env.url}/credentials?role=deploy`, { method: 'POST', headers: { authorization: `Bearer ${jobToken}` } })
+  witness.answer(issued.status, await issued.text())
+  await seedAuditRecord(env, 3, { outcome: 'denied', role: 'deploy', condition: 'maxUses', reason: 'used up' })
+  const before = await stored()
+  const changes = async () => (await env.auditRecords()).filter(r => (r as unknown as Record<string, unknown>).kind === 'mapping-change').length
+  const changesBefore = await changes()
+  const edit = await admin.get(`/console/mappings/edit?scope=${encodeURIComponent(scope)}&role=deploy`)
+  // Only refs that begin with "<script>": main is no longer one, the markup branch now is.
+  const yaml = mappingYaml(scope, 'seeded').replace('ref: main', 'ref: "<script>**"')
+  const plan = await admin.post('/console/mappings/plan', {
+    csrf: csrfOf(edit.text), expected: /name="expected" value="([^"]+)"/.exec(edit.text)?.[1] ?? '', scope, role: 'deploy', yaml,
+  })
+  const section = plan.text.slice(plan.text.indexOf('<section aria-labelledby="impact-heading">'))
+  /** A table's rows, each as its cells' text (tags dropped, entities kept: what the page says, as escaped). */
+  const rows = (id: string) => [...(new RegExp(`<table id="${id}"[\\s\\S]*?</table>`).exec(section)?.[0] ?? '').matchAll(/<tr><td>([\s\S]*?)<\/tr>/g)]
+    .map(m => [...`<td>${m[1]}`.matchAll(/<td>([\s\S]*?)<\/td>/g)].map(c => c[1].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ')).join(' | '))
+  const escapedMarkup = '&lt;script&gt;alert(&quot;ref&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;'
+  t.equal(plan.status, 200, 'the plan: 200')
+  t.match(section, /<h2 id="impact-heading">Impact over the last 30 days<\/h2>/, 'with an impact section under it')
+  t.ok(section.includes('<p id="impact-summary">3 requests for the role &quot;deploy&quot; from the projects this scope covers, replayed against the table&#39;s mappings ' +
+    'and the planned ones: 2 decisions would flip (1 issued → denied, 1 denied → issued); 0 unchanged; 1 could not be replayed.</p>'),
+  'a summary: three requests, one flips each way, one could not be replayed')
+  t.match(rows('impact-to-denied').join('\n'), new RegExp('^acme/payments/api \\| deploy \\| 1 request \\(1 job\\) \\| job 8800000001 \\(pipeline \\d+, ref main\\) at [\\d-]+ [\\d:]+Z \\| ' +
+    'issued by \\S+/acme/payments/api \\| denied by \\S+/acme/payments/api: ref must be &quot;&lt;script&gt;\\*\\*&quot;, the token had &quot;main&quot;$'),
+  'issued → denied: acme/payments/api deploy, with its sample job and the rule that would deny it')
+  const toIssued = rows('impact-to-issued')
+  t.ok(toIssued.length === 1 && toIssued[0].startsWith('acme/payments/api | deploy | 1 request (1 job) | job ') && toIssued[0].includes(`(pipeline 1504771836, ref ${escapedMarkup}) at `) &&
+    toIssued[0].endsWith(`| denied by ${scope}: ref must be &quot;main&quot;, the token had &quot;${escapedMarkup.replace(/&quot;/g, '\\&quot;')}&quot; | issued by ${scope}`),
+  'denied → issued: the job on the markup branch, its ref shown as text')
+  t.notOk(plan.text.includes(MARKUP), 'the branch name that holds markup is never markup on the page')
+  t.ok(section.includes('<li>1 request: denied by maxUses: use counts depend on the token&#39;s earlier requests, which are not replayed\n' +
+    '<span class="muted">(acme/payments/api deploy (1))</span></li>'), 'not replayed: counted, with why and where')
+  // A new mapping for every project of acme/payments: acme/payments/api's own mapping still decides for it (the most
+  // specific scope decides alone), so none of its requests flips. A group's scope reads the period by a Scan.
+  const group = `${env.issuer.url}/acme/payments/*`
+  const newForm = await admin.get('/console/mappings/new')
+  const shadowed = await admin.post('/console/mappings/plan', {
+    csrf: csrfOf(newForm.text), expected: 'new',
+    yaml: `mappings:\n  - scope: ${group}\n    role: deploy\n    roleArn: ${ROLE_ARN}\n    pin: { namespace_id: "72815" }\n`,
+  })
+  t.ok(shadowed.text.includes('<p id="impact-summary">3 requests for the role &quot;deploy&quot; from the projects this scope covers, replayed against the table&#39;s mappings ' +
+    'and the planned ones: no decision would flip; 2 unchanged; 1 could not be replayed.</p>'), 'a group mapping the project\'s own shadows: no decision flips')
+  t.deepEqual(await stored(), before, 'the plans wrote nothing to the mappings table')
+  t.equal(await createMappingAdmin(env.db, env.tables.mappings).read(group, 'deploy'), undefined, 'the group mapping was only planned')
+  t.equal(await changes(), changesBefore, 'nor a change to the audit')
 })
 
 test('a refused concurrent edit: the write is conditional on the version the editor planned from', async t => {

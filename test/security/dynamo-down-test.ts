@@ -40,12 +40,14 @@ test('a valid token: 503 unavailable in every format, nothing issued', async t =
 test('tokens refused before any I/O are still 401 and 413; others need the issuer\'s keys from DynamoDB: 503; healthz stays up', async t => {
   const untrusted = await call(env, witness, { token: await env.mint({ iss: 'https://gitlab.evil.example' }) })
   t.equal(untrusted.status, 401, 'an untrusted issuer: 401, not 503')
+  t.match(String(untrusted.body.message), /is not trusted by this broker \(BROKER_ISSUERS\)\.$/, 'refused by the issuer allowlist')
   t.equal((await call(env, witness, { token: 'not.a.jwt!' })).status, 401, 'not a JWT: 401')
   t.equal((await call(env, witness, { token: 'a'.repeat(9000) })).status, 413, 'too large: 413')
   // A cold container reads its issuer's keys with the mappings: with neither readable, it cannot tell a bad signature
   // or audience from a good one, and answers what it can say truthfully.
   const r = await call(env, witness, { token: await env.mint({}, { audience: 'https://sts.evil.example' }) })
   t.equal(r.status, 503, 'a wrong audience, keys unreadable: 503 unavailable')
+  t.match(String(r.body.message), /^The broker's mappings and issuer-keys tables could not be reached; /, 'refused because the keys and mappings could not be read, not by the audience rule')
   const health = await fetch(`${env.url}/healthz`)
   t.equal(health.status, 200, 'healthz: 200 (the configuration is valid)')
 })

@@ -13,21 +13,14 @@ import { recordIssuedEvent } from '../../src/broker/issued-log'
 import { log } from '../../src/broker/log'
 import { ROLE_ARN, eventually, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { call, captured, closedPort, eventBus, inProcess, silentServer } from './helpers/harness'
-import type { Answer } from './helpers/harness'
+import { call, captured, closedPort, eventBus, fresh, inProcess, silentServer } from './helpers/harness'
+import type { Answer } from '../helpers/post'
 import { Witness } from './helpers/witness'
 
 let env: BrokerEnv
 const witness = new Witness()
-const audit: AuditRecord[] = []
 let scope: string
 const mapping = (extra: Record<string, unknown> = {}) => ({ scope, role: 'deploy', roleArn: ROLE_ARN, pin: { project_id: '4301877' }, conditions: { ref: 'main' }, ...extra })
-
-async function fresh (...mappings: Array<Record<string, unknown>>): Promise<void> {
-  audit.push(...await env.auditRecords())
-  await env.reset()
-  for (const m of mappings.length ? mappings : [mapping()]) await env.putMapping(m)
-}
 
 /** The audit record of an answer: by IssuanceId for a 200, else the only record of the token's request. */
 async function recordOf (r: Answer): Promise<AuditRecord | undefined> {
@@ -70,7 +63,7 @@ const STS_CASES: StsCase[] = [
 
 for (const c of STS_CASES) {
   test(`STS ${c.name}: ${c.status}${c.status === 200 ? ' after retries' : ' upstream_error'}`, async t => {
-    await fresh()
+    await fresh(env, witness, mapping())
     env.sts.injectFault({ action: 'AssumeRole', ...c.fault })
     const started = Date.now()
     const r = await call(env, witness, { token: await env.mint() })
@@ -93,7 +86,7 @@ for (const c of STS_CASES) {
 }
 
 test('STS unreachable (in-process, connection refused): 502, the record marked failed', async t => {
-  await fresh()
+  await fresh(env, witness, mapping())
   const broker = await inProcess(env, witness, { vars: { BROKER_STS_ENDPOINT: `http://127.0.0.1:${await closedPort()}` } })
   const r = await broker.handle({ token: await env.mint() })
   t.equal(r.status, 502, '502')
@@ -136,7 +129,7 @@ function faultyDb (fault: 'unreachable' | 'hung' | 'missing table', table: strin
 
 for (const fault of ['unreachable', 'missing table'] as const) {
   test(`the audit write fails after the mapping read (${fault}): 503, no STS call, no credentials`, async t => {
-    await fresh()
+    await fresh(env, witness, mapping())
     const { db, sent, refused } = await faultyDb(fault, env.tables.audit)
     const broker = await inProcess(env, witness, { db })
     const r = await broker.handle({ token: await env.mint() })
@@ -152,7 +145,7 @@ for (const fault of ['unreachable', 'missing table'] as const) {
 }
 
 test('the audit write fails for a maxUses mapping and for a denial: 503, never 200 or 403', async t => {
-  await fresh(mapping({ maxUses: 2 }))
+  await fresh(env, witness, mapping({ maxUses: 2 }))
   const { db } = await faultyDb('unreachable', env.tables.audit)
   const broker = await inProcess(env, witness, { db })
   t.equal((await broker.handle({ token: await env.mint() })).status, 503, 'maxUses: the use reservation cannot be written, 503')
@@ -162,7 +155,7 @@ test('the audit write fails for a maxUses mapping and for a denial: 503, never 2
 
 test('the mapping read fails (unreachable): 503, nothing recorded', async t => {
   // A cold container reads its mappings with its issuer's keys, in one BatchGetItem: the answer names both tables.
-  await fresh()
+  await fresh(env, witness, mapping())
   const { db } = await faultyDb('unreachable', env.tables.mappings, 'BatchGetItemCommand')
   const broker = await inProcess(env, witness, { db })
   const r = await broker.handle({ token: await env.mint() })
@@ -172,7 +165,7 @@ test('the mapping read fails (unreachable): 503, nothing recorded', async t => {
 })
 
 test('STS or DynamoDB accepts the connection and never answers: 502 or 503 well within the Lambda\'s 15 s', async t => {
-  await fresh()
+  await fresh(env, witness, mapping())
   const hung = await silentServer()
   try {
     const stsHung = await inProcess(env, witness, { vars: { BROKER_STS_ENDPOINT: `http://127.0.0.1:${hung.port}` } })
@@ -195,7 +188,7 @@ test('STS or DynamoDB accepts the connection and never answers: 502 or 503 well 
 // ---- The issuer's JWKS -------------------------------------------------------------------------------------------
 
 test('the JWKS endpoint goes down: known keys still verify, warm or cold; only a broker with no keys stored answers 503', async t => {
-  await fresh()
+  await fresh(env, witness, mapping())
   await env.forgetIssuerKeys()
   const warm = await inProcess(env, witness)
   t.equal((await warm.handle({ token: await env.mint() })).status, 200, 'a warm broker issues (keys fetched, kept and stored)')
@@ -219,7 +212,7 @@ test('the JWKS endpoint goes down: known keys still verify, warm or cold; only a
 
 for (const mode of ['fail', 'hang'] as const) {
   test(`the credentials-issued publish ${mode === 'fail' ? 'fails' : 'hangs'}: credentials still issued, the audit record already durable, the failure logged`, async t => {
-    await fresh()
+    await fresh(env, witness, mapping())
     const bus = await eventBus()
     const broker = await inProcess(env, witness)
     bus.setMode(mode)
@@ -236,7 +229,7 @@ for (const mode of ['fail', 'hang'] as const) {
 }
 
 test('the published event carries the audit record and the AccessKeyId, never a secret', async t => {
-  await fresh()
+  await fresh(env, witness, mapping())
   const bus = await eventBus()
   const before = bus.events.length
   const r = await (await inProcess(env, witness)).handle({ token: await env.mint() })
@@ -246,7 +239,7 @@ test('the published event carries the audit record and the AccessKeyId, never a 
 })
 
 test('the event Lambda completes only the issuance its event names: a repeat is harmless, an event naming another record or AccessKeyId changes nothing', async t => {
-  await fresh()
+  await fresh(env, witness, mapping())
   const bus = await eventBus()
   const before = bus.events.length
   const broker = await inProcess(env, witness)
@@ -289,7 +282,7 @@ test('the event Lambda completes only the issuance its event names: a repeat is 
 })
 
 test('an event forged on the sandbox bus is refused before it is logged: no credentials-issued line, a refusal at error', async t => {
-  await fresh()
+  await fresh(env, witness, mapping())
   const r = await call(env, witness, { token: await env.mint() })
   t.equal(r.status, 200, 'an issuance through the sandbox broker')
   const issued = (l: string) => l.includes('"msg":"credentials-issued"')
@@ -315,8 +308,7 @@ test('an event forged on the sandbox bus is refused before it is logged: no cred
 })
 
 test('no secret appears in any log line, error body, audit record or published event', async t => {
-  audit.push(...await env.auditRecords())
-  witness.auditRecords.push(...audit)
+  witness.auditRecords.push(...await env.auditRecords())
   witness.events.push(...(await eventBus()).events)
   witness.check(t, env.logs)
 })

@@ -13,7 +13,7 @@ import { toItem } from '../../src/broker/mappings'
 import { formatPath } from '../../src/cli/problems'
 import { ROLE_ARN, scanAll, startBrokerEnv } from '../helpers/broker-env'
 import type { BrokerEnv } from '../helpers/broker-env'
-import { runCli } from '../helpers/cli'
+import { localCliEnv, runCli } from '../helpers/cli'
 import type { Run } from '../helpers/cli'
 import { call } from './helpers/harness'
 import { POLICY } from './helpers/mapping-fixtures'
@@ -25,7 +25,7 @@ let env: BrokerEnv
 let dir: string
 let scope: string
 const witness = new Witness()
-const cli = (args: string[]): Promise<Run> => runCli(args, { ...process.env, ARC_TABLES_PORT: String(env.tablesPort), NO_COLOR: '1', TANUKI_ISSUER_URL: env.issuer.url })
+const cli = (args: string[]): Promise<Run> => runCli(args, localCliEnv(env))
 const noStack = /\n\s+at \S|TypeError|node_modules/
 
 test('Set up env', async t => {

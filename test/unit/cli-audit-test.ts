@@ -1,7 +1,8 @@
 // Spec for src/cli/audit.ts's inputs (`--since`: a duration back from now, or an ISO date/time; `--project`) and its table's times.
 import test from 'tape'
+import { CliError } from '../../src/broker/errors'
 import { parseSince, projectKey } from '../../src/cli/audit'
-import { CliError, readableTime } from '../../src/cli/output'
+import { readableTime } from '../../src/cli/output'
 
 let now: Date
 

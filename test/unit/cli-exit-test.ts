@@ -1,9 +1,8 @@
 // Spec for the CLI's exit statuses (src/cli/main.ts): a pipeline can tell a lost race (re-run) from a mistake (fix).
 import test from 'tape'
-import { MappingConflict } from '../../src/broker/errors'
-import { ApplyConflict } from '../../src/cli/apply'
+import { ApplyConflict, CliError, MappingConflict } from '../../src/broker/errors'
 import { exitCodeOf } from '../../src/cli/main'
-import { CliError, EXIT_CONFLICT } from '../../src/cli/output'
+import { EXIT_CONFLICT } from '../../src/cli/output'
 
 test('exit status: 3 when another writer got there first, 1 for anything to fix', t => {
   const conflict = new MappingConflict('https://gitlab.com/acme/api', 'deploy')

@@ -1,7 +1,8 @@
 // Spec for src/cli/plan.ts: create / update (field by field) / delete (only with prune) / unchanged, printed like terraform.
 import test from 'tape'
+import { MappingInvalid } from '../../src/broker/errors'
 import type { StoredEntry } from '../../src/broker/mappings'
-import { MappingInvalid, parseMapping } from '../../src/broker/mapping'
+import { parseMapping } from '../../src/broker/mapping'
 import type { Mapping } from '../../src/broker/mapping'
 import { paint } from '../../src/cli/output'
 import { computePlan, diffFields, planSummary, renderPlan } from '../../src/cli/plan'

@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
+import { PutFlagsInvalid } from '../../src/broker/errors'
 import { mappingWarnings } from '../../src/broker/mapping-warnings'
-import { PutFlagsInvalid, flagWarning, mappingFromFlags } from '../../src/cli/put-flags'
+import { flagWarning, mappingFromFlags } from '../../src/cli/put-flags'
 import { appNameFromArc, openTarget, stackParameters, targetFlags, toLogicalId } from '../../src/cli/target'
 
 const ROOT = join(__dirname, '..', '..')

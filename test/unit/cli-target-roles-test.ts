@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'tape'
-import { CliError } from '../../src/cli/output'
+import { CliError } from '../../src/broker/errors'
 import { readTargetRoles, uncoveredRoleArn } from '../../src/cli/target-roles'
 
 test('readTargetRoles: the @tanuki-sts target-roles row, comments and other pragmas aside', t => {

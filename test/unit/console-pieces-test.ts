@@ -15,7 +15,7 @@ const runs = Number(process.env.FC_RUNS ?? 300)
 const NOW = new Date('2026-11-26T12:00:00.000Z')
 const SECRET = 'a'.repeat(44)
 const ENV = {
-  BROKER_ISSUERS: 'https://gitlab.example.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a',
+  BROKER_ISSUERS: 'https://gitlab.example.com', BROKER_AUDIENCE: 'https://sts.example.com', BROKER_TABLE_MAPPINGS: 'm', BROKER_TABLE_AUDIT: 'a', BROKER_TABLE_ISSUER_KEYS: 'k',
   CONSOLE_CLIENT_ID: 'app-id', CONSOLE_CLIENT_SECRET: 'app-secret', ARC_APP_SECRET: SECRET, CONSOLE_EDITORS: 'group:acme/platform user:ada.lovelace', CONSOLE_VIEWERS: 'group:acme/security',
 }
 

@@ -200,7 +200,7 @@ function mappingsStepNeeds (t: Template, stack: string): Need[] {
 const LOG_SETTINGS = [['log-retention-days', '400'], ['access-log-retention-days', '90'], ['alarm-email', 'ops@example.com']]
 
 test('each policy file is an IAM policy document: version, statements, actions, resources, the placeholder account', async t => {
-  for (const name of ['deploy-role.json', 'deploy-role-bounded.json', 'boundary.json']) {
+  for (const name of ['deploy-role.json', 'deploy-role-bounded.json', 'boundary.json', 'issuer-keys-push.json']) {
     const doc = policy(name)
     t.deepEqual(grammarProblems(doc), [], `${name}: Version 2012-10-17, a Statement array of Effect, Action and Resource`)
     const accounts = [...JSON.stringify(doc).matchAll(/arn:aws:[a-z0-9-]+:[^:"]*:([^:"]*):/g)].map(m => m[1])
@@ -303,6 +303,13 @@ for (const stage of ['staging', 'production'] as const) {
     }
     // What the code calls at run time, by role (src/broker/mappings.ts, audit.ts, sts.ts, publish.ts, issued-log.ts).
     const target = (pattern: string) => pattern.replace(/\*/g, 'example')
+    const consoleReads: Call[] = [
+      ...['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('MappingsTable') })),
+      ...['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('AuditTable') })),
+      { action: 'dynamodb:Query', resource: `${r.arn('AuditTable')}/index/byProject` },
+      // Explain verifies a pasted token with the stored issuer keys.
+      ...['dynamodb:GetItem', 'dynamodb:BatchGetItem'].map(action => ({ action, resource: r.arn('IssuerKeysTable') })),
+    ]
     const runtime: Record<string, Call[]> = {
       Role: [
         { action: 'dynamodb:BatchGetItem', resource: r.arn('MappingsTable') },
@@ -312,6 +319,13 @@ for (const stage of ['staging', 'production'] as const) {
       ],
       EventsRole: [{ action: 'dynamodb:UpdateItem', resource: r.arn('AuditTable') }],
       PlainRole: [],
+      // The console (src/console): its pages list mappings and read the audit; its forms also put a mapping and its change record.
+      ConsoleReadRole: consoleReads,
+      ConsoleWriteRole: [
+        ...consoleReads,
+        { action: 'dynamodb:PutItem', resource: r.arn('MappingsTable') },
+        ...['dynamodb:PutItem', 'dynamodb:UpdateItem'].map(action => ({ action, resource: r.arn('AuditTable') })),
+      ],
     }
     const functions = Object.keys(tmpl.Resources).filter(id => tmpl.Resources[id].Type === 'AWS::Serverless::Function')
     t.ok(functions.length > 0, `${functions.length} functions`)
@@ -339,6 +353,27 @@ for (const stage of ['staging', 'production'] as const) {
     t.ok(groups.length > 0, `${groups.length} function log groups`)
     for (const id of groups) {
       t.equal(decide([policy('boundary.json')], { action: 'logs:PutLogEvents', resource: r.arn(id) }), 'allowed', `${id}: PutLogEvents allowed`)
+    }
+  })
+
+  test(`${stage}: pushing issuer keys needs the issuer-keys policy, which reaches that table alone; the deploy role cannot`, async t => {
+    const tmpl = await template(stage, [])
+    const r = resolver(tmpl, stack)
+    const push = [policy('issuer-keys-push.json')]
+    // What `issuers keys push | list | show` call (src/cli/target.ts reads the three names in one GetParameters; src/broker/issuer-keys.ts).
+    const calls: Call[] = [
+      ...['mappings', 'audit', 'issuer-keys'].map(name => ({ action: 'ssm:GetParameters', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${stack}/tables/${name}` })),
+      ...['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'].map(action => ({ action, resource: r.arn('IssuerKeysTable') })),
+    ]
+    t.deepEqual(calls.filter(c => decide(push, c) !== 'allowed').map(c => `${c.action} on ${c.resource}`), [], `the push policy allows the commands' ${calls.length} calls`)
+    for (const table of ['MappingsTable', 'AuditTable']) {
+      for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:DeleteItem']) {
+        t.notEqual(decide(push, { action, resource: r.arn(table) }), 'allowed', `the push policy: no ${action} on ${table}`)
+      }
+    }
+    t.notEqual(decide(push, { action: 'dynamodb:DeleteItem', resource: r.arn('IssuerKeysTable') }), 'allowed', 'the push policy: no DeleteItem on the keys')
+    for (const name of ['deploy-role.json', 'deploy-role-bounded.json']) {
+      t.notEqual(decide([policy(name)], { action: 'dynamodb:PutItem', resource: r.arn('IssuerKeysTable') }), 'allowed', `${name}: no PutItem on the issuer-keys table`)
     }
   })
 

@@ -31,7 +31,9 @@ function run (command: string, path: string[], env: Record<string, string> = {})
   // The kill guard only matters if the check let the suites start; the port base keeps them off others' ports then.
   return spawnSync('/bin/sh', ['-c', command], {
     cwd: ROOT, encoding: 'utf8', timeout: 120_000,
-    env: { PATH: [join(ROOT, 'node_modules', '.bin'), node, ...path].join(':'), HOME: dir, TANUKI_TEST_PORT_BASE: process.env.TANUKI_TEST_PORT_BASE ?? '3430', ...env },
+    // Chromium and moto's venv are files, not PATH tools: stand-ins here, so the check reads only what a test gives it.
+    env: { PATH: [join(ROOT, 'node_modules', '.bin'), node, ...path].join(':'), HOME: dir, TANUKI_TEST_PORT_BASE: process.env.TANUKI_TEST_PORT_BASE ?? '3430',
+      TANUKI_CHROMIUM: process.execPath, TANUKI_MOTO_PYTHON: process.execPath, ...env },
   })
 }
 
@@ -53,6 +55,16 @@ test('npm run test:e2e with an AWS CLI v1 first on PATH and no v2: names the one
   t.equal(r.status, 1, 'exit status 1')
   t.equal(r.stderr.split('\n').filter(l => l.startsWith('  - ')).length, 1, 'one tool is missing')
   t.ok(r.stderr.includes(`- aws: no AWS CLI v2 on PATH (found aws-cli/1.45.11 at ${join(v1, 'aws')}); the documented CI jobs run it.`), 'the v1 it found, and where')
+  t.notOk(r.stdout.includes('TAP version'), 'no suite started')
+  t.end()
+})
+
+test('npm run test:e2e without Chromium or moto server\'s venv: names both, with how to get them', t => {
+  const v2 = bin('v2-for-files', { aws: V2 })
+  const r = run(SCRIPT, [v2, others], { TANUKI_CHROMIUM: join(dir, 'no-chromium'), TANUKI_MOTO_PYTHON: join(dir, 'no-venv', 'python') })
+  t.equal(r.status, 1, 'exit status 1')
+  t.ok(r.stderr.includes(`- chromium: no ${join(dir, 'no-chromium')}; the console's browser test drives it. To fix: apt-get install chromium`), 'chromium: named, with its install')
+  t.ok(r.stderr.includes(`- moto: no ${join(dir, 'no-venv', 'python')}; the pipeline test deploys to moto server. To fix: bash scripts/python-venvs.sh.`), 'moto: named, with the script that makes it')
   t.notOk(r.stdout.includes('TAP version'), 'no suite started')
   t.end()
 })

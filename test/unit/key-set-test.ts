@@ -5,7 +5,8 @@ import fc from 'fast-check'
 import test from 'tape'
 import { KEYS_ITEM_ATTRIBUTES, parseKeysItem, readKeysItem, toKeysItem } from '../../src/broker/issuer-keys'
 import type { StoredKeys } from '../../src/broker/issuer-keys'
-import { KeySetInvalid, MAX_KEYS, parseKeySet, sameKeys } from '../../src/broker/key-set'
+import { KeySetInvalid } from '../../src/broker/errors'
+import { MAX_KEYS, parseKeySet, sameKeys } from '../../src/broker/key-set'
 
 const runs = Number(process.env.FC_RUNS ?? 200)
 const ISSUER = 'https://gitlab.example.com'

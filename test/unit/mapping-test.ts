@@ -1,6 +1,7 @@
 // Spec for src/broker/mapping.ts's parseMapping: every field checked by its type and limits, every problem reported with its path.
 import test from 'tape'
-import { MappingInvalid, parseMapping } from '../../src/broker/mapping'
+import { MappingInvalid } from '../../src/broker/errors'
+import { parseMapping } from '../../src/broker/mapping'
 
 const base = { scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/deploy', pin: { project_id: '4301877' } }
 

@@ -2,8 +2,8 @@
 // DynamoDB holds; what it cannot parse is invalid (and so denies), never read leniently.
 import { marshall } from '@aws-sdk/util-dynamodb'
 import test from 'tape'
+import { MappingInvalid } from '../../src/broker/errors'
 import { parseItem } from '../../src/broker/mappings'
-import { MappingInvalid } from '../../src/broker/mapping'
 
 const base = {
   scope: 'https://gitlab.com/acme/payments/api', role: 'deploy', roleArn: 'arn:aws:iam::111122223333:role/payments-deploy',

@@ -36,34 +36,51 @@ test('request: GET takes the raw token as SDKs send it, and answers the containe
   t.end()
 })
 
-test('request: every ill-formed request is refused with the contract code', t => {
-  const cases: Array<[string, HttpEvent, 'GET' | 'POST', string]> = [
-    ['role missing', event({}), 'POST', 'invalid_request'],
-    ['role empty', event({ query: 'role=' }), 'POST', 'invalid_request'],
-    ['role too long', event({ query: `role=${'a'.repeat(65)}` }), 'POST', 'invalid_request'],
-    ['role with injection characters', event({ query: 'role=deploy%27%3B--' }), 'POST', 'invalid_request'],
-    ['duration negative', event({ query: 'role=deploy&duration=-900' }), 'POST', 'invalid_request'],
-    ['duration huge', event({ query: 'role=deploy&duration=99999999999' }), 'POST', 'invalid_request'],
-    ['duration not a number', event({ query: 'role=deploy&duration=1h' }), 'POST', 'invalid_request'],
-    ['duration under 900', event({ query: 'role=deploy&duration=899' }), 'POST', 'invalid_request'],
-    ['unknown format', event({ query: 'role=deploy&format=xml' }), 'POST', 'invalid_request'],
-    ['format on GET', event({ query: 'role=deploy&format=json' }), 'GET', 'invalid_request'],
-    ['unknown parameter', event({ query: 'role=deploy&debug=1' }), 'POST', 'invalid_request'],
-    ['repeated parameter', event({ query: 'role=deploy&role=admin' }), 'POST', 'invalid_request'],
-    ['parameter in query and body', event({ query: 'role=deploy', body: '{"role":"admin"}', headers: { 'content-type': 'application/json' } }), 'POST', 'invalid_request'],
-    ['body not JSON', event({ body: '{role', headers: { 'content-type': 'application/json' } }), 'POST', 'invalid_request'],
-    ['body a JSON array', event({ body: '["deploy"]', headers: { 'content-type': 'application/json' } }), 'POST', 'invalid_request'],
-    ['body of another type', event({ body: 'role=deploy', headers: { 'content-type': 'text/plain' } }), 'POST', 'invalid_request'],
-    ['body too large', event({ query: 'role=deploy', body: 'x'.repeat(17 * 1024), headers: { 'content-type': 'text/plain' } }), 'POST', 'payload_too_large'],
-    ['token too large', event({ query: 'role=deploy', headers: { authorization: `Bearer ${'a'.repeat(9000)}` } }), 'POST', 'payload_too_large'],
-    ['no Authorization', { rawQueryString: 'role=deploy', headers: {} }, 'POST', 'invalid_token'],
-    ['Basic scheme', event({ query: 'role=deploy', headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 'POST', 'invalid_token'],
-    ['two tokens (a repeated header, joined)', event({ query: 'role=deploy', headers: { authorization: `Bearer ${jwt}, Bearer ${jwt}` } }), 'POST', 'invalid_token'],
-    ['Bearer with nothing', event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'GET', 'invalid_token'],
-    ['HEAD routed to the GET handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'HEAD' } } }, 'GET', 'method_not_allowed'],
-    ['GET routed to the POST handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'GET' } } }, 'POST', 'method_not_allowed'],
+test('request: every ill-formed request is refused with the contract code, by the rule its message names', t => {
+  const json = { 'content-type': 'application/json' }
+  const role = /^The "role" parameter must be 1 to 64 letters, digits or _\.@\+=- starting with a letter or digit\.$/
+  const roleRequired = /^The "role" parameter is required: /
+  const duration = /^The "duration" parameter must be a whole number of seconds from 900 to 3600\.$/
+  const scheme = /^The Authorization header must be "Bearer <GitLab ID token>" \(one token, no other scheme\)\.$/
+  const cases: Array<[string, HttpEvent, 'GET' | 'POST', string, RegExp]> = [
+    ['role missing', event({}), 'POST', 'invalid_request', roleRequired],
+    ['role empty', event({ query: 'role=' }), 'POST', 'invalid_request', roleRequired],
+    ['role too long', event({ query: `role=${'a'.repeat(65)}` }), 'POST', 'invalid_request', role],
+    ['role with injection characters', event({ query: 'role=deploy%27%3B--' }), 'POST', 'invalid_request', role],
+    ['duration negative', event({ query: 'role=deploy&duration=-900' }), 'POST', 'invalid_request', duration],
+    ['duration huge', event({ query: 'role=deploy&duration=99999999999' }), 'POST', 'invalid_request', duration],
+    ['duration not a number', event({ query: 'role=deploy&duration=1h' }), 'POST', 'invalid_request', duration],
+    ['duration under 900', event({ query: 'role=deploy&duration=899' }), 'POST', 'invalid_request', duration],
+    ['unknown format', event({ query: 'role=deploy&format=xml' }), 'POST', 'invalid_request', /^The "format" parameter must be "json" or "shell"\.$/],
+    ['format on GET', event({ query: 'role=deploy&format=json' }), 'GET', 'invalid_request', /^Unknown parameter "format"; GET \/credentials takes role, duration\. /],
+    ['unknown parameter', event({ query: 'role=deploy&debug=1' }), 'POST', 'invalid_request', /^Unknown parameter "debug"; POST \/credentials takes role, duration, format\.$/],
+    ['repeated parameter', event({ query: 'role=deploy&role=admin' }), 'POST', 'invalid_request', /^The parameter "role" is given more than once\.$/],
+    ['parameter in query and body', event({ query: 'role=deploy', body: '{"role":"admin"}', headers: json }), 'POST', 'invalid_request',
+      /^The parameter "role" is given both in the query string and in the body\.$/],
+    ['body not JSON', event({ body: '{role', headers: json }), 'POST', 'invalid_request', /^The request body is not valid JSON\.$/],
+    ['body a JSON array', event({ body: '["deploy"]', headers: json }), 'POST', 'invalid_request', /^The JSON body must be an object, e\.g\. \{"role":"deploy"\}\.$/],
+    ['body of another type', event({ body: 'role=deploy', headers: { 'content-type': 'text/plain' } }), 'POST', 'invalid_request',
+      /^Send parameters in the query string, or as a JSON or form-encoded body /],
+    ['body too large', event({ query: 'role=deploy', body: 'x'.repeat(17 * 1024), headers: { 'content-type': 'text/plain' } }), 'POST', 'payload_too_large',
+      /^The request body is larger than 16384 bytes\.$/],
+    ['token too large', event({ query: 'role=deploy', headers: { authorization: `Bearer ${'a'.repeat(9000)}` } }), 'POST', 'payload_too_large',
+      /^The ID token is larger than 8192 bytes\.$/],
+    ['no Authorization', { rawQueryString: 'role=deploy', headers: {} }, 'POST', 'invalid_token', /^Send the GitLab ID token in the Authorization header: /],
+    ['Basic scheme', event({ query: 'role=deploy', headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 'POST', 'invalid_token', scheme],
+    ['two tokens (a repeated header, joined)', event({ query: 'role=deploy', headers: { authorization: `Bearer ${jwt}, Bearer ${jwt}` } }), 'POST', 'invalid_token', scheme],
+    ['Bearer with nothing', event({ query: 'role=deploy', headers: { authorization: 'Bearer ' } }), 'GET', 'invalid_token', /^The Authorization header says "Bearer" but carries no token/],
+    ['HEAD routed to the GET handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'HEAD' } } }, 'GET', 'method_not_allowed',
+      /^\/credentials does not take HEAD; use GET or POST\.$/],
+    ['GET routed to the POST handler', { ...event({ query: 'role=deploy' }), requestContext: { http: { method: 'GET' } } }, 'POST', 'method_not_allowed',
+      /^\/credentials does not take GET; use GET or POST\.$/],
   ]
-  for (const [name, e, method, code] of cases) t.equal(codeOf(() => parseCredentialsRequest(e, method)), code, `${name}: ${code}`)
+  for (const [name, e, method, code, rule] of cases) {
+    let refused: unknown
+    try { parseCredentialsRequest(e, method) }
+    catch (err) { refused = err }
+    t.equal(refused instanceof BrokerError ? refused.code : String(refused), code, `${name}: ${code}`)
+    t.match(refused instanceof Error ? refused.message : '', rule, `${name}: refused by its rule`)
+  }
   t.end()
 })
 

@@ -62,7 +62,7 @@ test('respond: an error in shell format stops the eval with the message on stder
 })
 
 test('respond: errors are the contract JSON, 401 with WWW-Authenticate', t => {
-  const r = respondError(new InvalidToken('expired'), 'json', 'req-3')
+  const r = respondError(new InvalidToken('expired', { reason: 'expired' }), 'json', 'req-3')
   t.equal(r.statusCode, 401, '401')
   t.deepEqual(JSON.parse(r.body), { error: 'invalid_token', message: 'expired', requestId: 'req-3' }, 'error, message, requestId')
   t.equal(r.headers['www-authenticate'], 'Bearer realm="tanuki-sts", error="invalid_token"', 'a Bearer challenge')

@@ -11,28 +11,31 @@ import { consoleHref, html } from '../html'
 import type { Html } from '../html'
 import { layout } from '../layout'
 import { parseProject } from '../project'
-import type { ProjectRef } from '../project'
 import { field } from '../request'
 import { page } from '../respond'
 import type { ConsoleResponse } from '../respond'
 import { mappingHref, selectField, textField } from './common'
 
-type Row = Readonly<Record<string, unknown>>
+export type Row = Readonly<Record<string, unknown>>
 
 /** A console page reads at most this many records (a Scan of a busy table is paged; the page says when it stopped). */
-const READ_CAP = 5000
+export const READ_CAP = 5000
 const SHOWN = 200
 const WINDOWS = [['1', 'Last 24 hours'], ['7', 'Last 7 days'], ['30', 'Last 30 days'], ['90', 'Last 90 days']] as const
 const OUTCOMES = [['', 'Any outcome'], ['issued', 'issued'], ['denied', 'denied'], ['failed', 'failed'], ['change', 'mapping changes']] as const
 const text = (r: Row, k: string): string => typeof r[k] === 'string' ? r[k] as string : typeof r[k] === 'number' ? String(r[k]) : ''
 
-async function readRecords (ctx: PageContext, project: ProjectRef | undefined, since: string): Promise<{ records: Row[]; capped: boolean }> {
+/**
+ * The records since `since`, newest first: a project's (its URL) from the byProject index, else a Scan; at most
+ * READ_CAP of them (`capped` when there were more). The audit page's, and the edit plan's impact (edit-impact.ts).
+ */
+export async function readRecords (ctx: PageContext, projectUrl: string | undefined, since: string): Promise<{ records: Row[]; capped: boolean }> {
   const { db, tables } = ctx.deps
   const records: Row[] = []
   let startKey: Record<string, AttributeValue> | undefined
   do {
-    const page = project
-      ? await queryAuditByProject(db, tables.audit, { project: project.url, since, startKey, limit: 500 })
+    const page = projectUrl
+      ? await queryAuditByProject(db, tables.audit, { project: projectUrl, since, startKey, limit: 500 })
       : await scanAudit(db, tables.audit, { since, startKey })
     records.push(...page.records as unknown as Row[])
     startKey = page.next
@@ -86,7 +89,7 @@ ${selectField({ name: 'days', label: 'Time', value: days, options: WINDOWS })}
     const body = html`${filters}<p class="danger" role="alert">${project.problem}</p>`
     return page(400, layout({ title: 'Audit', section: 'audit', viewer: ctx.viewer, body }), ctx.deps.config.deployed)
   }
-  const { records, capped } = await readRecords(ctx, project, since.toISOString())
+  const { records, capped } = await readRecords(ctx, project?.url, since.toISOString())
   const kept = records.filter(r => (!role || r.role === role) &&
     (outcome === '' || (outcome === 'change' ? isMappingChange(r) : !isMappingChange(r) && r.outcome === outcome)))
   const issuances = kept.filter(r => !isMappingChange(r)) as unknown as Array<{ at: string; outcome: string }>

@@ -1,6 +1,6 @@
 // Small pieces several pages show: a mapping's link, pin and conditions in a table cell, who changed it and when.
 import type { StoredEntry } from '../../broker/mappings'
-import { MappingInvalid } from '../../broker/mapping'
+import { MappingInvalid } from '../../broker/errors'
 import type { Mapping } from '../../broker/mapping'
 import { readableTime } from '../../cli/output'
 import { consoleHref, html } from '../html'

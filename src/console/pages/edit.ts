@@ -1,11 +1,11 @@
 // Edit (editors only): a mapping as a mapping file, checked by the CLI's own parser and warnings (mapping-file.ts),
-// planned against the table as `mappings apply` plans (plan.ts), then written conditionally on the version the editor
-// saw, as the signed-in GitLab login, with the change recorded in the audit table first.
+// planned against the table as `mappings apply` plans (plan.ts), with its impact on the last 30 days of requests
+// (edit-impact.ts), then written conditionally on the version the editor saw, as the signed-in GitLab login, with the
+// change recorded in the audit table first.
 import { randomUUID } from 'node:crypto'
 import { recordMappingChange, settleMappingChange } from '../../broker/audit'
-import { MappingConflict } from '../../broker/errors'
+import { MappingConflict, MappingInvalid } from '../../broker/errors'
 import type { StoredEntry } from '../../broker/mappings'
-import { MappingInvalid } from '../../broker/mapping'
 import type { Mapping } from '../../broker/mapping'
 import { untrustedScope } from '../../cli/apply'
 import { fileForm, parseMappingFile, toYaml } from '../../cli/mapping-file'
@@ -24,6 +24,7 @@ import { field } from '../request'
 import { page, redirect } from '../respond'
 import type { ConsoleResponse } from '../respond'
 import { mappingHref } from './common'
+import { impactBlock } from './edit-impact'
 import { mappingKey } from './mapping'
 
 /** A mapping file of one mapping is a few hundred bytes; a session policy makes it a few KiB. */
@@ -142,6 +143,7 @@ export async function planPost (ctx: PageContext): Promise<ConsoleResponse> {
   const body = html`${moved}
 ${warnings.length ? html`<div class="notice"><p><strong>Warnings</strong> (as <code>tanuki-sts mappings apply</code> gives them; they do not stop the write):</p>${problemItems(warnings)}</div>` : ''}
 <h2>Plan</h2>${planBlock(plan)}
+${unchanged ? '' : await impactBlock(ctx, mapping, plan)}
 ${unchanged ? html`<p>The table already says this: there is nothing to save. <a href="${mappingHref(mapping.scope, mapping.role)}">Back to the mapping</a></p>` : html`
 <form method="post" action="/console/mappings/save" class="stacked">
 <input type="hidden" name="csrf" value="${ctx.session.csrf}">

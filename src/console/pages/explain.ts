@@ -89,8 +89,8 @@ async function readJob (ctx: PageContext, token: string | undefined, claimsText:
     }
     let raw: unknown
     try { raw = JSON.parse(claimsText ?? '') }
-    catch { return new InvalidToken('The claims are not JSON: paste a JSON object of claims, such as a token\'s decoded payload.') }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return new InvalidToken('The claims must be a JSON object.')
+    catch { return new InvalidToken('The claims are not JSON: paste a JSON object of claims, such as a token\'s decoded payload.', { reason: 'malformed' }) }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return new InvalidToken('The claims must be a JSON object.', { reason: 'malformed' })
     return { claims: parseGitLabClaims(raw as Record<string, unknown>) }
   }
   catch (err) {

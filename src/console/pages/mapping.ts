@@ -1,5 +1,5 @@
 // One mapping: what it does in words (words.ts), as a mapping file, and who changed it last; invalid ones with why.
-import { MappingInvalid } from '../../broker/mapping'
+import { MappingInvalid } from '../../broker/errors'
 import { fileForm, toYaml } from '../../cli/mapping-file'
 import { PageError } from '../app'
 import type { PageContext } from '../app'

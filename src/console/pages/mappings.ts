@@ -2,7 +2,7 @@
 // role, the mapping that decides for it (coverage.ts, the broker's decidingMapping), the others it shadows, and invalid ones.
 import { projectCoverage } from '../../broker/coverage'
 import type { StoredEntry } from '../../broker/mappings'
-import { MappingInvalid } from '../../broker/mapping'
+import { MappingInvalid } from '../../broker/errors'
 import { parseScope } from '../../broker/scope'
 import type { PageContext } from '../app'
 import { consoleHref, html } from '../html'

@@ -1,5 +1,8 @@
 // Every other method and path: a JSON answer per the contract instead of API Gateway's or Architect's defaults.
 import { randomUUID } from 'node:crypto'
+import { MethodNotAllowed, NotFound } from '../../broker/errors'
+import { respondError } from '../../broker/respond'
+import { allowedMethods } from '../../broker/routes'
 
 interface Event { rawPath?: string; requestContext?: { requestId?: string; http?: { method?: string } } }
 
@@ -7,14 +10,9 @@ export async function handler (event: Event) {
   const requestId = event.requestContext?.requestId || randomUUID()
   const method = event.requestContext?.http?.method ?? ''
   const path = event.rawPath ?? ''
-  const known: Record<string, string> = { '/credentials': 'GET, POST', '/healthz': 'GET' }
-  const allow = known[path]
-  const body = allow
-    ? { error: 'method_not_allowed', message: `${path} does not take ${method.slice(0, 16)}; use ${allow}.`, requestId }
-    : { error: 'not_found', message: 'Not found. The broker answers POST /credentials, GET /credentials and GET /healthz.', requestId }
-  return {
-    statusCode: allow ? 405 : 404,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-request-id': requestId, ...(allow && { allow }) },
-    body: JSON.stringify(body),
-  }
+  const allow = allowedMethods(path)
+  const failure = allow
+    ? new MethodNotAllowed(`${path} does not take ${method.slice(0, 16)}; use ${allow}.`, allow)
+    : new NotFound('Not found. The broker answers POST /credentials, GET /credentials and GET /healthz.')
+  return respondError(failure, 'json', requestId)
 }

@@ -1,21 +1,21 @@
 // GET /healthz: for probes. Checks only that the configuration loads; imports nothing heavy (no SDK, no jose).
 // A bad configuration is logged (naming the variable); probes, which anyone may call, are told only that it is bad.
+import { randomUUID } from 'node:crypto'
 import { loadConfig, loadEventsTarget } from '../../broker/config'
-import { MISCONFIGURED } from '../../broker/errors'
+import { MISCONFIGURED, Unavailable } from '../../broker/errors'
 import { errorFields, log } from '../../broker/log'
+import { respondHealth } from '../../broker/respond'
 import { VERSION } from '../../broker/version'
 
-let ok = true
+let failure: Unavailable | undefined
 try { loadConfig(); loadEventsTarget() }
 catch (err) {
-  ok = false
+  failure = new Unavailable(MISCONFIGURED)
   log('error', 'broker configuration is invalid', errorFields(err))
 }
 
-export async function handler () {
-  return {
-    statusCode: ok ? 200 : 503,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    body: JSON.stringify(ok ? { ok, version: VERSION } : { ok, version: VERSION, error: 'unavailable', message: MISCONFIGURED }),
-  }
+interface Event { requestContext?: { requestId?: string } }
+
+export async function handler (event: Event = {}) {
+  return respondHealth(VERSION, failure, event.requestContext?.requestId || randomUUID())
 }

@@ -5,32 +5,17 @@ import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { createAuditStore } from '../../../src/broker/audit'
-import { createBatchReader } from '../../../src/broker/batch-read'
-import { loadConfig } from '../../../src/broker/config'
+import { composeBroker } from '../../../src/broker/compose'
 import { createDynamoClient } from '../../../src/broker/dynamo'
-import { createExchange } from '../../../src/broker/exchange'
 import { createCredentialsHandler } from '../../../src/broker/http'
-import { createIssuerKeysStore } from '../../../src/broker/issuer-keys'
-import { log } from '../../../src/broker/log'
-import { createMappedRoles } from '../../../src/broker/mapped-roles'
-import { createMappingStore } from '../../../src/broker/mappings'
 import { createPublisher } from '../../../src/broker/publish'
 import type { HttpEvent } from '../../../src/broker/request'
-import { createStsPort } from '../../../src/broker/sts'
-import { createTokenVerifier } from '../../../src/broker/token'
 import type { TokenVerifier } from '../../../src/broker/token'
-import { createVerifyAndFind } from '../../../src/broker/verify-and-find'
 import { AUDIENCE } from '../../helpers/broker-env'
 import type { BrokerEnv } from '../../helpers/broker-env'
+import { answer } from '../../helpers/post'
+import type { Answer } from '../../helpers/post'
 import type { Witness } from './witness'
-
-export interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  body: Record<string, unknown>
-}
 
 export interface Req {
   method?: string
@@ -55,9 +40,17 @@ export async function call (env: BrokerEnv, witness: Witness, req: Req): Promise
   })
   const text = await res.text()
   witness.answer(res.status, text)
-  let body: Record<string, unknown> = {}
-  try { body = JSON.parse(text) as Record<string, unknown> } catch { /* shell or empty */ }
-  return { status: res.status, headers: res.headers, text, body }
+  return answer(res.status, res.headers, text)
+}
+
+/**
+ * A clean table for the next test: the audit records so far kept for the witness's no-secrets check, both tables
+ * emptied, the local STS's calls and faults cleared, then these mappings put.
+ */
+export async function fresh (env: BrokerEnv, witness: Witness, ...mappings: Array<Record<string, unknown>>): Promise<void> {
+  witness.auditRecords.push(...await env.auditRecords())
+  await env.reset()
+  for (const m of mappings) await env.putMapping(m)
 }
 
 /** The Lambda environment of the sandbox broker, for building the same broker in this process. */
@@ -79,41 +72,31 @@ export function brokerVars (env: BrokerEnv, extra: Record<string, string> = {}):
 export interface InProcess {
   handle (req: Omit<Req, 'path' | 'headers' | 'body'> & { body?: string; contentType?: string }): Promise<Answer>
   readonly verifier: TokenVerifier
-  readonly db: DynamoDBClient
 }
 
 /**
- * The broker as `wire()` builds it (real verifier, DynamoDB store on the sandbox's local DynamoDB, STS on the local
- * STS, the real publish), in this process. A given `db` (e.g. with a fault middleware) or `clock` replaces the default.
+ * The broker as the Lambdas compose it (real verifier, DynamoDB store on the sandbox's local DynamoDB, STS on the local
+ * STS, the real publisher), in this process: one warm container. A given `db` (e.g. with a fault middleware) or
+ * `clock` replaces the default; `vars` add to or override the Lambda's environment.
  */
 export async function inProcess (env: BrokerEnv, witness: Witness, o: { db?: DynamoDBClient; clock?: () => number; vars?: Record<string, string> } = {}): Promise<InProcess> {
   const bus = await eventBus()
-  const config = loadConfig(brokerVars(env, o.vars))
-  const db = o.db ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint })
-  const verifier = createTokenVerifier(config, { store: createIssuerKeysStore(db, config.tables.issuerKeys), log, ...(o.clock && { clock: o.clock }) })
-  const exchange = createExchange({
-    config,
-    verifyAndFind: createVerifyAndFind({ verifier, mappings: createMappingStore(db, config.tables.mappings), readTogether: createBatchReader(db, config.tables) }),
-    mappedRoles: createMappedRoles(db, config.tables.mappings),
-    audit: createAuditStore(db, config.tables.audit),
-    sts: createStsPort({ region: config.region, endpoint: config.stsEndpoint }),
+  const { exchange, verifier } = composeBroker(brokerVars(env, o.vars), {
+    ...(o.db && { db: o.db }),
+    ...(o.clock && { clock: o.clock }),
     // The real publisher, pointed at the stand-in bus as sandbox's bus (unsigned, so no credentials are needed).
     publish: createPublisher({ bus: `http://127.0.0.1:${bus.port}/events` }, async () => ({ accessKeyId: 'unused', secretAccessKey: 'unused' })),
-    log,
   })
   const handlers = { GET: createCredentialsHandler('GET', () => exchange), POST: createCredentialsHandler('POST', () => exchange) }
   return {
     verifier,
-    db,
     async handle (req) {
       const method = req.method === 'GET' ? 'GET' : 'POST'
       const auth = req.authorization !== undefined ? req.authorization : req.token !== undefined ? `Bearer ${req.token}` : null
       if (req.token) witness.token(req.token)
       const result = await captured(witness, () => handlers[method](apiEvent(method, req.query ?? 'role=deploy', auth, req.body, req.contentType)))
       witness.answer(result.statusCode, result.body)
-      let body: Record<string, unknown> = {}
-      try { body = JSON.parse(result.body) as Record<string, unknown> } catch { /* shell */ }
-      return { status: result.statusCode, headers: new Headers(result.headers), text: result.body, body }
+      return answer(result.statusCode, new Headers(result.headers), result.body)
     },
   }
 }
