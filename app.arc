@@ -39,11 +39,14 @@ audit
 issuer-keys
   issuer *String
 
+# byProject keeps only keys: its readers (audit list --project, stats --project, the console) read the records by key.
+# A full copy would take two more write units per issuance, and the event's update another two (docs/performance.md).
 @tables-indexes
 audit
   project *String
   at **String
   name byProject
+  projection keys
 
 @typescript
 base-runtime nodejs22.x

@@ -2,7 +2,7 @@
 // What is measured, and against which target, is each bench file's.
 
 export interface Figure {
-  /** The figure group: issuance, cold_start, round_trips, load, matcher, cli_start. */
+  /** The figure group: issuance, cold_start, cold_issuance, round_trips, load, matcher, cli_start, cost. */
   readonly bench: string
   readonly metric: string
   readonly value: number | string | boolean
@@ -13,6 +13,12 @@ export interface Figure {
   /** Which bundle, route or path the figure is about, when a group has several. */
   readonly subject?: string
   readonly met?: boolean
+  /** A cost line item (cost.ts): what is paid for, how many units an issuance uses, and the unit's price. */
+  readonly item?: string
+  readonly count?: number
+  readonly count_unit?: string
+  readonly price_usd?: number
+  readonly price_per?: string
 }
 
 /** Prints one figure: `npm run bench` keeps the lines that carry `bench`, and drops the broker's own log lines. */

@@ -6,7 +6,10 @@ import type { Server } from 'node:http'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { STSClient } from '@aws-sdk/client-sts'
 import type { DeserializeMiddleware } from '@smithy/types'
+import type { JWK } from 'jose'
 import { DEFAULT_APP, sandboxTables } from '../src/broker/config'
+import { createIssuerKeysStore } from '../src/broker/issuer-keys'
+import { parseKeySet } from '../src/broker/key-set'
 import { createMappingAdmin } from '../src/broker/mappings'
 import { parseMapping } from '../src/broker/mapping'
 import { startLocalIssuer } from '../src/local/issuer'
@@ -65,6 +68,41 @@ function listen (server: Server, port: number): Promise<void> {
   })
 }
 
+/** The broker's environment as sandbox hands it to the Lambda (ARC_SANDBOX names the tables and event bus ports). */
+export function sandboxEnv (issuerUrl: string, stsUrl: string): Record<string, string> {
+  return {
+    ARC_ENV: 'testing',
+    ARC_APP_NAME: DEFAULT_APP,
+    // Sandbox's shape: the broker reads ports.tables and publishes to ports.events.
+    ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
+    AWS_REGION: 'us-east-1',
+    BROKER_ISSUERS: issuerUrl,
+    BROKER_AUDIENCE: AUDIENCE,
+    BROKER_ALLOW_HTTP_ISSUERS: 'true',
+    BROKER_STS_ENDPOINT: stsUrl,
+  }
+}
+
+/** The `credentials-issued` topic of the AWS path: what the deploy plugin puts in BROKER_EVENTS_TOPIC. */
+export const TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:TanukiStsStaging-CredentialsIssuedEventTopic-BENCH'
+
+/**
+ * The broker's environment on the AWS path, as a deployed Lambda's (tables by name, events to the topic through one
+ * signed SNS Publish), pointed at the local world. ARC_ENV stays testing: a deployed stack's refuses http:// endpoints.
+ */
+export function awsPathEnv (issuerUrl: string, stsUrl: string, snsUrl: string): Record<string, string> {
+  const { ARC_SANDBOX: _, ...env } = sandboxEnv(issuerUrl, stsUrl)
+  return {
+    ...env,
+    BROKER_TABLE_MAPPINGS: TABLES.mappings,
+    BROKER_TABLE_AUDIT: TABLES.audit,
+    BROKER_TABLE_ISSUER_KEYS: TABLES.issuerKeys,
+    BROKER_DYNAMODB_ENDPOINT: `http://127.0.0.1:${PORTS.tables}`,
+    BROKER_EVENTS_TOPIC: TOPIC_ARN,
+    AWS_ENDPOINT_URL_SNS: snsUrl,
+  }
+}
+
 export async function startWorld (): Promise<World> {
   // The SDK's default credential chain reads these, as it reads the Lambda role's in AWS.
   process.env.AWS_REGION = 'us-east-1'
@@ -76,22 +114,11 @@ export async function startWorld (): Promise<World> {
   const db = new DynamoDBClient({ region: 'us-east-1', endpoint: tables.endpoint })
   const admin = createMappingAdmin(db, TABLES.mappings)
 
-  const env: Record<string, string> = {
-    ARC_ENV: 'testing',
-    ARC_APP_NAME: DEFAULT_APP,
-    // Sandbox's shape: the broker reads ports.tables and publishes to ports.events.
-    ARC_SANDBOX: JSON.stringify({ version: '9.0.0', ports: { tables: PORTS.tables, events: PORTS.events } }),
-    AWS_REGION: 'us-east-1',
-    BROKER_ISSUERS: issuer.url,
-    BROKER_AUDIENCE: AUDIENCE,
-    BROKER_ALLOW_HTTP_ISSUERS: 'true',
-    BROKER_STS_ENDPOINT: sts.url,
-  }
   return {
     issuer,
     sts,
     db,
-    env,
+    env: sandboxEnv(issuer.url, sts.url),
     async putMapping (raw) {
       await admin.put(parseMapping(raw), undefined)
     },
@@ -100,6 +127,13 @@ export async function startWorld (): Promise<World> {
       await Promise.allSettled([issuer.close(), sts.close(), tables.stop()])
     },
   }
+}
+
+/** The issuer's current keys in the issuer-keys table, as a broker (or `issuers keys push`) leaves them. */
+export async function storeIssuerKeys (db: DynamoDBClient, issuerUrl: string, publicJwk: JWK): Promise<void> {
+  await createIssuerKeysStore(db, TABLES.issuerKeys).put({
+    issuer: issuerUrl, set: parseKeySet({ keys: [publicJwk] }).set, source: 'bench', fetchedAt: new Date().toISOString(), updatedBy: 'bench',
+  })
 }
 
 /** The demo project's mapping (as `npm start` seeds it): pinned, ref main, no maxUses unless given. */
@@ -155,7 +189,8 @@ export function postEvent (token: string, query: string, requestId: string) {
     rawPath: '/credentials',
     rawQueryString: query,
     headers: { authorization: `Bearer ${token}`, 'content-length': '0', host: 'sts.tanuki.bench', 'user-agent': 'curl/8.5.0' },
-    requestContext: { requestId, http: { method: 'POST', path: '/credentials' } },
+    // API Gateway says who called (the handler logs both); a documentation address (RFC 5737), as a runner's would be.
+    requestContext: { requestId, http: { method: 'POST', path: '/credentials', sourceIp: '203.0.113.10', userAgent: 'curl/8.5.0' } },
     isBase64Encoded: false,
   }
 }

@@ -3,31 +3,37 @@
 // all out of the child's process), (a) with the issuer's keys in the issuer-keys table and (b) with none stored, so the
 // broker fetches them from the issuer. Beside each, a floor doing the same I/O in straight-line code (_cold-floor.ts).
 // BENCH_BEFORE_ROOT=DIR adds the POST bundle built from DIR's src/ (e.g. `git archive main | tar -x -C DIR`).
+// Then a load as Lambda sees it: bursts of fresh processes, several at once, one issuance each, on the AWS path (events
+// as signed SNS Publishes), counting what the issuer is asked, with the keys in the table and without.
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb'
-import { createIssuerKeysStore } from '../src/broker/issuer-keys'
-import { parseKeySet } from '../src/broker/key-set'
 import { LOCAL_BROKER_PRINCIPAL } from '../src/local/stack'
 import { ROOT, bundle, bundleLambda } from './_bundle'
 import type { Bundle } from './_bundle'
 import type { FloorConfig } from './_cold-floor'
 import { emit, median, ms, quantile } from './_figures'
-import { PORTS, ROLE, ROLE_ARN, TABLES, postEvent, projectMapping, startEventSink, startWorld } from './_local'
+import { startFakeAws } from '../test/helpers/fake-aws'
+import { PORTS, ROLE, ROLE_ARN, TABLES, awsPathEnv, postEvent, projectMapping, startEventSink, startWorld, storeIssuerKeys } from './_local'
 
 const run = promisify(execFile)
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES || 21)
 const CHILD = join(__dirname, '_cold-child.js')
+const BURST = Number(process.env.BENCH_BURST_PROCESSES || 24)
+const CONCURRENCY = Number(process.env.BENCH_BURST_CONCURRENCY || 4)
 
 interface Cold { total: number; boot: number; load: number; invoke: number; cpu: number; issuerRequests: number }
 
 async function main (): Promise<void> {
   const world = await startWorld()
   const sink = await startEventSink()
+  const aws = await startFakeAws({
+    port: PORTS.aws,
+    lookup: id => (id === LOCAL_BROKER_PRINCIPAL.accessKeyId ? { secretAccessKey: LOCAL_BROKER_PRINCIPAL.secretAccessKey } : undefined),
+  })
   await world.putMapping(projectMapping(world.issuer.url))
-  const store = createIssuerKeysStore(world.db, TABLES.issuerKeys)
   const before = process.env.BENCH_BEFORE_ROOT
   const floorBundle = (verifier: 'node' | 'jose') => bundle(`cold-floor-${verifier}`, join(__dirname, '_cold-floor.ts'),
     { define: { FLOOR_VERIFIER: JSON.stringify(verifier) } })
@@ -42,14 +48,13 @@ async function main (): Promise<void> {
     AWS_SECRET_ACCESS_KEY: LOCAL_BROKER_PRINCIPAL.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' }
   const floorConfig = (keys: 'table' | 'fetch'): FloorConfig => ({
-    keys, tables: TABLES, dynamo: `http://127.0.0.1:${PORTS.tables}`, sts: world.sts.url, bus: `${sink.url}/events`, role: ROLE, roleArn: ROLE_ARN,
+    keys, tables: TABLES, dynamo: `http://127.0.0.1:${PORTS.tables}`, sts: world.sts.url, events: { bus: `${sink.url}/events` }, role: ROLE, roleArn: ROLE_ARN,
   })
 
   /** The issuer's current keys stored, as a broker (or `issuers keys push`) left them; or none. */
   const keysStored = async (stored: boolean) => {
     if (!stored) return void await world.db.send(new DeleteItemCommand({ TableName: TABLES.issuerKeys, Key: { issuer: { S: world.issuer.url } } }))
-    await store.put({ issuer: world.issuer.url, set: parseKeySet({ keys: [world.issuer.publicJwk] }).set, source: 'bench', fetchedAt: new Date().toISOString(),
-      updatedBy: 'bench' })
+    await storeIssuerKeys(world.db, world.issuer.url, world.issuer.publicJwk)
   }
 
   async function cold (b: Bundle, extra: Record<string, string> = {}): Promise<Cold> {
@@ -115,6 +120,43 @@ async function main (): Promise<void> {
   emit({ bench: 'cold_issuance', subject: 'keys in the table', metric: 'saved_vs_fetched_ms', value: ms(p50('fetched') - p50('table'), 1), unit: 'ms',
     note: 'on loopback: what two issuer requests (and Node\'s fetch, loaded on first use) cost a cold container here; ' +
       'from AWS to gitlab.com add two TLS handshakes and round trips' })
+
+  // Lambda-like load: BURST fresh processes, CONCURRENCY at a time (CI jobs starting together, each meeting a new
+  // container), on the AWS path: every event a signed SNS Publish.
+  // (Merged over the sandbox environment: an empty ARC_SANDBOX is no sandbox.)
+  const awsEnv = { ...awsPathEnv(world.issuer.url, world.sts.url, aws.url), ARC_SANDBOX: '' }
+  for (const stored of [true, false]) {
+    await keysStored(stored)
+    const before = { asked: world.issuer.stats.discovery + world.issuer.stats.jwks, published: aws.calls.Publish }
+    const totals: number[] = []
+    let errors = 0
+    let next = 0
+    const t0 = performance.now()
+    const worker = async () => {
+      for (let i = next++; i < BURST; i = next++) {
+        try { totals.push((await cold(bundles.broker, awsEnv)).total) }
+        catch (err) {
+          errors++
+          if (process.env.BENCH_DEBUG) console.error(err)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+    const seconds = (performance.now() - t0) / 1000
+    const subject = stored ? 'lambda-like load, keys in the table' : 'lambda-like load, no keys stored'
+    const asked = world.issuer.stats.discovery + world.issuer.stats.jwks - before.asked
+    emit({ bench: 'cold_issuance', subject, metric: 'issuer_requests', value: asked, ...(stored && { target: 0 }),
+      note: `discovery + JWKS requests the issuer received from ${BURST} fresh processes, ${CONCURRENCY} at a time, ` +
+        `one issuance each${stored ? '' : ': each container that finds no keys fetches them and stores them, so later ones read them from the table'}` })
+    emit({ bench: 'cold_issuance', subject, metric: 'errors', value: errors, target: 0 })
+    emit({ bench: 'cold_issuance', subject, metric: 'first_issuance_p50_ms', value: ms(median(totals), 1), unit: 'ms',
+      note: `boot + load + one issuance per process, ${CONCURRENCY} processes at once on 2 vCPUs; p90 ${ms(quantile(totals, 0.9), 1)} ms; ` +
+        `the burst took ${ms(seconds, 2)} s` })
+    emit({ bench: 'cold_issuance', subject, metric: 'events_published', value: aws.calls.Publish - before.published, target: BURST,
+      met: aws.calls.Publish - before.published === BURST,
+      note: `signed SNS Publishes verified; signatures refused so far: ${aws.calls.rejected}` })
+  }
+  await aws.close()
   await sink.close()
   await world.stop()
 }

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 
-const GROUPS = ['issuance', 'round-trips', 'matcher', 'load', 'cold-start', 'cold-issuance', 'cli-start'] as const
+const GROUPS = ['issuance', 'round-trips', 'matcher', 'load', 'cold-start', 'cold-issuance', 'cli-start', 'cost'] as const
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [...GROUPS]
 
 function runGroup (name: string): Promise<number> {

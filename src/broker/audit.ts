@@ -1,7 +1,7 @@
 // The `audit` table: one record per issuance and per authenticated denial, and the per-token use counter.
 // An issuance's record IS its use reservation: one conditional write does both (no transactions needed).
-import { GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { BatchGetItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import type { AttributeValue, BatchGetItemCommandOutput, DynamoDBClient, KeysAndAttributes } from '@aws-sdk/client-dynamodb'
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb'
 import { isConditionFailed, storeUnavailable } from './dynamo'
 import { AuditRecordMismatch, UsesExhausted } from './errors'
@@ -182,7 +182,43 @@ export interface AuditQuery {
   startKey?: Record<string, AttributeValue>
 }
 
-/** Newest first, from the byProject index: "who got credentials for this project". */
+/** DynamoDB kept leaving some of a listing's records unread (throttled): the listing stops rather than leave them out. */
+export class AuditRecordsUnread extends Error {
+  constructor (readonly unread: number, readonly attempts: number) {
+    super(`DynamoDB left ${unread} audit record(s) unread after ${attempts} attempts (throttled); try again.`)
+    this.name = 'AuditRecordsUnread'
+  }
+}
+
+/** BatchGetItem reads at most this many keys a request. */
+const BATCH_KEYS = 100
+const UNREAD_ATTEMPTS = 5
+
+/**
+ * The records at these keys, in their order; a key whose record has expired since it was listed is left out. The
+ * byProject index keeps only keys (app.arc: `projection keys`): an index that copies the whole record costs a second
+ * write on every issuance and another when its event adds the AccessKeyId (docs/performance.md).
+ */
+async function recordsAt (db: DynamoDBClient, table: string, keys: ReadonlyArray<Record<string, AttributeValue>>): Promise<AuditRecord[]> {
+  const id = (item: Record<string, AttributeValue>) => `${item.pk?.S}\n${item.sk?.S}`
+  const found = new Map<string, Record<string, AttributeValue>>()
+  for (let i = 0; i < keys.length; i += BATCH_KEYS) {
+    let unread: KeysAndAttributes | undefined = { Keys: keys.slice(i, i + BATCH_KEYS).map(k => ({ pk: k.pk, sk: k.sk })) }
+    for (let attempt = 0; unread?.Keys?.length; attempt++) {
+      if (attempt === UNREAD_ATTEMPTS) throw new AuditRecordsUnread(unread.Keys.length, attempt)
+      if (attempt > 0) await new Promise(resolve => setTimeout(resolve, 50 * 2 ** attempt))
+      const result: BatchGetItemCommandOutput = await db.send(new BatchGetItemCommand({ RequestItems: { [table]: unread } }))
+      for (const item of result.Responses?.[table] ?? []) found.set(id(item), item)
+      unread = result.UnprocessedKeys?.[table]
+    }
+  }
+  return keys.flatMap(k => {
+    const item = found.get(id(k))
+    return item ? [unmarshall(item) as AuditRecord] : []
+  })
+}
+
+/** Newest first, from the byProject index: "who got credentials for this project". Each page's records are read by key. */
 export async function queryAuditByProject (db: DynamoDBClient, table: string, q: AuditQuery) {
   const result = await db.send(new QueryCommand({
     TableName: table,
@@ -195,7 +231,7 @@ export async function queryAuditByProject (db: DynamoDBClient, table: string, q:
     Limit: q.limit ?? 100,
     ExclusiveStartKey: q.startKey,
   }))
-  return { records: (result.Items ?? []).map(i => unmarshall(i) as AuditRecord), next: result.LastEvaluatedKey }
+  return { records: await recordsAt(db, table, result.Items ?? []), next: result.LastEvaluatedKey }
 }
 
 /** How many use slots of a maxUses mapping one token has taken (read-only; `tanuki-sts explain`). */

@@ -16,10 +16,14 @@ interface IssuedEventClaim {
   readonly assumedRoleArn: string
 }
 
-/** Fields of an issuance's record that its log line shows: no token, no secret (the record holds none). */
+/**
+ * Fields of an issuance's record that its log line shows: no token, no secret (the record holds none). Not its key,
+ * which repeats them (CloudWatch bills every byte): pk is `token#` + token_sha256, and sk `issue#<at>#<requestId>`, or
+ * `use#<scope>#<role>#<use>` for a maxUses slot.
+ */
 const LOGGED_FIELDS = ['issuanceId', 'requestId', 'at', 'project', 'project_id', 'ref', 'ref_type', 'ref_protected', 'pipeline_id', 'job_id',
   'user_login', 'environment', 'role', 'scope', 'roleArn', 'assumedRoleArn', 'sessionName', 'sourceIdentity', 'durationSeconds', 'use',
-  'accessKeyId', 'expiration', 'token_sha256', 'pk', 'sk'] as const
+  'accessKeyId', 'expiration', 'token_sha256'] as const
 
 const REFUSED = 'credentials-issued event refused: it does not match its audit record; the record is unchanged'
 

@@ -26,10 +26,33 @@ const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new htt
 
 interface Answer { status: number; text: string }
 
-function post (url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
+/** A kept connection was found closed when reused, before any answer (see post). */
+class StaleConnection extends Error {
+  constructor (readonly cause: Error) {
+    super(`a kept connection was closed when reused: ${cause.message}`)
+    this.name = 'StaleConnection'
+  }
+}
+
+/**
+ * One POST, sent once more on a new connection if the kept one it reused turns out closed before any answer: the other
+ * side closes idle connections (and a frozen container's may have gone idle for minutes), a race Node leaves to the
+ * caller (its docs: request.reusedSocket). A publish that did arrive is then published twice, which the event Lambda
+ * takes as SNS's own at-least-once delivery. One deadline bounds both.
+ */
+async function post (url: URL, headers: Record<string, string>, body: string): Promise<Answer> {
+  // A deadline for the whole exchange, not an idle timeout: a bus that trickles bytes is cut off too.
+  const deadline = AbortSignal.timeout(PUBLISH_TIMEOUT_MS)
+  try { return await postOnce(url, headers, body, deadline) }
+  catch (err) {
+    if (!(err instanceof StaleConnection)) throw err
+    return postOnce(url, headers, body, deadline)
+  }
+}
+
+function postOnce (url: URL, headers: Record<string, string>, body: string, deadline: AbortSignal): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    // A deadline for the whole exchange, not an idle timeout: a bus that trickles bytes is cut off too.
-    const deadline = AbortSignal.timeout(PUBLISH_TIMEOUT_MS)
+    let answered = false
     const fail = (err: unknown) => reject(deadline.aborted ? new Error(`${url.host} did not answer within ${PUBLISH_TIMEOUT_MS} ms`) : err)
     const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: 'POST',
@@ -37,12 +60,17 @@ function post (url: URL, headers: Record<string, string>, body: string): Promise
       agent: agents[url.protocol === 'https:' ? 'https:' : 'http:'],
       signal: deadline,
     }, response => {
+      answered = true
       const chunks: Buffer[] = []
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
       response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
       response.on('error', fail)
     })
-    request.on('error', fail)
+    request.on('error', err => {
+      const stale = request.reusedSocket && !answered && !deadline.aborted && (err as NodeJS.ErrnoException).code === 'ECONNRESET'
+      if (stale) reject(new StaleConnection(err))
+      else fail(err)
+    })
     request.end(body)
   })
 }

@@ -91,7 +91,8 @@ function consoleStatements (writes) {
     // Query: the roles mapped at a project's scopes, as Explain words a "no mapping" denial (mapped-roles.ts).
     { Sid: 'ConsoleReadMappings', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'],
       Resource: [tableArn('MappingsTable')] },
-    { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
+    // BatchGetItem: the byProject index keeps keys only, so a project's records are read by key.
+    { Sid: 'ConsoleReadAudit', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan'], Resource: audit },
     // Explain verifies a pasted token with the keys the broker uses: read, never written (console/deps.ts).
     { Sid: 'ConsoleReadIssuerKeys', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [tableArn('IssuerKeysTable')] },
     ...(writes ? [

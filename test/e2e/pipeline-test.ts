@@ -242,7 +242,7 @@ test('the deployed stack: the console\'s roles read mappings, audit and issuer k
     OwnLogs: ['Allow', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
       `arn:aws:logs:${REGION}:${accountOf(read?.arn ?? '')}:log-group:/aws/lambda/*`],
     ConsoleReadMappings: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], [arn('MappingsTable')]],
-    ConsoleReadAudit: ['Allow', ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], audit],
+    ConsoleReadAudit: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], audit],
     ConsoleReadIssuerKeys: ['Allow', ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [arn('IssuerKeysTable')]],
   }
   t.deepEqual(Object.keys(read?.policies ?? {}), ['TanukiStsPlain'], 'ConsoleReadRole: one policy')
@@ -272,6 +272,7 @@ test('the deployed stack: three tables, with their keys, the byProject index, TT
   t.deepEqual(keys?.keys, [{ AttributeName: 'issuer', KeyType: 'HASH' }], 'issuer-keys: keyed by issuer alone')
   t.deepEqual(audit?.indexes, { byProject: [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }] },
     'audit: the byProject index')
+  t.deepEqual(audit?.projections, { byProject: { ProjectionType: 'KEYS_ONLY' } }, 'audit: the index keeps keys only')
   t.deepEqual([mappings?.indexes, keys?.indexes], [{}, {}], 'mappings and issuer-keys: no index')
   t.deepEqual(audit?.ttl, { TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' }, 'audit: TTL on expiresAt')
   t.deepEqual([mappings?.ttl.TimeToLiveStatus, keys?.ttl.TimeToLiveStatus], ['DISABLED', 'DISABLED'], 'mappings and issuer-keys: no TTL')

@@ -10,7 +10,12 @@ export interface ArcTable {
   readonly sortKey: string | null
   readonly sortKeyType: 'String' | 'Number' | null
 }
-export interface ArcIndex extends ArcTable { readonly indexName: string }
+export interface ArcIndex extends ArcTable {
+  readonly indexName: string
+  /** Architect's reading of the block's `projection` line: ALL (the default), KEYS_ONLY, or INCLUDE these attributes. */
+  readonly projectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'
+  readonly projectionAttributes?: readonly string[] | null
+}
 export interface AppArc { readonly http: readonly ArcRoute[]; readonly tables: readonly ArcTable[]; readonly indexes: readonly ArcIndex[] }
 
 interface Inventory { inv: { http?: ArcRoute[] | null; tables?: ArcTable[] | null; 'tables-indexes'?: ArcIndex[] | null } }

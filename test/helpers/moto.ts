@@ -31,6 +31,7 @@ export interface DeployedStack {
     name: string
     keys: Array<{ AttributeName: string; KeyType: string }>
     indexes: Record<string, Array<{ AttributeName: string; KeyType: string }>>
+    projections: Record<string, { ProjectionType: string; NonKeyAttributes?: string[] }>
     ttl: { TimeToLiveStatus: string; AttributeName?: string }
     pitr: string
     deletionProtection: boolean

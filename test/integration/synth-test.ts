@@ -11,6 +11,8 @@ import { ROOT } from '../helpers/broker-env'
 
 type Template = Awaited<ReturnType<typeof synth>>
 type Props = Record<string, unknown>
+/** An inline policy of a role, as the template writes it. */
+interface NamedPolicy { PolicyName: string; PolicyDocument: { Statement: Statement[] } }
 interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }
 
 /** `target-roles ...` under `@tanuki-sts` in app.arc: what the broker's Lambda role may assume. */
@@ -31,8 +33,7 @@ for (const stage of ['staging', 'production'] as const) {
   test(`${stage}: the Lambda role may assume the configured target roles, with session tags and source identity`, async t => {
     const targets = configuredTargetRoles()
     t.ok(targets.length > 0, `app.arc names target roles: ${targets.join(' ')}`)
-    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as
-      Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as NamedPolicy[]
     const sts = policies.flatMap(p => p.PolicyDocument.Statement).filter(s => [s.Action].flat().some(a => a.startsWith('sts:')))
     t.equal(sts.length, 1, 'one statement grants STS actions')
     t.deepEqual([sts[0]?.Action].flat().sort(), ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'], 'AssumeRole, TagSession, SetSourceIdentity')
@@ -41,8 +42,7 @@ for (const stage of ['staging', 'production'] as const) {
   })
 
   test(`${stage}: the Lambda role only reads mappings and only appends to the audit table`, async t => {
-    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as
-      Array<{ PolicyName: string; PolicyDocument: { Statement: Statement[] } }>
+    const policies = (resource(templates[stage]!, 'Role')?.Properties.Policies ?? []) as NamedPolicy[]
     const statements = policies.flatMap(p => p.PolicyDocument.Statement)
     const allowed = statements.filter(s => s.Effect === 'Allow').flatMap(s => [s.Action].flat()).filter(a => a.startsWith('dynamodb:'))
     t.notOk(allowed.includes('dynamodb:*'), 'no dynamodb:* (Architect\'s default is replaced)')
@@ -92,9 +92,11 @@ for (const stage of ['staging', 'production'] as const) {
     t.equal(audit?.Type, 'AWS::DynamoDB::Table', 'the audit table')
     t.deepEqual(audit?.Properties.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], 'keyed by pk and sk')
     t.deepEqual(audit?.Properties.TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true }, 'TTL on expiresAt')
-    const indexes = (audit?.Properties.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string; KeySchema: unknown }>
+    const indexes = (audit?.Properties.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string; KeySchema: unknown; Projection: unknown }>
     t.deepEqual(indexes.find(i => i.IndexName === 'byProject')?.KeySchema,
       [{ AttributeName: 'project', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], 'the byProject index: project, then time')
+    t.deepEqual(indexes.find(i => i.IndexName === 'byProject')?.Projection, { ProjectionType: 'KEYS_ONLY' },
+      'it keeps keys only: no copy of each record to write twice (its readers read the records by key)')
     t.notOk(mappings?.Properties.TimeToLiveSpecification, 'mappings do not expire')
   })
 
@@ -144,14 +146,13 @@ for (const stage of ['staging', 'production'] as const) {
       t.equal(roleOf(fn), JSON.stringify({ 'Fn::GetAtt': ['ConsoleReadRole', 'Arn'] }), `${fn}: the console's read role`)
     }
     t.equal(roleOf('PostConsoleCatchallHTTPLambda'), JSON.stringify({ 'Fn::GetAtt': ['ConsoleWriteRole', 'Arn'] }), 'its forms: the console\'s write role')
-    const allowed = (role: string, table: string) =>
-      ((resource(tmpl, role)?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>)
-        .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table))
-        .flatMap(s => [s.Action].flat())
+    const allowed = (role: string, table: string) => ((resource(tmpl, role)?.Properties.Policies ?? []) as NamedPolicy[])
+      .flatMap(p => p.PolicyDocument.Statement).filter(s => s.Effect === 'Allow' && JSON.stringify(s.Resource).includes(table)).flatMap(s => [s.Action].flat())
     const sorted = (a: string[]) => [...new Set(a)].sort()
     t.deepEqual(sorted(allowed('ConsoleReadRole', 'MappingsTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
       'read role: reads mappings')
-    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'], 'read role: reads the audit')
+    t.deepEqual(sorted(allowed('ConsoleReadRole', 'AuditTable')), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      'read role: reads the audit (a project\'s records by key)')
     t.deepEqual(sorted(allowed('ConsoleWriteRole', 'MappingsTable')),
       ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'],
       'write role: puts a mapping too (the console\'s writes are conditional)')
@@ -160,13 +161,14 @@ for (const stage of ['staging', 'production'] as const) {
         `${role}: reads the issuer keys (Explain verifies as the broker does), never writes them`)
     }
     t.deepEqual(sorted(allowed('ConsoleWriteRole', 'AuditTable')),
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'], 'and records the change in the audit')
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+      'and records the change in the audit')
     const everything = JSON.stringify([resource(tmpl, 'ConsoleReadRole')?.Properties.Policies, resource(tmpl, 'ConsoleWriteRole')?.Properties.Policies])
     t.notOk(/Delete|BatchWrite|sts:/.test(everything), 'neither deletes anything, nor calls STS')
   })
 
   test(`${stage}: the console's secrets reach the console's Lambdas only`, async t => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
     const tmpl = structuredClone(templates[stage]!)
     // As `arc env` leaves them: in every function's environment.
@@ -277,7 +279,7 @@ for (const stage of ['staging', 'production'] as const) {
 }
 
 test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async t => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   const roles = ['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*']
   const build = (...extra: string[][]) => deploy.start({ arc: { 'tanuki-sts': [roles, ...extra] }, cloudformation: structuredClone(templates.staging!) })
@@ -292,9 +294,9 @@ test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async
   const topic = 'arn:aws:sns:us-east-1:111122223333:ops-alerts'
   const own = build(['alarm-topic', topic])
   t.notOk(own.Resources.AlarmTopic, 'alarm-topic: no topic of the stack\'s own')
-  t.ok(Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm')
-    .every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
-  'every alarm goes to that topic')
+  const alarms = Object.values(own.Resources).filter(r => r.Type === 'AWS::CloudWatch::Alarm')
+  t.ok(alarms.every(r => JSON.stringify(r.Properties.AlarmActions) === JSON.stringify([topic])),
+    'every alarm goes to that topic')
   const perProject = build(['metrics-per-project', 'on'])
   t.ok(Object.values(perProject.Resources).filter(r => r.Type === 'AWS::Serverless::Function')
     .every(r => (r.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables.BROKER_METRICS_PER_PROJECT === 'on'),
@@ -307,7 +309,7 @@ test('alarm-email, alarm-topic and metrics-per-project under @tanuki-sts', async
 })
 
 test('target-roles: a wildcard account or a role name that starts with a wildcard is refused, whatever the stage', async t => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the plugin is plain JS that Architect require()s
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { deploy } = require('../../src/plugins/tanuki-sts.js') as { deploy: { start: (p: { arc: object; cloudformation: Template }) => Template } }
   const attempt = (targetRoles: string[], extra: unknown[] = []) => {
     try {
@@ -318,15 +320,13 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   }
   t.match(attempt(['arn:aws:iam::*:role/*']), /target-roles arn:aws:iam::\*:role\/\* is too broad: name the account \(12 digits\)/, 'any account, any role')
   t.match(attempt(['arn:aws:iam::111122223333:role/*']), /too broad/, 'any role of one account')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::111122223333:role/*admin']), /role\/\*admin is too broad/,
-    'a name that starts with *, named alone')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::111122223333:role/*admin']), /role\/\*admin is too broad/, 'a name that starts with *, named alone')
   t.match(attempt(['arn:aws:iam::11112222333*:role/gitlab-*']), /too broad/, 'a wildcard in the account')
   t.match(attempt(['*']), /too broad/, 'a bare *')
   t.equal(attempt(['arn:aws:iam::111122223333:role/gitlab-*', 'arn:aws:iam::444455556666:role/ci/deploy-?']), 'deployed',
     'named accounts and prefixes (with a path)')
   t.equal(attempt(['arn:aws-us-gov:iam::111122223333:role/gitlab-*']), 'deployed', 'another partition')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['throttle-rate', 'fast']]), /throttle-rate must be a whole number/,
-    'a throttle that is not a number')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['throttle-rate', 'fast']]), /throttle-rate must be a whole number/, 'a throttle that is not a number')
   const bounded = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'],
     ['permissions-boundary', 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']] },
   cloudformation: structuredClone(templates.staging!) })
@@ -335,8 +335,7 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
     ['Role', 'PlainRole', 'EventsRole', 'ConsoleReadRole', 'ConsoleWriteRole'].map(name => [name, 'arn:aws:iam::111122223333:policy/TanukiStsBoundary']),
     'permissions-boundary: every role of the stack carries it')
   t.notOk(Object.values(templates.staging!.Resources).some(r => 'PermissionsBoundary' in r.Properties), 'without it, none does')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]),
-    /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['permissions-boundary', 'TanukiStsBoundary']]), /permissions-boundary must be one IAM policy ARN/, 'a boundary that is not a policy ARN')
   const logged = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['log-retention-days', '400']] },
     cloudformation: structuredClone(templates.staging!) })
   const fns = Object.entries(logged.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function')
@@ -349,8 +348,7 @@ test('target-roles: a wildcard account or a role name that starts with a wildcar
   t.deepEqual(plainLogs.map(s => s.Resource), [{ 'Fn::GetAtt': ['GetHealthzHTTPLambdaLogs', 'Arn'] }, { 'Fn::GetAtt': ['AnyCatchallHTTPLambdaLogs', 'Arn'] }],
     'and the plain role may write to its functions\' groups')
   t.notOk(Object.values(templates.staging!.Resources).some(r => r.Type === 'AWS::Logs::LogGroup'), 'without it, no log groups (Lambda\'s own, kept forever)')
-  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['log-retention-days', '42']]), /log-retention-days must be one of CloudWatch's periods/,
-    'a period CloudWatch does not have')
+  t.match(attempt(['arn:aws:iam::111122223333:role/gitlab-*'], [['log-retention-days', '42']]), /log-retention-days must be one of CloudWatch's periods/, 'a period CloudWatch does not have')
   const accessLogged = deploy.start({ arc: { 'tanuki-sts': [['target-roles', 'arn:aws:iam::111122223333:role/gitlab-*'], ['access-log-retention-days', '90']] },
     cloudformation: structuredClone(templates.staging!) })
   const access = accessLogged.Resources.HTTP.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string } | undefined

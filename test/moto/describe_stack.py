@@ -42,6 +42,7 @@ def describe(endpoint: str, region: str, stack_name: str) -> dict[str, Any]:
         return {
             "name": name, "keys": t["KeySchema"], "deletionProtection": t.get("DeletionProtectionEnabled", False),
             "indexes": {i["IndexName"]: i["KeySchema"] for i in t.get("GlobalSecondaryIndexes", [])},
+            "projections": {i["IndexName"]: i["Projection"] for i in t.get("GlobalSecondaryIndexes", [])},
             "ttl": ttl, "pitr": pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"],
             "items": [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items],
         }

@@ -101,6 +101,50 @@ test('publish: a bus that never answers is given up after PUBLISH_TIMEOUT_MS', a
   finally { answer = { status: 200, body: 'ok' } }
 })
 
+/** A server that drops the n-th request of each connection without an answer, as one that closed it while idle. */
+async function dropping (nth: number): Promise<{ url: string; requests: number; connections: number; close (): Promise<void> }> {
+  const state = { requests: 0, connections: 0 }
+  const perSocket = new WeakMap<object, number>()
+  const dropper = http.createServer((req, res) => {
+    state.requests++
+    const n = (perSocket.get(req.socket) ?? 0) + 1
+    perSocket.set(req.socket, n)
+    if (n === nth) return void req.socket.destroy()
+    req.resume()
+    req.on('end', () => res.writeHead(200).end('ok'))
+  })
+  dropper.on('connection', () => void state.connections++)
+  await new Promise<void>(resolve => dropper.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(dropper.address() as AddressInfo).port}`,
+    get requests () { return state.requests },
+    get connections () { return state.connections },
+    close: () => new Promise(resolve => { dropper.closeAllConnections(); dropper.close(() => resolve()) }),
+  }
+}
+
+test('publish: a kept connection found closed when reused is given up, and the event sent again on a new one', async t => {
+  const bus = await dropping(2)
+  try {
+    const publish = createPublisher({ bus: `${bus.url}/events` }, async () => ROLE)
+    await publish(event)
+    await publish(event).then(() => t.pass('the second publish, whose kept connection was closed, succeeds'), (err: Error) => t.fail(err.message))
+    t.equal(bus.requests, 3, 'the dropped request and its repeat')
+    t.equal(bus.connections, 2, 'the repeat on a new connection')
+  }
+  finally { await bus.close() }
+})
+
+test('publish: a new connection that fails is not tried again: the publish fails (and is logged by the exchange)', async t => {
+  const bus = await dropping(1)
+  try {
+    await createPublisher({ bus: `${bus.url}/events` }, async () => ROLE)(event).then(() => t.fail('resolved'),
+      (err: Error) => t.match(err.message, /socket hang up/, 'the connection\'s error'))
+    t.equal(bus.requests, 1, 'sent once')
+  }
+  finally { await bus.close() }
+})
+
 test('Teardown', async t => {
   server.closeAllConnections()
   await new Promise(resolve => server.close(resolve))
